@@ -1,0 +1,13 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: {
+    // Type checking is `npm run typecheck`'s job; transpiling alone keeps jest fast.
+    '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }],
+  },
+  testTimeout: 60_000,
+  // Integration suites each start their own Azurite and servers; two cores cannot run many at once.
+  maxWorkers: process.env.JEST_MAX_WORKERS ?? '50%',
+};
