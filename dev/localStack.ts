@@ -1,0 +1,141 @@
+import { KeyVaultAuthorRegistry } from '../src/authors/KeyVaultAuthorRegistry';
+import { DEFAULT_SETTINGS } from '../src/config';
+import { startAzurite, type AzuriteOptions, type RunningAzurite } from './azurite';
+import {
+  DEMO_AUTHORS,
+  DEMO_UNKNOWN_AUTHOR_ID,
+  startCatalogSimulator,
+  type CatalogSimulator,
+  type CatalogSimulatorOptions,
+} from './catalog-simulator';
+import { startVaultEmulator, type VaultEmulator } from './vault-emulator';
+
+/**
+ * The embedded local stack: Azurite for blobs and queues, the catalog simulator and the Key Vault
+ * emulator, each a real server on loopback, started and stopped by code. `env` holds the settings that
+ * point gallery-export at it.
+ */
+export interface LocalStackOptions {
+  /** Keep Azurite's data in this folder (it survives restarts); in memory when absent. */
+  azuriteLocation?: string;
+  azurite?: Omit<AzuriteOptions, 'location'>;
+  catalog?: Omit<CatalogSimulatorOptions, 'port'> & { port?: number };
+  vaultPort?: number;
+  secretPrefix?: string;
+}
+
+export interface LocalStack {
+  azurite: RunningAzurite;
+  catalog: CatalogSimulator;
+  vault: VaultEmulator;
+  env: Record<string, string>;
+  /** Registers the demo authors in the vault, through the real SecretClient, as register-author would. */
+  registerDemoAuthors(): Promise<DemoRegistration[]>;
+  stop(): Promise<void>;
+}
+
+export interface DemoRegistration {
+  label: string;
+  secretName: string;
+  authorId: string;
+  /** What the demo expects the export to make of it, and why. */
+  expected: 'complete' | 'failed' | 'skipped';
+  note: string;
+}
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const started: Array<() => Promise<void>> = [];
+  try {
+    const azurite = await startAzurite({ ...options.azurite, ...(options.azuriteLocation ? { location: options.azuriteLocation } : {}) });
+    started.push(() => azurite.stop());
+    const catalog = await startCatalogSimulator({ ...options.catalog, port: options.catalog?.port ?? 0 });
+    started.push(() => catalog.close());
+    const vault = await startVaultEmulator({ port: options.vaultPort ?? 0 });
+    started.push(() => vault.close());
+
+    const secretPrefix = options.secretPrefix ?? DEFAULT_SETTINGS.AUTHOR_SECRET_PREFIX;
+    const env: Record<string, string> = {
+      CATALOG_BASE_URL: catalog.url,
+      KEY_VAULT_URL: vault.url,
+      EXPORT_STORAGE: azurite.connectionString,
+      AUTHOR_SECRET_PREFIX: secretPrefix,
+      EXPORT_CONTAINER: DEFAULT_SETTINGS.EXPORT_CONTAINER,
+      EXPORT_QUEUE: DEFAULT_SETTINGS.EXPORT_QUEUE,
+    };
+
+    return {
+      azurite,
+      catalog,
+      vault,
+      env,
+      registerDemoAuthors: () => registerDemoAuthors(catalog, vault.url, secretPrefix),
+      async stop() {
+        for (const stop of started.reverse()) await stop().catch(() => undefined);
+      },
+    };
+  } catch (error) {
+    for (const stop of started.reverse()) await stop().catch(() => undefined);
+    throw error;
+  }
+}
+
+async function registerDemoAuthors(
+  catalog: CatalogSimulator,
+  vaultUrl: string,
+  secretPrefix: string,
+): Promise<DemoRegistration[]> {
+  const registry = new KeyVaultAuthorRegistry({ vaultUrl, secretPrefix });
+  const registrations: DemoRegistration[] = [];
+  const tokenPlan: Record<string, { token: 'valid' | 'expired' | 'none'; note: string }> = {
+    'ada-lovelace': { token: 'valid', note: 'valid token: public and unlisted entities' },
+    'zoe-muller': { token: 'valid', note: 'valid token: public and unlisted entities' },
+    'li-wei': { token: 'valid', note: 'valid token: one page' },
+    'sofia-ramirez': { token: 'expired', note: 'expired token: public entities only, token.status "expired"' },
+    'aasa-odegaard': { token: 'none', note: 'no token and no entities: token.status "absent"' },
+    'quiet-quentin': { token: 'valid', note: 'valid token: only unlisted entities' },
+  };
+  for (const author of DEMO_AUTHORS) {
+    const plan = tokenPlan[author.label] ?? { token: 'valid' as const, note: '' };
+    const token =
+      plan.token === 'none'
+        ? null
+        : catalog.issueToken(author.authorId, plan.token === 'expired' ? { expiresInSeconds: -3600 } : {});
+    const expiresOn = token && plan.token === 'valid' ? new Date(Date.now() + 8 * 3600_000) : undefined;
+    const secretName = await registry.writeAuthor(author.label, author.authorId, token, expiresOn);
+    registrations.push({ label: author.label, secretName, authorId: author.authorId, expected: 'complete', note: plan.note });
+  }
+
+  const unknown = await registry.writeAuthor('unknown-author', DEMO_UNKNOWN_AUTHOR_ID, null, undefined);
+  registrations.push({
+    label: 'unknown-author',
+    secretName: unknown,
+    authorId: DEMO_UNKNOWN_AUTHOR_ID,
+    expected: 'failed',
+    note: 'on purpose: the catalog has no such author (404, CATALOG_NOT_FOUND)',
+  });
+
+  const disabledName = `${secretPrefix}disabled-author`;
+  await registry.client.setSecret(disabledName, JSON.stringify({ authorId: DEMO_AUTHORS[0]!.authorId, accessToken: null }), {
+    enabled: false,
+    contentType: 'application/json',
+    tags: { authorId: DEMO_AUTHORS[0]!.authorId },
+  });
+  registrations.push({
+    label: 'disabled-author',
+    secretName: disabledName,
+    authorId: DEMO_AUTHORS[0]!.authorId,
+    expected: 'skipped',
+    note: 'on purpose: the secret is disabled',
+  });
+
+  const malformedName = `${secretPrefix}malformed-author`;
+  await registry.client.setSecret(malformedName, 'this is not JSON', { contentType: 'text/plain' });
+  registrations.push({
+    label: 'malformed-author',
+    secretName: malformedName,
+    authorId: '',
+    expected: 'failed',
+    note: 'on purpose: the secret value is not JSON (AUTHOR_CONFIG)',
+  });
+  return registrations;
+}

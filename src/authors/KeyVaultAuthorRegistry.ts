@@ -1,0 +1,157 @@
+import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import { SecretClient, type SecretProperties } from '@azure/keyvault-secrets';
+import { normalizeAuthorId } from '../catalog/authorId';
+import { GalleryExportError, isAbortError, throwIfAborted } from '../errors';
+import { isLoopbackHost } from '../net';
+import { AUTHOR_LABEL, formatAuthorSecret, parseAuthorSecret } from './authorSecret';
+import type { AuthorCredentials, AuthorRegistry, AuthorSecretRef } from './AuthorRegistry';
+
+export interface KeyVaultAuthorRegistryOptions {
+  vaultUrl: string;
+  secretPrefix: string;
+  /** Defaults to DefaultAzureCredential (managed identity in Azure), or a local stand-in for a loopback vault. */
+  credential?: TokenCredential;
+  /** Client ID of a user-assigned managed identity. */
+  managedIdentityClientId?: string | undefined;
+}
+
+/**
+ * The local emulator takes any bearer token: there is no Entra ID on loopback, and the real one must never
+ * be asked for a token that would then be sent over plain http.
+ */
+const loopbackCredential: TokenCredential = {
+  getToken: () => Promise.resolve({ token: 'local-emulator', expiresOnTimestamp: Date.now() + 3600_000 }),
+};
+
+export function createSecretClient(
+  vaultUrl: string,
+  credential?: TokenCredential,
+  managedIdentityClientId?: string,
+): SecretClient {
+  let url: URL;
+  try {
+    url = new URL(vaultUrl);
+  } catch {
+    throw new GalleryExportError('CONFIG', `KEY_VAULT_URL is not a valid URL`);
+  }
+  const loopback = isLoopbackHost(url.hostname);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+    throw new GalleryExportError(
+      'CONFIG',
+      `KEY_VAULT_URL must use https (http:// is accepted only for 127.0.0.1 or localhost, got ${url.host})`,
+    );
+  }
+  return new SecretClient(
+    vaultUrl,
+    credential ?? (loopback ? loopbackCredential : new DefaultAzureCredential({ managedIdentityClientId })),
+    {
+      // Relaxed for the local emulator only: plain http and a challenge resource that is not *.vault.azure.net.
+      allowInsecureConnection: loopback,
+      disableChallengeResourceVerification: loopback,
+      retryOptions: { maxRetries: 2, retryDelayInMs: 250, maxRetryDelayInMs: 2000 },
+    },
+  );
+}
+
+export class KeyVaultAuthorRegistry implements AuthorRegistry {
+  readonly location: string;
+  readonly client: SecretClient;
+  private readonly prefix: string;
+
+  constructor(options: KeyVaultAuthorRegistryOptions) {
+    this.location = options.vaultUrl;
+    this.prefix = options.secretPrefix;
+    this.client = createSecretClient(options.vaultUrl, options.credential, options.managedIdentityClientId);
+  }
+
+  async listAuthorSecrets(signal?: AbortSignal): Promise<AuthorSecretRef[]> {
+    const refs: AuthorSecretRef[] = [];
+    try {
+      for await (const properties of this.client.listPropertiesOfSecrets({ abortSignal: signal })) {
+        if (!properties.name.startsWith(this.prefix) || properties.managed) continue;
+        refs.push(this.toRef(properties));
+      }
+    } catch (error) {
+      throw this.vaultError(error, 'list the author secrets', signal);
+    }
+    return refs.sort((a, b) => (a.secretName < b.secretName ? -1 : a.secretName > b.secretName ? 1 : 0));
+  }
+
+  async readAuthor(secretName: string, signal?: AbortSignal): Promise<AuthorCredentials> {
+    let value: string | undefined;
+    try {
+      value = (await this.client.getSecret(secretName, { abortSignal: signal })).value;
+    } catch (error) {
+      const status = (error as { statusCode?: number }).statusCode;
+      if (status === 404) {
+        throw new GalleryExportError('AUTHOR_CONFIG', `Secret "${secretName}" no longer exists in ${this.location}`);
+      }
+      if (status === 403 && /disabled/i.test((error as Error).message)) {
+        throw new GalleryExportError('AUTHOR_CONFIG', `Secret "${secretName}" is disabled`, {
+          details: { secretName, disabled: true },
+        });
+      }
+      throw this.vaultError(error, `read secret "${secretName}"`, signal);
+    }
+    const label = secretName.slice(this.prefix.length);
+    if (!secretName.startsWith(this.prefix) || !AUTHOR_LABEL.test(label)) {
+      throw new GalleryExportError(
+        'AUTHOR_CONFIG',
+        `Secret "${secretName}" is not named ${this.prefix}<label> with a label of letters, digits and dashes`,
+      );
+    }
+    return parseAuthorSecret(secretName, value);
+  }
+
+  /** Writes (a new version of) an author's secret, as the contract describes it. */
+  async writeAuthor(
+    label: string,
+    authorId: string,
+    accessToken: string | null,
+    expiresOn: Date | undefined,
+    signal?: AbortSignal,
+  ): Promise<string> {
+    const secretName = `${this.prefix}${label}`;
+    try {
+      await this.client.setSecret(secretName, formatAuthorSecret(authorId, accessToken), {
+        contentType: 'application/json',
+        tags: { authorId },
+        expiresOn,
+        enabled: true,
+        abortSignal: signal,
+      });
+    } catch (error) {
+      throw this.vaultError(error, `write secret "${secretName}"`, signal);
+    }
+    return secretName;
+  }
+
+  private toRef(properties: SecretProperties): AuthorSecretRef {
+    return {
+      secretName: properties.name,
+      label: properties.name.slice(this.prefix.length),
+      enabled: properties.enabled !== false,
+      notBefore: properties.notBefore,
+      expiresOn: properties.expiresOn,
+      taggedAuthorId: normalizeAuthorId(properties.tags?.authorId),
+    };
+  }
+
+  private vaultError(error: unknown, action: string, signal: AbortSignal | undefined): GalleryExportError {
+    if (isAbortError(error)) throwIfAborted(signal);
+    if (error instanceof GalleryExportError) return error;
+    const status = (error as { statusCode?: number }).statusCode;
+    const code = (error as { code?: string }).code;
+    const why =
+      status === 401 || status === 403
+        ? `access was denied (HTTP ${status}); the identity needs the Key Vault Secrets User role`
+        : status !== undefined
+          ? `the vault answered HTTP ${status}`
+          : `the vault could not be reached (${code ?? (error as Error).message})`;
+    return new GalleryExportError('VAULT_UNAVAILABLE', `Could not ${action} in Key Vault ${this.location}: ${why}`, {
+      cause: error,
+      statusCode: status,
+      details: { vaultUrl: this.location },
+    });
+  }
+}

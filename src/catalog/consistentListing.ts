@@ -1,0 +1,254 @@
+import { GalleryExportError, throwIfAborted } from '../errors';
+import type { EntityPage, ListedEntity } from './catalogResponses';
+import { abortableSleep } from './abortableSleep';
+
+/**
+ * Reading every entity exactly once from an offset-paged list whose data may change while it is read.
+ *
+ * The catalog pages by `$skip`/`$top` with no continuation token, so an insert or delete between two
+ * page requests shifts every later item: one item can be skipped and another repeated, possibly with
+ * the totals still adding up. Consecutive pages therefore overlap by one item: page k+1 must start with
+ * the item page k ended with. A shift anywhere before that boundary breaks the match, a change of
+ * `total_count` or a page of the wrong length gives the rest away, and a pass with any of these is
+ * thrown away and read again, up to `maxPasses` times. Only a self-consistent pass is ever kept.
+ */
+
+export interface PageRequest {
+  skip: number;
+  top: number;
+  /** 1-based pass number, for error context. */
+  pass: number;
+  signal: AbortSignal;
+}
+
+export type PageFetcher = (request: PageRequest) => Promise<EntityPage>;
+
+/** Where a pass's entities go: a spool that can be emptied when a pass is thrown away. */
+export interface EntityCollector {
+  reset(): Promise<void>;
+  /** Entities at distinct positions of the list, never called concurrently. */
+  add(entities: readonly ListedEntity[]): Promise<void>;
+}
+
+export interface ListingProgress {
+  pass: number;
+  entities: number;
+  /** total_count of the pass, when known. */
+  expected: number | undefined;
+}
+
+export interface ConsistentListingOptions {
+  /** `$top` requested. */
+  pageSize: number;
+  /** Passes before giving up with CATALOG_INCONSISTENT. @default 6 */
+  maxPasses?: number;
+  /** Pause before re-reading, multiplied by the pass number, so churn has a chance to settle. @default 100 */
+  passRetryDelayMs?: number;
+  signal?: AbortSignal;
+  onProgress?: (progress: ListingProgress) => void;
+  /** For messages only. */
+  describeAuthor?: string;
+}
+
+export interface ListingResult {
+  /** `total_count` of the kept pass (or the entities counted when the catalog sent none). */
+  reportedByCatalog: number;
+  entities: number;
+  unlisted: number;
+  /** Pages read in the kept pass. */
+  pages: number;
+  /** Passes read, the kept one included. */
+  passes: number;
+  /** Page size the catalog actually served (it may cap `$top`). */
+  effectivePageSize: number;
+  /** Why earlier passes were thrown away. */
+  discardedPasses: string[];
+}
+
+export const DEFAULT_MAX_PASSES = 6;
+export const DEFAULT_PASS_RETRY_DELAY_MS = 100;
+
+class PassInconsistent extends Error {
+  override readonly name = 'PassInconsistent';
+}
+
+export async function readConsistentListing(
+  fetchPage: PageFetcher,
+  collector: EntityCollector,
+  options: ConsistentListingOptions,
+): Promise<ListingResult> {
+  const maxPasses = options.maxPasses ?? DEFAULT_MAX_PASSES;
+  const discardedPasses: string[] = [];
+  for (let pass = 1; pass <= maxPasses; pass++) {
+    throwIfAborted(options.signal);
+    await collector.reset();
+    try {
+      const result = await readPass(fetchPage, collector, options, pass);
+      return { ...result, passes: pass, discardedPasses };
+    } catch (error) {
+      if (!(error instanceof PassInconsistent)) throw error;
+      discardedPasses.push(`pass ${pass}: ${error.message}`);
+      if (pass < maxPasses) {
+        await abortableSleep((options.passRetryDelayMs ?? DEFAULT_PASS_RETRY_DELAY_MS) * pass, options.signal);
+      }
+    }
+  }
+  await collector.reset();
+  throw new GalleryExportError(
+    'CATALOG_INCONSISTENT',
+    `The catalog's entity list${options.describeAuthor ? ` for author ${options.describeAuthor}` : ''} kept changing while it was paged: no consistent pass in ${maxPasses} attempts (last: ${discardedPasses.at(-1) ?? 'unknown'})`,
+    { details: { passes: maxPasses } },
+  );
+}
+
+type PassResult = Omit<ListingResult, 'passes' | 'discardedPasses'>;
+
+async function readPass(
+  fetchPage: PageFetcher,
+  collector: EntityCollector,
+  options: ConsistentListingOptions,
+  pass: number,
+): Promise<PassResult> {
+  const passController = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, passController.signal]) : passController.signal;
+  const requested = options.pageSize;
+  const state = new PassState(collector, pass, options);
+
+  const first = await fetchPage({ skip: 0, top: requested, pass, signal });
+  const total = first.totalCount;
+  if (total === undefined) return readSequentially(fetchPage, state, first, requested, signal);
+
+  const served = first.items.length;
+  if (total === 0 && served === 0) {
+    return { reportedByCatalog: 0, entities: 0, unlisted: 0, pages: 1, effectivePageSize: requested };
+  }
+  if (served === 0 && total > 0) throw new PassInconsistent(`the first page was empty but total_count was ${total}`);
+  if (served > total) throw new PassInconsistent(`the first page held ${served} items but total_count was ${total}`);
+  // A page shorter than asked for while more remain means the catalog caps $top: page by what it serves.
+  const pageSize = served > requested || (served < requested && total > served) ? served : requested;
+  const stride = pageSize >= 2 ? pageSize - 1 : 1;
+  const overlap = pageSize >= 2;
+  const pageCount = total <= pageSize ? 1 : 1 + Math.ceil((total - pageSize) / stride);
+  const firstIds: string[] = new Array<string>(pageCount);
+  const lastIds: string[] = new Array<string>(pageCount);
+
+  const accept = async (index: number, page: EntityPage): Promise<void> => {
+    const skip = index * stride;
+    if (page.totalCount !== total) {
+      throw new PassInconsistent(`total_count changed from ${total} to ${String(page.totalCount)} at $skip=${skip}`);
+    }
+    const expected = Math.min(pageSize, total - skip);
+    if (page.items.length !== expected) {
+      throw new PassInconsistent(`the page at $skip=${skip} held ${page.items.length} items, expected ${expected}`);
+    }
+    firstIds[index] = page.items[0]!.id;
+    lastIds[index] = page.items.at(-1)!.id;
+    // The first item of every later page is the overlap with the page before: checked, not collected.
+    await state.collect(index > 0 && overlap ? page.items.slice(1) : page.items, skip);
+  };
+
+  state.expected = total;
+  await accept(0, first);
+  if (pageCount > 1) {
+    let firstFailure: unknown;
+    const tasks = Array.from({ length: pageCount - 1 }, async (_, offset) => {
+      const index = offset + 1;
+      try {
+        const page = await fetchPage({ skip: index * stride, top: pageSize, pass, signal });
+        await accept(index, page);
+      } catch (error) {
+        // One bad page condemns the pass: stop the others now instead of paying for them.
+        firstFailure ??= error;
+        passController.abort();
+      }
+    });
+    // Wait for every task to settle so nothing from this pass reaches the collector after a reset.
+    await Promise.all(tasks);
+    if (firstFailure !== undefined) {
+      throwIfAborted(options.signal);
+      throw firstFailure;
+    }
+  }
+  if (overlap) {
+    for (let index = 1; index < pageCount; index++) {
+      if (firstIds[index] !== lastIds[index - 1]) {
+        throw new PassInconsistent(
+          `the items shifted between the pages at $skip=${(index - 1) * stride} and $skip=${index * stride}`,
+        );
+      }
+    }
+  }
+  if (state.entities !== total) {
+    throw new PassInconsistent(`${state.entities} distinct entities were read but total_count was ${total}`);
+  }
+  return {
+    reportedByCatalog: total,
+    entities: state.entities,
+    unlisted: state.unlisted,
+    pages: pageCount,
+    effectivePageSize: pageSize,
+  };
+}
+
+/** Without a total_count nothing can be fetched ahead: follow the overlap page by page to the end. */
+async function readSequentially(
+  fetchPage: PageFetcher,
+  state: PassState,
+  first: EntityPage,
+  pageSize: number,
+  signal: AbortSignal,
+): Promise<PassResult> {
+  let page = first;
+  let skip = 0;
+  let pages = 1;
+  await state.collect(page.items, 0);
+  while (page.items.length > 1 || (skip === 0 && page.items.length === 1)) {
+    const lastId = page.items.at(-1)!.id;
+    skip += page.items.length - 1;
+    page = await fetchPage({ skip, top: pageSize, pass: state.pass, signal });
+    pages++;
+    if (page.items.length === 0) throw new PassInconsistent(`the page at $skip=${skip} lost the overlap item`);
+    if (page.items[0]!.id !== lastId) {
+      throw new PassInconsistent(`the items shifted before $skip=${skip}`);
+    }
+    await state.collect(page.items.slice(1), skip);
+  }
+  return {
+    reportedByCatalog: state.entities,
+    entities: state.entities,
+    unlisted: state.unlisted,
+    pages,
+    effectivePageSize: pageSize,
+  };
+}
+
+class PassState {
+  private readonly seen = new Set<string>();
+  private writing: Promise<void> = Promise.resolve();
+  entities = 0;
+  unlisted = 0;
+  expected: number | undefined;
+
+  constructor(
+    private readonly collector: EntityCollector,
+    readonly pass: number,
+    private readonly options: ConsistentListingOptions,
+  ) {}
+
+  /** Records entities at distinct positions; a repeated id means the list moved under us. */
+  async collect(items: readonly ListedEntity[], skip: number): Promise<void> {
+    for (const item of items) {
+      if (this.seen.has(item.id)) {
+        throw new PassInconsistent(`entity ${item.id} appeared twice (again near $skip=${skip})`);
+      }
+      this.seen.add(item.id);
+      this.entities++;
+      if (item.hidden) this.unlisted++;
+    }
+    this.options.onProgress?.({ pass: this.pass, entities: this.entities, expected: this.expected });
+    // Pages finish in any order; the collector sees them one at a time.
+    const write = this.writing.then(() => this.collector.add(items));
+    this.writing = write.catch(() => undefined);
+    await write;
+  }
+}

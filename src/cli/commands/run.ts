@@ -1,0 +1,37 @@
+import { runInProcess } from '../../export/runs';
+import { CliContext, EXIT_FAILED, EXIT_OK } from '../CliContext';
+import { renderRunSummary } from '../format';
+import { RunProgress } from '../RunProgress';
+import { parseAuthorOptions } from './options';
+
+export interface RunOptions {
+  author?: string[];
+  json?: boolean;
+}
+
+/** `gallery-export run`: a whole export in this process, with the same core as the functions. */
+export async function runCommand(cli: CliContext, options: RunOptions): Promise<number> {
+  const authorIds = parseAuthorOptions(options.author);
+  return cli.withServices(async (services) => {
+    await services.ensureStorage(cli.io.signal);
+    const progress = new RunProgress(cli);
+    let record;
+    try {
+      record = await runInProcess(services, {
+        trigger: 'cli',
+        authorIds,
+        signal: cli.io.signal,
+        onEvent: progress.onEvent,
+      });
+    } finally {
+      progress.stop();
+    }
+    if (options.json) {
+      const { lockLeaseId: _lease, ...publicRecord } = record;
+      cli.out(JSON.stringify(publicRecord, null, 2));
+    } else {
+      cli.out(renderRunSummary(record));
+    }
+    return record.status === 'complete' && !record.error ? EXIT_OK : EXIT_FAILED;
+  });
+}

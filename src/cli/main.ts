@@ -1,0 +1,116 @@
+import { Command, CommanderError } from 'commander';
+import { isGalleryExportError, toGalleryExportError } from '../errors';
+import { GENERATOR } from '../version';
+import { CliContext, EXIT_FAILED, EXIT_USAGE, type CliIo } from './CliContext';
+import { demoCommand } from './commands/demo';
+import { localCommand } from './commands/local';
+import { runCommand } from './commands/run';
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** Builds the `gallery-export` program. Each action resolves to its exit code. */
+export function buildProgram(cli: CliContext, setExitCode: (code: number) => void): Command {
+  const program = new Command('gallery-export')
+    .description('Archive Azure AI Gallery author data as verifiable JSON snapshots in Azure Blob Storage.')
+    .version(GENERATOR.version)
+    .option('-v, --verbose', 'also print the machine-oriented log lines')
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => cli.io.stdout.write(text),
+      writeErr: (text) => cli.io.stderr.write(text),
+    })
+    .hook('preAction', (command) => {
+      cli.verbose = Boolean(command.opts<{ verbose?: boolean }>().verbose);
+    });
+
+  const action =
+    <T>(handler: (options: T) => Promise<number>) =>
+    async (options: T): Promise<void> => {
+      setExitCode(await handler(options));
+    };
+
+  program
+    .command('run')
+    .description('export now, in this process; progress on stderr, a summary table at the end')
+    .option('--author <id>', 'only this author (64 hex); repeat for several', collect)
+    .option('--json', 'print the run record as JSON instead of a table')
+    .action(action((options) => runCommand(cli, options)));
+
+  program
+    .command('local')
+    .description('start the embedded local stack and print the settings that point at it (runs until stopped)')
+    .option('--data <dir>', "Azurite's data folder", '.gallery-export/azurite')
+    .option('--in-memory', "keep Azurite's data in memory only")
+    .option('--blob-port <port>', 'Azurite blob port', '10000')
+    .option('--queue-port <port>', 'Azurite queue port', '10001')
+    .option('--catalog-port <port>', 'catalog simulator port', '4180')
+    .option('--vault-port <port>', 'Key Vault emulator port', '4181')
+    .option('--no-demo-authors', 'do not register the demo authors in the vault emulator')
+    .option('--write-settings', 'write local.settings.json for `func start`')
+    .option('--seed <n>', 'seed of the simulated faults')
+    .option('--throttle-rate <p>', 'share of catalog requests answered 429')
+    .option('--retry-after <s>', 'Retry-After seconds sent with 429')
+    .option('--server-error-rate <p>', 'share answered 500/502/503/504')
+    .option('--reset-rate <p>', 'share whose connection is reset')
+    .option('--truncated-rate <p>', 'share whose body is cut short')
+    .option('--malformed-rate <p>', 'share with a malformed body')
+    .option('--latency <ms>', 'fixed latency of every answer')
+    .option('--latency-jitter <ms>', 'extra random latency, up to this')
+    .option('--churn-rate <p>', 'chance an entity is inserted or deleted before a list request')
+    .option('--churn-max <n>', 'most churn events per author')
+    .option('--max-top <n>', 'largest $top the catalog serves')
+    .action(action((options) => localCommand(cli, options)));
+
+  program
+    .command('demo', { hidden: true })
+    .description('run one export on the embedded local stack (npm start)')
+    .option('--data <dir>', "Azurite's data folder", '.gallery-export/azurite')
+    .action(action((options) => demoCommand(cli, options)));
+
+  return program;
+}
+
+/** Runs the CLI with `argv` (without node and script) and returns the exit code. */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  const cli = new CliContext(io);
+  let exitCode = 0;
+  const program = buildProgram(cli, (code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version "fail" with exit code 0; real usage errors get the contract's 2.
+      return error.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    const failure = toGalleryExportError(error);
+    cli.err(`error: ${failure.message}`);
+    if (isGalleryExportError(failure, 'USAGE') || isGalleryExportError(failure, 'CONFIG')) return EXIT_USAGE;
+    return EXIT_FAILED;
+  }
+}
+
+/** The process entry point (bin/gallery-export.js). */
+export function runFromProcess(): void {
+  const controller = new AbortController();
+  let interrupted = false;
+  process.on('SIGINT', () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    process.stderr.write('\nStopping (press Ctrl-C again to quit at once)...\n');
+    controller.abort(new Error('interrupted'));
+  });
+  process.on('SIGTERM', () => controller.abort(new Error('terminated')));
+  void main(process.argv.slice(2), {
+    env: process.env,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    signal: controller.signal,
+    stdin: process.stdin,
+  }).then((code) => {
+    process.exitCode = code;
+  });
+}

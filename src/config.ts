@@ -1,0 +1,224 @@
+import { isLoopbackHost } from './net';
+import { GalleryExportError } from './errors';
+
+/**
+ * Every setting gallery-export reads, with its default. This module is the only reader of
+ * `process.env` (callers pass the environment in); `loadConfig` validates everything at once and names
+ * every missing or malformed setting in one error.
+ */
+export const DEFAULT_SETTINGS = {
+  CATALOG_BASE_URL: 'https://catalog.cortanaanalytics.com',
+  AUTHOR_SECRET_PREFIX: 'gallery-author-',
+  EXPORT_CONTAINER: 'gallery-exports',
+  EXPORT_QUEUE: 'gallery-export-authors',
+  EXPORT_SCHEDULE: '0 0 2 * * *',
+  CATALOG_PAGE_SIZE: '100',
+  CATALOG_CONCURRENCY: '8',
+  CATALOG_MAX_RETRIES: '5',
+  CATALOG_TIMEOUT_MS: '30000',
+  AUTHOR_CONCURRENCY: '4',
+  AUTHOR_TIMEOUT_MS: '1200000',
+  RUN_LOCK_SECONDS: '60',
+  EXPORT_SPOOL_DIR: '',
+  EXPORT_MODE: 'queue',
+} as const;
+
+/** `queue`: the timer fans out one queue message per author; `inline`: it exports every author itself. */
+export type ExportMode = 'queue' | 'inline';
+
+export type StorageConfig =
+  | { kind: 'connectionString'; connectionString: string }
+  | { kind: 'identity'; blobServiceUri: string; queueServiceUri: string; clientId: string | undefined };
+
+export interface CatalogConfig {
+  baseUrl: string;
+  pageSize: number;
+  concurrency: number;
+  maxRetries: number;
+  timeoutMs: number;
+}
+
+export interface Config {
+  catalog: CatalogConfig;
+  keyVaultUrl: string;
+  authorSecretPrefix: string;
+  storage: StorageConfig;
+  container: string;
+  queue: string;
+  schedule: string;
+  /** Authors exported at once by one process (in-process runs). */
+  authorConcurrency: number;
+  /** Deadline for one author's export; the Functions adapter keeps it below the plan's timeout. */
+  authorTimeoutMs: number;
+  /** Duration of the run lock's blob lease (15-60 s); it is renewed while the run works. */
+  runLockSeconds: number;
+  /** Where an author's entities are spooled while paging; empty means the OS temp directory. */
+  spoolDir: string | undefined;
+  exportMode: ExportMode;
+}
+
+/** The settings that shape a run and may be recorded in a run record: nothing secret, no URLs with keys. */
+export function describeRunSettings(config: Config): Record<string, string | number> {
+  return {
+    CATALOG_BASE_URL: config.catalog.baseUrl,
+    CATALOG_PAGE_SIZE: config.catalog.pageSize,
+    CATALOG_CONCURRENCY: config.catalog.concurrency,
+    CATALOG_MAX_RETRIES: config.catalog.maxRetries,
+    CATALOG_TIMEOUT_MS: config.catalog.timeoutMs,
+    AUTHOR_SECRET_PREFIX: config.authorSecretPrefix,
+    AUTHOR_CONCURRENCY: config.authorConcurrency,
+    EXPORT_CONTAINER: config.container,
+    EXPORT_QUEUE: config.queue,
+  };
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+class SettingsReader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  raw(name: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  }
+
+  string(name: keyof typeof DEFAULT_SETTINGS): string {
+    return this.raw(name) ?? DEFAULT_SETTINGS[name];
+  }
+
+  required(name: string, hint: string): string {
+    const value = this.raw(name);
+    if (value === undefined) this.problems.push(`${name} is required (${hint})`);
+    return value ?? '';
+  }
+
+  integer(name: keyof typeof DEFAULT_SETTINGS, min: number, max: number): number {
+    const text = this.string(name);
+    const value = /^\d+$/.test(text) ? Number(text) : NaN;
+    if (!Number.isSafeInteger(value) || value < min || value > max) {
+      this.problems.push(`${name} must be an integer from ${min} to ${max} (got "${text}")`);
+      return Number(DEFAULT_SETTINGS[name]);
+    }
+    return value;
+  }
+
+  url(name: string, value: string, options: { allowLoopbackHttp: boolean }): string {
+    let parsed: URL;
+    try {
+      parsed = new URL(value);
+    } catch {
+      this.problems.push(`${name} is not a valid URL (got "${value}")`);
+      return value;
+    }
+    if (parsed.username || parsed.password || parsed.search || parsed.hash) {
+      this.problems.push(`${name} must be a plain https URL without credentials, query or fragment`);
+    } else if (parsed.protocol === 'http:') {
+      if (!options.allowLoopbackHttp || !isLoopbackHost(parsed.hostname)) {
+        this.problems.push(
+          `${name} must use https (http:// is accepted only for 127.0.0.1 or localhost, got host "${parsed.hostname}")`,
+        );
+      }
+    } else if (parsed.protocol !== 'https:') {
+      this.problems.push(`${name} must be an https URL (got "${parsed.protocol}")`);
+    }
+    return parsed.href.replace(/\/+$/, '');
+  }
+}
+
+const CONTAINER_NAME = /^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+const SECRET_PREFIX = /^[A-Za-z0-9-]{1,100}$/;
+const NCRONTAB_FIELDS = 6;
+
+export function loadConfig(env: Env = process.env): Config {
+  const reader = new SettingsReader(env);
+
+  const baseUrl = reader.url('CATALOG_BASE_URL', reader.string('CATALOG_BASE_URL'), { allowLoopbackHttp: true });
+  const keyVaultRaw = reader.required('KEY_VAULT_URL', 'the vault holding one secret per author');
+  const keyVaultUrl = keyVaultRaw ? reader.url('KEY_VAULT_URL', keyVaultRaw, { allowLoopbackHttp: true }) : '';
+
+  const authorSecretPrefix = reader.string('AUTHOR_SECRET_PREFIX');
+  if (!SECRET_PREFIX.test(authorSecretPrefix)) {
+    reader.problems.push('AUTHOR_SECRET_PREFIX may hold only letters, digits and dashes');
+  }
+
+  const storage = readStorage(reader);
+
+  const container = reader.string('EXPORT_CONTAINER');
+  if (!CONTAINER_NAME.test(container)) {
+    reader.problems.push(`EXPORT_CONTAINER "${container}" is not a valid blob container name`);
+  }
+  const queue = reader.string('EXPORT_QUEUE');
+  if (!CONTAINER_NAME.test(queue)) reader.problems.push(`EXPORT_QUEUE "${queue}" is not a valid queue name`);
+
+  const schedule = reader.string('EXPORT_SCHEDULE');
+  if (schedule.split(/\s+/).length !== NCRONTAB_FIELDS) {
+    reader.problems.push(`EXPORT_SCHEDULE must be a 6-field NCRONTAB expression (got "${schedule}")`);
+  }
+
+  const config: Config = {
+    catalog: {
+      baseUrl,
+      pageSize: reader.integer('CATALOG_PAGE_SIZE', 2, 1000),
+      concurrency: reader.integer('CATALOG_CONCURRENCY', 1, 256),
+      maxRetries: reader.integer('CATALOG_MAX_RETRIES', 0, 20),
+      timeoutMs: reader.integer('CATALOG_TIMEOUT_MS', 100, 600_000),
+    },
+    keyVaultUrl,
+    authorSecretPrefix,
+    storage,
+    container,
+    queue,
+    schedule,
+    authorConcurrency: reader.integer('AUTHOR_CONCURRENCY', 1, 64),
+    authorTimeoutMs: reader.integer('AUTHOR_TIMEOUT_MS', 1000, 24 * 3600_000),
+    runLockSeconds: reader.integer('RUN_LOCK_SECONDS', 15, 60),
+    spoolDir: reader.raw('EXPORT_SPOOL_DIR'),
+    exportMode: readExportMode(reader),
+  };
+
+  if (reader.problems.length > 0) {
+    throw new GalleryExportError('CONFIG', `Invalid settings:\n  - ${reader.problems.join('\n  - ')}`, {
+      details: { problems: reader.problems.length },
+    });
+  }
+  return config;
+}
+
+function readExportMode(reader: SettingsReader): ExportMode {
+  const mode = reader.string('EXPORT_MODE');
+  if (mode !== 'queue' && mode !== 'inline') {
+    reader.problems.push(`EXPORT_MODE must be "queue" or "inline" (got "${mode}")`);
+    return 'queue';
+  }
+  return mode;
+}
+
+function readStorage(reader: SettingsReader): StorageConfig {
+  const connectionString = reader.raw('EXPORT_STORAGE');
+  if (connectionString !== undefined) {
+    if (!/^UseDevelopmentStorage=true$/i.test(connectionString) && !/(AccountName|BlobEndpoint)=/i.test(connectionString)) {
+      reader.problems.push('EXPORT_STORAGE is not a storage connection string');
+    }
+    return { kind: 'connectionString', connectionString };
+  }
+  const accountName = reader.raw('EXPORT_STORAGE__accountName');
+  const blobServiceUri =
+    reader.raw('EXPORT_STORAGE__blobServiceUri') ??
+    (accountName ? `https://${accountName}.blob.core.windows.net` : undefined);
+  const queueServiceUri =
+    reader.raw('EXPORT_STORAGE__queueServiceUri') ??
+    (accountName ? `https://${accountName}.queue.core.windows.net` : undefined);
+  if (blobServiceUri === undefined || queueServiceUri === undefined) {
+    reader.problems.push(
+      'EXPORT_STORAGE is required: a connection string, or EXPORT_STORAGE__blobServiceUri and EXPORT_STORAGE__queueServiceUri (or EXPORT_STORAGE__accountName) for a managed identity',
+    );
+    return { kind: 'connectionString', connectionString: '' };
+  }
+  return {
+    kind: 'identity',
+    blobServiceUri: reader.url('EXPORT_STORAGE__blobServiceUri', blobServiceUri, { allowLoopbackHttp: true }),
+    queueServiceUri: reader.url('EXPORT_STORAGE__queueServiceUri', queueServiceUri, { allowLoopbackHttp: true }),
+    clientId: reader.raw('EXPORT_STORAGE__clientId'),
+  };
+}

@@ -1,0 +1,28 @@
+import type { AuthorWorkItem } from '../export/ports';
+import { isRunId } from '../snapshots/layout';
+
+const SECRET_NAME = /^[A-Za-z0-9-]{1,127}$/;
+const TRIGGERS = new Set(['timer', 'http', 'cli']);
+
+/**
+ * Validates a queue message. The Functions host hands over either the decoded text or, when it parsed
+ * as JSON, the object; both are accepted. Anything else is refused with a reason (never echoed whole:
+ * a message is not supposed to hold secrets, but a wrong one might).
+ */
+export function parseWorkItem(entry: unknown): AuthorWorkItem | string {
+  let value = entry;
+  if (typeof entry === 'string' || Buffer.isBuffer(entry)) {
+    try {
+      value = JSON.parse(entry.toString());
+    } catch {
+      return 'the message is not JSON';
+    }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'the message is not a JSON object';
+  const { v, runId, secretName, trigger } = value as Record<string, unknown>;
+  if (v !== 1) return 'the message has an unknown version';
+  if (!isRunId(runId)) return 'the message has no valid runId';
+  if (typeof secretName !== 'string' || !SECRET_NAME.test(secretName)) return 'the message has no valid secretName';
+  if (typeof trigger !== 'string' || !TRIGGERS.has(trigger)) return 'the message has no valid trigger';
+  return { v: 1, runId, secretName, trigger: trigger as AuthorWorkItem['trigger'] };
+}

@@ -1,0 +1,89 @@
+import type { ContainerClient } from '@azure/storage-blob';
+import type { QueueClient } from '@azure/storage-queue';
+import { KeyVaultAuthorRegistry } from './authors/KeyVaultAuthorRegistry';
+import { CatalogClient } from './catalog/CatalogClient';
+import { describeRunSettings, type Config } from './config';
+import { EntitySpool } from './export/EntitySpool';
+import type { ExportServices, Logger } from './export/ports';
+import { BlobRunLock } from './snapshots/BlobRunLock';
+import { BlobRunStore } from './snapshots/BlobRunStore';
+import { BlobSnapshotStore } from './snapshots/BlobSnapshotStore';
+import { createStorageClients } from './snapshots/storageClients';
+import { storageError } from './snapshots/storageErrors';
+import { GENERATOR } from './version';
+
+export interface AppServices extends ExportServices {
+  config: Config;
+  container: ContainerClient;
+  queue: QueueClient;
+  poisonQueue: QueueClient;
+  registry: KeyVaultAuthorRegistry;
+  catalog: CatalogClient;
+  /** Creates the container and queues when missing (the local stack; in Azure the templates do). */
+  ensureStorage(signal?: AbortSignal): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface CreateServicesOptions {
+  logger: Logger;
+  now?: () => Date;
+}
+
+/**
+ * The composition root: real Azure SDK clients and the catalog client wired into the export core's
+ * interfaces. The Functions adapters and the CLI both start here.
+ */
+export function createServices(config: Config, options: CreateServicesOptions): AppServices {
+  const { blobService, queueService } = createStorageClients(config.storage);
+  const container = blobService.getContainerClient(config.container);
+  const queue = queueService.getQueueClient(config.queue);
+  const poisonQueue = queueService.getQueueClient(`${config.queue}-poison`);
+  const catalog = new CatalogClient({
+    baseUrl: config.catalog.baseUrl,
+    pageSize: config.catalog.pageSize,
+    concurrency: config.catalog.concurrency,
+    maxRetries: config.catalog.maxRetries,
+    timeoutMs: config.catalog.timeoutMs,
+    userAgent: `${GENERATOR.name}/${GENERATOR.version}`,
+  });
+  const registry = new KeyVaultAuthorRegistry({
+    vaultUrl: config.keyVaultUrl,
+    secretPrefix: config.authorSecretPrefix,
+    managedIdentityClientId: config.storage.kind === 'identity' ? config.storage.clientId : undefined,
+  });
+  let storageReady: Promise<void> | undefined;
+
+  return {
+    config,
+    container,
+    queue,
+    poisonQueue,
+    registry,
+    catalog,
+    snapshots: new BlobSnapshotStore(container),
+    runs: new BlobRunStore(container),
+    lock: new BlobRunLock(container, config.runLockSeconds),
+    createSpool: () => new EntitySpool({ directory: config.spoolDir }),
+    logger: options.logger,
+    now: options.now ?? (() => new Date()),
+    generator: GENERATOR,
+    settings: describeRunSettings(config),
+    authorConcurrency: config.authorConcurrency,
+    authorTimeoutMs: config.authorTimeoutMs,
+    lockRenewIntervalMs: Math.floor((config.runLockSeconds * 1000) / 3),
+    ensureStorage(signal?: AbortSignal): Promise<void> {
+      storageReady ??= (async () => {
+        try {
+          await container.createIfNotExists({ abortSignal: signal });
+          await queue.createIfNotExists({ abortSignal: signal });
+          await poisonQueue.createIfNotExists({ abortSignal: signal });
+        } catch (error) {
+          storageReady = undefined;
+          throw storageError(error, 'create', `container ${config.container} and queue ${config.queue}`, 'STORAGE_UNAVAILABLE');
+        }
+      })();
+      return storageReady;
+    },
+    close: () => catalog.close(),
+  };
+}

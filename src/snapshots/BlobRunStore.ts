@@ -1,0 +1,158 @@
+import type { ContainerClient } from '@azure/storage-blob';
+import { GalleryExportError } from '../errors';
+import { createBlobOnce, JSON_CONTENT_TYPE } from './BlobSnapshotStore';
+import type { AuthorOutcome, RunRecord } from './formats';
+import { isRunId, RUNS_ROOT, runLastErrorPath, runOutcomePath, runOutcomesPrefix, runRecordPath } from './layout';
+import type { RunStore } from './RunStore';
+import { statusOf, storageError } from './storageErrors';
+
+const MAX_UPDATE_ATTEMPTS = 20;
+
+export class BlobRunStore implements RunStore {
+  constructor(private readonly container: ContainerClient) {}
+
+  async create(record: RunRecord, signal?: AbortSignal): Promise<void> {
+    await createBlobOnce(this.container.getBlockBlobClient(runRecordPath(record.runId)), serialize(record), {
+      tags: { runId: record.runId, kind: 'run' },
+      signal,
+    });
+  }
+
+  async read(runId: string, signal?: AbortSignal): Promise<RunRecord | undefined> {
+    return (await this.readWithEtag(runId, signal))?.record;
+  }
+
+  async update(
+    runId: string,
+    change: (record: RunRecord) => RunRecord | undefined,
+    signal?: AbortSignal,
+  ): Promise<RunRecord> {
+    const path = runRecordPath(runId);
+    for (let attempt = 1; attempt <= MAX_UPDATE_ATTEMPTS; attempt++) {
+      const current = await this.readWithEtag(runId, signal);
+      if (!current) throw new GalleryExportError('RUN_NOT_FOUND', `No run record at ${path}`);
+      const next = change(structuredClone(current.record));
+      if (!next) return current.record;
+      const body = serialize(next);
+      try {
+        await this.container.getBlockBlobClient(path).upload(body, body.length, {
+          conditions: { ifMatch: current.etag },
+          blobHTTPHeaders: { blobContentType: JSON_CONTENT_TYPE },
+          tags: { runId, kind: 'run' },
+          abortSignal: signal,
+        });
+        return next;
+      } catch (error) {
+        // Someone else updated it since we read it: read again and re-apply the change.
+        if (statusOf(error) === 412) continue;
+        throw storageError(error, 'update', path);
+      }
+    }
+    throw new GalleryExportError('SNAPSHOT_WRITE', `Gave up updating ${path}: too many concurrent updates`);
+  }
+
+  async writeOutcome(runId: string, outcome: AuthorOutcome, signal?: AbortSignal): Promise<AuthorOutcome> {
+    const path = runOutcomePath(runId, outcome.secretName);
+    try {
+      await createBlobOnce(this.container.getBlockBlobClient(path), serialize(outcome), {
+        tags: { runId, kind: 'run' },
+        signal,
+      });
+      return outcome;
+    } catch (error) {
+      if (error instanceof GalleryExportError && error.code === 'SNAPSHOT_EXISTS') {
+        return (await this.readOutcome(runId, outcome.secretName, signal)) ?? outcome;
+      }
+      throw error;
+    }
+  }
+
+  async readOutcome(runId: string, secretName: string, signal?: AbortSignal): Promise<AuthorOutcome | undefined> {
+    return this.readJson<AuthorOutcome>(runOutcomePath(runId, secretName), signal);
+  }
+
+  async writeLastError(runId: string, outcome: AuthorOutcome, signal?: AbortSignal): Promise<void> {
+    const path = runLastErrorPath(runId, outcome.secretName);
+    const body = serialize(outcome);
+    try {
+      await this.container.getBlockBlobClient(path).upload(body, body.length, {
+        blobHTTPHeaders: { blobContentType: JSON_CONTENT_TYPE },
+        tags: { runId, kind: 'run' },
+        abortSignal: signal,
+      });
+    } catch (error) {
+      throw storageError(error, 'write', path);
+    }
+  }
+
+  async readLastError(runId: string, secretName: string, signal?: AbortSignal): Promise<AuthorOutcome | undefined> {
+    return this.readJson<AuthorOutcome>(runLastErrorPath(runId, secretName), signal);
+  }
+
+  async listOutcomes(runId: string, signal?: AbortSignal): Promise<AuthorOutcome[]> {
+    const prefix = runOutcomesPrefix(runId);
+    const names: string[] = [];
+    try {
+      for await (const blob of this.container.listBlobsFlat({ prefix, abortSignal: signal })) {
+        // Outcomes sit directly in the run's folder; attempts/ holds the last errors of retried authors.
+        if (!blob.name.slice(prefix.length).includes('/')) names.push(blob.name);
+      }
+    } catch (error) {
+      throw storageError(error, 'list', prefix, 'STORAGE_UNAVAILABLE');
+    }
+    const outcomes = await Promise.all(names.map((name) => this.readJson<AuthorOutcome>(name, signal)));
+    return outcomes.filter((outcome): outcome is AuthorOutcome => outcome !== undefined);
+  }
+
+  async listRunIds(options: { since?: Date; signal?: AbortSignal } = {}): Promise<string[]> {
+    const ids: string[] = [];
+    try {
+      for await (const blob of this.container.listBlobsFlat({ prefix: RUNS_ROOT, abortSignal: options.signal })) {
+        const match = /^runs\/\d{4}\/\d{2}\/\d{2}\/([^/]+)\.json$/.exec(blob.name);
+        if (match && isRunId(match[1])) ids.push(match[1]);
+      }
+    } catch (error) {
+      throw storageError(error, 'list', RUNS_ROOT, 'STORAGE_UNAVAILABLE');
+    }
+    const since = options.since?.getTime();
+    return ids.filter((id) => since === undefined || id >= sortableStamp(since)).sort().reverse();
+  }
+
+  private async readWithEtag(runId: string, signal?: AbortSignal): Promise<{ record: RunRecord; etag: string } | undefined> {
+    const path = runRecordPath(runId);
+    try {
+      const response = await this.container.getBlockBlobClient(path).download(0, undefined, { abortSignal: signal });
+      const text = await streamToString(response.readableStreamBody);
+      return { record: JSON.parse(text) as RunRecord, etag: response.etag ?? '' };
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw storageError(error, 'read', path, 'STORAGE_UNAVAILABLE');
+    }
+  }
+
+  private async readJson<T>(path: string, signal?: AbortSignal): Promise<T | undefined> {
+    try {
+      const buffer = await this.container.getBlockBlobClient(path).downloadToBuffer(0, undefined, { abortSignal: signal });
+      return JSON.parse(buffer.toString('utf8')) as T;
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw storageError(error, 'read', path, 'STORAGE_UNAVAILABLE');
+    }
+  }
+}
+
+function serialize(value: unknown): Buffer {
+  return Buffer.from(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+function sortableStamp(epochMs: number): string {
+  const iso = new Date(epochMs).toISOString();
+  return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}T${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`;
+}
+
+async function streamToString(stream: NodeJS.ReadableStream | undefined): Promise<string> {
+  if (!stream) return '';
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  return Buffer.concat(chunks).toString('utf8');
+}

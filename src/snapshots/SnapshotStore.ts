@@ -1,0 +1,24 @@
+import type { Manifest, ManifestFile } from './formats';
+
+/** The snapshot files an export writes, in the order it writes them (manifest last). */
+export type SnapshotFileName = 'profile.json' | 'entities.json';
+
+/** One author's snapshot in one run: a folder whose manifest, written last, means "complete". */
+export interface SnapshotTarget {
+  readonly authorId: string;
+  readonly runId: string;
+  /** The folder, ending with a slash. */
+  readonly prefix: string;
+  /** The manifest if the snapshot is complete. */
+  readManifest(signal?: AbortSignal): Promise<Manifest | undefined>;
+  /** Deletes what an interrupted attempt of this same run left (never a complete snapshot). */
+  removeIncomplete(signal?: AbortSignal): Promise<number>;
+  /** Creates a file that must not exist yet; returns its manifest entry (SHA-256 of the stored bytes). */
+  writeFile(name: SnapshotFileName, content: Buffer | AsyncIterable<Buffer>, signal?: AbortSignal): Promise<ManifestFile>;
+  /** Writes the manifest, after checking every file it lists is still the one written. */
+  writeManifest(manifest: Manifest, signal?: AbortSignal): Promise<void>;
+}
+
+export interface SnapshotStore {
+  open(authorId: string, runId: string): SnapshotTarget;
+}

@@ -1,0 +1,126 @@
+import type { TokenStatus } from '../catalog/tokenHealth';
+
+/**
+ * The documents gallery-export writes, as TypeScript types. docs/snapshot-format.md describes them and
+ * schemas/*.schema.json checks them; the three must change together (schemaVersion is bumped on any
+ * incompatible change).
+ */
+export type Trigger = 'timer' | 'http' | 'cli';
+
+export interface ManifestFile {
+  name: string;
+  path: string;
+  bytes: number;
+  sha256: string;
+  contentType: string;
+}
+
+export interface Manifest {
+  schemaVersion: 1;
+  runId: string;
+  authorId: string;
+  trigger: Trigger;
+  /** This author's export, not the whole run. */
+  startedAt: string;
+  completedAt: string;
+  source: { baseUrl: string };
+  token: { status: TokenStatus; expiresAt?: string };
+  includesUnlisted: boolean;
+  counts: {
+    entities: number;
+    unlisted: number;
+    /** `total_count` of the list pass that was kept. */
+    reportedByCatalog: number;
+    /** The profile's `entities_count`, when it had one. */
+    profileEntitiesCount?: number;
+  };
+  /** Why the snapshot may not hold everything (e.g. an expired token), empty when nothing is in doubt. */
+  warnings: string[];
+  files: ManifestFile[];
+  generator: { name: string; version: string };
+}
+
+export type AuthorStatus = 'pending' | 'complete' | 'failed' | 'skipped';
+export type RunStatus = 'running' | 'complete' | 'partial' | 'failed';
+
+export interface ErrorSummary {
+  code: string;
+  message: string;
+}
+
+export interface CatalogFigures {
+  requests: number;
+  retries: number;
+  throttled: number;
+  pages: number;
+  passes: number;
+}
+
+export interface AuthorOutcome {
+  secretName: string;
+  authorId: string | null;
+  status: AuthorStatus;
+  /** Why it was skipped. */
+  reason?: string;
+  error?: ErrorSummary;
+  tokenStatus?: TokenStatus;
+  tokenExpiresAt?: string;
+  counts?: { entities: number; unlisted: number; reportedByCatalog: number };
+  /** The snapshot folder, ending with a slash. */
+  snapshot?: string;
+  warnings?: string[];
+  startedAt?: string;
+  completedAt?: string;
+  durationMs?: number;
+  catalog?: CatalogFigures;
+  /** Delivery attempts the queue needed (fan-out only). */
+  attempts?: number;
+}
+
+export interface RunRecord {
+  schemaVersion: 1;
+  runId: string;
+  trigger: Trigger;
+  startedAt: string;
+  completedAt: string | null;
+  status: RunStatus;
+  /** The settings that shaped the run; never secrets. */
+  settings: Record<string, string | number>;
+  /** Authors named by the request (`--author`, HTTP body), when the run was not for everyone. */
+  requestedAuthors?: string[];
+  /**
+   * The run lock's lease, so whichever instance finalises the run can release it. Not a secret: it only
+   * means something to a caller that already has write access to the container.
+   */
+  lockLeaseId?: string;
+  /** A failure of the run as a whole (e.g. the vault could not be read). */
+  error?: ErrorSummary;
+  counts: { authors: number; complete: number; failed: number; skipped: number; pending: number };
+  authors: AuthorOutcome[];
+}
+
+export interface ErasureRecord {
+  schemaVersion: 1;
+  erasureId: string;
+  /** SHA-256 (hex) of the upper-case author ID: proves which author without storing who. */
+  authorIdSha256: string;
+  requestedAt: string;
+  completedAt: string;
+  requestedBy: string;
+  deleted: { snapshots: number; blobs: number; bytes: number; runIds: string[] };
+  generator: { name: string; version: string };
+}
+
+/** Counts derived from the authors list, so they can never disagree with it. */
+export function countAuthors(authors: readonly AuthorOutcome[]): RunRecord['counts'] {
+  const counts = { authors: authors.length, complete: 0, failed: 0, skipped: 0, pending: 0 };
+  for (const author of authors) counts[author.status]++;
+  return counts;
+}
+
+/** complete: nobody failed; partial: some failed, some complete; failed: nothing was exported. */
+export function finalRunStatus(authors: readonly AuthorOutcome[]): RunStatus {
+  const counts = countAuthors(authors);
+  if (counts.failed === 0) return 'complete';
+  return counts.complete > 0 ? 'partial' : 'failed';
+}

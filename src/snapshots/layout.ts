@@ -1,0 +1,94 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * The blob layout of the contract, in one place:
+ *   snapshots/<authorId>/<YYYY>/<MM>/<DD>/<runId>/{profile,entities,manifest}.json
+ *   runs/<YYYY>/<MM>/<DD>/<runId>.json            the run record
+ *   runs/<YYYY>/<MM>/<DD>/<runId>/<secret>.json   one author's outcome, gathered when the run is finalised
+ *   erasures/<erasureId>.json                      erasure records
+ *   locks/export-run.lock                          the one-run-at-a-time lease
+ */
+export const SNAPSHOTS_ROOT = 'snapshots/';
+export const RUNS_ROOT = 'runs/';
+export const ERASURES_ROOT = 'erasures/';
+export const RUN_LOCK_BLOB = 'locks/export-run.lock';
+
+export const PROFILE_FILE = 'profile.json';
+export const ENTITIES_FILE = 'entities.json';
+export const MANIFEST_FILE = 'manifest.json';
+export const SNAPSHOT_DATA_FILES = [PROFILE_FILE, ENTITIES_FILE] as const;
+
+/** `<YYYYMMDDTHHMMSSZ>-<6 lowercase hex>`: UTC start time, so run IDs sort by time. */
+const RUN_ID = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-[0-9a-f]{6}$/;
+
+export function newRunId(startedAt: Date, suffix = randomBytes(3).toString('hex')): string {
+  const iso = startedAt.toISOString(); // 2026-11-28T02:00:00.123Z
+  const stamp = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}T${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`;
+  return `${stamp}-${suffix}`;
+}
+
+export function isRunId(value: unknown): value is string {
+  if (typeof value !== 'string') return false;
+  const match = RUN_ID.exec(value);
+  if (!match) return false;
+  const [, y, mo, d, h, mi, s] = match.map(Number) as [number, number, number, number, number, number, number];
+  const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
+  return date.getUTCMonth() === mo - 1 && date.getUTCDate() === d && h < 24 && mi < 60 && s < 60;
+}
+
+/** `YYYY/MM/DD` of a run ID's start. */
+export function runDatePath(runId: string): string {
+  if (!isRunId(runId)) throw new Error(`Not a run ID: ${runId}`);
+  return `${runId.slice(0, 4)}/${runId.slice(4, 6)}/${runId.slice(6, 8)}`;
+}
+
+export function runStartedAt(runId: string): Date {
+  return new Date(
+    `${runId.slice(0, 4)}-${runId.slice(4, 6)}-${runId.slice(6, 8)}T${runId.slice(9, 11)}:${runId.slice(11, 13)}:${runId.slice(13, 15)}Z`,
+  );
+}
+
+export function authorSnapshotsPrefix(authorId: string): string {
+  return `${SNAPSHOTS_ROOT}${authorId}/`;
+}
+
+/** The folder of one author's snapshot in one run, ending with a slash. */
+export function snapshotPrefix(authorId: string, runId: string): string {
+  return `${authorSnapshotsPrefix(authorId)}${runDatePath(runId)}/${runId}/`;
+}
+
+export function runRecordPath(runId: string): string {
+  return `${RUNS_ROOT}${runDatePath(runId)}/${runId}.json`;
+}
+
+export function runOutcomesPrefix(runId: string): string {
+  return `${RUNS_ROOT}${runDatePath(runId)}/${runId}/`;
+}
+
+export function runOutcomePath(runId: string, secretName: string): string {
+  return `${runOutcomesPrefix(runId)}${secretName}.json`;
+}
+
+/** The latest transient failure of an author in a fan-out run, overwritten by every attempt. */
+export function runLastErrorPath(runId: string, secretName: string): string {
+  return `${runOutcomesPrefix(runId)}attempts/${secretName}.json`;
+}
+
+export function erasureRecordPath(erasureId: string): string {
+  return `${ERASURES_ROOT}${erasureId}.json`;
+}
+
+export interface SnapshotLocation {
+  authorId: string;
+  runId: string;
+  prefix: string;
+}
+
+/** Reads `snapshots/<authorId>/<Y>/<M>/<D>/<runId>/<file>` back into its parts. */
+export function parseSnapshotPath(path: string): (SnapshotLocation & { file: string }) | undefined {
+  const match = /^snapshots\/([0-9A-F]{64})\/(\d{4})\/(\d{2})\/(\d{2})\/([^/]+)\/([^/]+)$/.exec(path);
+  if (!match) return undefined;
+  const [, authorId, , , , runId, file] = match as unknown as [string, string, string, string, string, string, string];
+  if (!isRunId(runId) || runDatePath(runId) !== path.split('/').slice(2, 5).join('/')) return undefined;
+  return { authorId, runId, file, prefix: snapshotPrefix(authorId, runId) };
+}
