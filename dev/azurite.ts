@@ -37,7 +37,9 @@ export const DEV_ACCOUNT_NAME = 'devstoreaccount1';
 /** The well-known development key, read from Azurite's own constants rather than copied here. */
 export function devAccountKey(): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const constants = require('azurite/dist/src/blob/utils/constants.js') as { EMULATOR_ACCOUNT_KEY_STR: string };
+  const constants = require('azurite/dist/src/blob/utils/constants.js') as {
+    EMULATOR_ACCOUNT_KEY_STR: string;
+  };
   return constants.EMULATOR_ACCOUNT_KEY_STR;
 }
 
@@ -115,12 +117,16 @@ async function spawnAzurite(
     const found: { blob?: number; queue?: number } = {};
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`Azurite did not start within ${options.startTimeoutMs ?? 30000} ms: ${output.join('')}`));
+      reject(
+        new Error(`Azurite did not start within ${options.startTimeoutMs ?? 30000} ms: ${output.join('')}`),
+      );
     }, options.startTimeoutMs ?? 30_000);
     const lines = createInterface({ input: child.stdout });
     lines.on('line', (line) => {
       output.push(line);
-      const match = /Azurite (Blob|Queue) service is successfully listening at http:\/\/[^:]+:(\d+)/.exec(line);
+      const match = /Azurite (Blob|Queue) service is successfully listening at http:\/\/[^:]+:(\d+)/.exec(
+        line,
+      );
       if (match) found[match[1] === 'Blob' ? 'blob' : 'queue'] = Number(match[2]);
       if (found.blob !== undefined && found.queue !== undefined) {
         clearTimeout(timer);

@@ -46,7 +46,10 @@ export interface DemoRegistration {
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const started: Array<() => Promise<void>> = [];
   try {
-    const azurite = await startAzurite({ ...options.azurite, ...(options.azuriteLocation ? { location: options.azuriteLocation } : {}) });
+    const azurite = await startAzurite({
+      ...options.azurite,
+      ...(options.azuriteLocation ? { location: options.azuriteLocation } : {}),
+    });
     started.push(() => azurite.stop());
     const catalog = await startCatalogSimulator({ ...options.catalog, port: options.catalog?.port ?? 0 });
     started.push(() => catalog.close());
@@ -90,7 +93,10 @@ async function registerDemoAuthors(
     'ada-lovelace': { token: 'valid', note: 'valid token: public and unlisted entities' },
     'zoe-muller': { token: 'valid', note: 'valid token: public and unlisted entities' },
     'li-wei': { token: 'valid', note: 'valid token: one page' },
-    'sofia-ramirez': { token: 'expired', note: 'expired token: public entities only, token.status "expired"' },
+    'sofia-ramirez': {
+      token: 'expired',
+      note: 'expired token: public entities only, token.status "expired"',
+    },
     'aasa-odegaard': { token: 'none', note: 'no token and no entities: token.status "absent"' },
     'quiet-quentin': { token: 'valid', note: 'valid token: only unlisted entities' },
   };
@@ -102,7 +108,13 @@ async function registerDemoAuthors(
         : catalog.issueToken(author.authorId, plan.token === 'expired' ? { expiresInSeconds: -3600 } : {});
     const expiresOn = token && plan.token === 'valid' ? new Date(Date.now() + 8 * 3600_000) : undefined;
     const secretName = await registry.writeAuthor(author.label, author.authorId, token, expiresOn);
-    registrations.push({ label: author.label, secretName, authorId: author.authorId, expected: 'complete', note: plan.note });
+    registrations.push({
+      label: author.label,
+      secretName,
+      authorId: author.authorId,
+      expected: 'complete',
+      note: plan.note,
+    });
   }
 
   const unknown = await registry.writeAuthor('unknown-author', DEMO_UNKNOWN_AUTHOR_ID, null, undefined);
@@ -115,11 +127,15 @@ async function registerDemoAuthors(
   });
 
   const disabledName = `${secretPrefix}disabled-author`;
-  await registry.client.setSecret(disabledName, JSON.stringify({ authorId: DEMO_AUTHORS[0]!.authorId, accessToken: null }), {
-    enabled: false,
-    contentType: 'application/json',
-    tags: { authorId: DEMO_AUTHORS[0]!.authorId },
-  });
+  await registry.client.setSecret(
+    disabledName,
+    JSON.stringify({ authorId: DEMO_AUTHORS[0]!.authorId, accessToken: null }),
+    {
+      enabled: false,
+      contentType: 'application/json',
+      tags: { authorId: DEMO_AUTHORS[0]!.authorId },
+    },
+  );
   registrations.push({
     label: 'disabled-author',
     secretName: disabledName,

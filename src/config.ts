@@ -133,9 +133,13 @@ const NCRONTAB_FIELDS = 6;
 export function loadConfig(env: Env = process.env): Config {
   const reader = new SettingsReader(env);
 
-  const baseUrl = reader.url('CATALOG_BASE_URL', reader.string('CATALOG_BASE_URL'), { allowLoopbackHttp: true });
+  const baseUrl = reader.url('CATALOG_BASE_URL', reader.string('CATALOG_BASE_URL'), {
+    allowLoopbackHttp: true,
+  });
   const keyVaultRaw = reader.required('KEY_VAULT_URL', 'the vault holding one secret per author');
-  const keyVaultUrl = keyVaultRaw ? reader.url('KEY_VAULT_URL', keyVaultRaw, { allowLoopbackHttp: true }) : '';
+  const keyVaultUrl = keyVaultRaw
+    ? reader.url('KEY_VAULT_URL', keyVaultRaw, { allowLoopbackHttp: true })
+    : '';
 
   const authorSecretPrefix = reader.string('AUTHOR_SECRET_PREFIX');
   if (!SECRET_PREFIX.test(authorSecretPrefix)) {
@@ -197,7 +201,10 @@ function readExportMode(reader: SettingsReader): ExportMode {
 function readStorage(reader: SettingsReader): StorageConfig {
   const connectionString = reader.raw('EXPORT_STORAGE');
   if (connectionString !== undefined) {
-    if (!/^UseDevelopmentStorage=true$/i.test(connectionString) && !/(AccountName|BlobEndpoint)=/i.test(connectionString)) {
+    if (
+      !/^UseDevelopmentStorage=true$/i.test(connectionString) &&
+      !/(AccountName|BlobEndpoint)=/i.test(connectionString)
+    ) {
       reader.problems.push('EXPORT_STORAGE is not a storage connection string');
     }
     return { kind: 'connectionString', connectionString };
@@ -218,7 +225,9 @@ function readStorage(reader: SettingsReader): StorageConfig {
   return {
     kind: 'identity',
     blobServiceUri: reader.url('EXPORT_STORAGE__blobServiceUri', blobServiceUri, { allowLoopbackHttp: true }),
-    queueServiceUri: reader.url('EXPORT_STORAGE__queueServiceUri', queueServiceUri, { allowLoopbackHttp: true }),
+    queueServiceUri: reader.url('EXPORT_STORAGE__queueServiceUri', queueServiceUri, {
+      allowLoopbackHttp: true,
+    }),
     clientId: reader.raw('EXPORT_STORAGE__clientId'),
   };
 }

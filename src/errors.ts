@@ -49,9 +49,13 @@ export function isGalleryExportError(error: unknown, code?: ErrorCode): error is
 }
 
 /** Turns anything thrown into a GalleryExportError, keeping the original as `cause`. */
-export function toGalleryExportError(error: unknown, fallbackCode: ErrorCode = 'INTERNAL'): GalleryExportError {
+export function toGalleryExportError(
+  error: unknown,
+  fallbackCode: ErrorCode = 'INTERNAL',
+): GalleryExportError {
   if (error instanceof GalleryExportError) return error;
-  if (isAbortError(error)) return new GalleryExportError('ABORTED', 'The operation was aborted', { cause: error });
+  if (isAbortError(error))
+    return new GalleryExportError('ABORTED', 'The operation was aborted', { cause: error });
   const message = error instanceof Error ? error.message : String(error);
   return new GalleryExportError(fallbackCode, message, { cause: error });
 }

@@ -79,7 +79,12 @@ export function createServices(config: Config, options: CreateServicesOptions): 
           await poisonQueue.createIfNotExists({ abortSignal: signal });
         } catch (error) {
           storageReady = undefined;
-          throw storageError(error, 'create', `container ${config.container} and queue ${config.queue}`, 'STORAGE_UNAVAILABLE');
+          throw storageError(
+            error,
+            'create',
+            `container ${config.container} and queue ${config.queue}`,
+            'STORAGE_UNAVAILABLE',
+          );
         }
       })();
       return storageReady;

@@ -84,7 +84,10 @@ export class KeyVaultAuthorRegistry implements AuthorRegistry {
     } catch (error) {
       const status = (error as { statusCode?: number }).statusCode;
       if (status === 404) {
-        throw new GalleryExportError('AUTHOR_CONFIG', `Secret "${secretName}" no longer exists in ${this.location}`);
+        throw new GalleryExportError(
+          'AUTHOR_CONFIG',
+          `Secret "${secretName}" no longer exists in ${this.location}`,
+        );
       }
       if (status === 403 && /disabled/i.test((error as Error).message)) {
         throw new GalleryExportError('AUTHOR_CONFIG', `Secret "${secretName}" is disabled`, {
@@ -148,10 +151,14 @@ export class KeyVaultAuthorRegistry implements AuthorRegistry {
         : status !== undefined
           ? `the vault answered HTTP ${status}`
           : `the vault could not be reached (${code ?? (error as Error).message})`;
-    return new GalleryExportError('VAULT_UNAVAILABLE', `Could not ${action} in Key Vault ${this.location}: ${why}`, {
-      cause: error,
-      statusCode: status,
-      details: { vaultUrl: this.location },
-    });
+    return new GalleryExportError(
+      'VAULT_UNAVAILABLE',
+      `Could not ${action} in Key Vault ${this.location}: ${why}`,
+      {
+        cause: error,
+        statusCode: status,
+        details: { vaultUrl: this.location },
+      },
+    );
   }
 }

@@ -28,7 +28,11 @@ export function parseAuthorSecret(secretName: string, value: string | undefined)
   if (token !== undefined && token !== null && typeof token !== 'string') {
     throw fail('has an "accessToken" that is neither a string nor null');
   }
-  return { secretName, authorId, accessToken: typeof token === 'string' && token.trim() !== '' ? token.trim() : null };
+  return {
+    secretName,
+    authorId,
+    accessToken: typeof token === 'string' && token.trim() !== '' ? token.trim() : null,
+  };
 }
 
 /** The value written by register-author. */

@@ -52,7 +52,9 @@ export class AdaptiveLimiter {
   /** Waits for a slot. The returned function gives it back; call it exactly once. */
   acquire(signal?: AbortSignal): Promise<() => void> {
     if (signal?.aborted) {
-      return Promise.reject(new GalleryExportError('ABORTED', describeAbort(signal), { cause: signal.reason }));
+      return Promise.reject(
+        new GalleryExportError('ABORTED', describeAbort(signal), { cause: signal.reason }),
+      );
     }
     if (this.active < this.limit && this.waiters.length === 0) return Promise.resolve(this.take());
     return new Promise<() => void>((resolve, reject) => {

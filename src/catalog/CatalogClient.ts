@@ -4,14 +4,26 @@ import { GalleryExportError, throwIfAborted } from '../errors';
 import { abortableSleep } from './abortableSleep';
 import { AdaptiveLimiter } from './AdaptiveLimiter';
 import { normalizeAuthorId, shortAuthorId } from './authorId';
-import { InvalidBodyError, parseEntityPage, parseProfile, type EntityPage, type Profile } from './catalogResponses';
+import {
+  InvalidBodyError,
+  parseEntityPage,
+  parseProfile,
+  type EntityPage,
+  type Profile,
+} from './catalogResponses';
 import {
   readConsistentListing,
   type EntityCollector,
   type ListingProgress,
   type ListingResult,
 } from './consistentListing';
-import { DEFAULT_RETRY_TIMING, decideRetry, errorCode, type AttemptOutcome, type RetryTimingOptions } from './retryPolicy';
+import {
+  DEFAULT_RETRY_TIMING,
+  decideRetry,
+  errorCode,
+  type AttemptOutcome,
+  type RetryTimingOptions,
+} from './retryPolicy';
 import { RetryBudget } from './RetryBudget';
 
 export interface CatalogClientOptions {
@@ -130,10 +142,14 @@ export class CatalogClient {
         path: `/users/${id}`,
         what: `the profile of author ${shortAuthorId(id)}`,
         notFound: () =>
-          new GalleryExportError('CATALOG_NOT_FOUND', `The catalog has no author ${id} (GET /users answered 404)`, {
-            statusCode: 404,
-            details: { authorId: id },
-          }),
+          new GalleryExportError(
+            'CATALOG_NOT_FOUND',
+            `The catalog has no author ${id} (GET /users answered 404)`,
+            {
+              statusCode: 404,
+              details: { authorId: id },
+            },
+          ),
       },
       (body) => parseProfile(body, id),
       options,
@@ -359,7 +375,7 @@ function describeErrorBody(body: Buffer, token: string | undefined): string | un
   try {
     const parsed = JSON.parse(body.toString('utf8')) as unknown;
     if (typeof parsed === 'object' && parsed !== null && 'Message' in parsed) {
-      text = String((parsed as { Message: unknown }).Message);
+      text = String(parsed.Message);
     }
   } catch {
     // not JSON: keep the text

@@ -51,7 +51,8 @@ export function parseEntityPage(text: string): EntityPage {
   } else {
     throw new InvalidBodyError('the list response is neither an envelope object nor an array');
   }
-  if (valueSpans.length !== values.length) throw new InvalidBodyError('the "value" array could not be scanned');
+  if (valueSpans.length !== values.length)
+    throw new InvalidBodyError('the "value" array could not be scanned');
 
   const items = values.map((value, index): ListedEntity => {
     const [start, end] = valueSpans[index]!;
@@ -142,7 +143,8 @@ class JsonScanner {
     let i = index;
     while (i < text.length) {
       const c = text.charCodeAt(i);
-      if (c === 0x2c || c === 0x5d || c === 0x7d || c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) break;
+      if (c === 0x2c || c === 0x5d || c === 0x7d || c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09)
+        break;
       i++;
     }
     return i;

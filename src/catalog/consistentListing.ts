@@ -89,7 +89,10 @@ export async function readConsistentListing(
       if (!(error instanceof PassInconsistent)) throw error;
       discardedPasses.push(`pass ${pass}: ${error.message}`);
       if (pass < maxPasses) {
-        await abortableSleep((options.passRetryDelayMs ?? DEFAULT_PASS_RETRY_DELAY_MS) * pass, options.signal);
+        await abortableSleep(
+          (options.passRetryDelayMs ?? DEFAULT_PASS_RETRY_DELAY_MS) * pass,
+          options.signal,
+        );
       }
     }
   }
@@ -110,7 +113,9 @@ async function readPass(
   pass: number,
 ): Promise<PassResult> {
   const passController = new AbortController();
-  const signal = options.signal ? AbortSignal.any([options.signal, passController.signal]) : passController.signal;
+  const signal = options.signal
+    ? AbortSignal.any([options.signal, passController.signal])
+    : passController.signal;
   const requested = options.pageSize;
   const state = new PassState(collector, pass, options);
 
@@ -122,8 +127,10 @@ async function readPass(
   if (total === 0 && served === 0) {
     return { reportedByCatalog: 0, entities: 0, unlisted: 0, pages: 1, effectivePageSize: requested };
   }
-  if (served === 0 && total > 0) throw new PassInconsistent(`the first page was empty but total_count was ${total}`);
-  if (served > total) throw new PassInconsistent(`the first page held ${served} items but total_count was ${total}`);
+  if (served === 0 && total > 0)
+    throw new PassInconsistent(`the first page was empty but total_count was ${total}`);
+  if (served > total)
+    throw new PassInconsistent(`the first page held ${served} items but total_count was ${total}`);
   // A page shorter than asked for while more remain means the catalog caps $top: page by what it serves.
   const pageSize = served > requested || (served < requested && total > served) ? served : requested;
   const stride = pageSize >= 2 ? pageSize - 1 : 1;
@@ -135,11 +142,15 @@ async function readPass(
   const accept = async (index: number, page: EntityPage): Promise<void> => {
     const skip = index * stride;
     if (page.totalCount !== total) {
-      throw new PassInconsistent(`total_count changed from ${total} to ${String(page.totalCount)} at $skip=${skip}`);
+      throw new PassInconsistent(
+        `total_count changed from ${total} to ${String(page.totalCount)} at $skip=${skip}`,
+      );
     }
     const expected = Math.min(pageSize, total - skip);
     if (page.items.length !== expected) {
-      throw new PassInconsistent(`the page at $skip=${skip} held ${page.items.length} items, expected ${expected}`);
+      throw new PassInconsistent(
+        `the page at $skip=${skip} held ${page.items.length} items, expected ${expected}`,
+      );
     }
     firstIds[index] = page.items[0]!.id;
     lastIds[index] = page.items.at(-1)!.id;
@@ -150,7 +161,7 @@ async function readPass(
   state.expected = total;
   await accept(0, first);
   if (pageCount > 1) {
-    let firstFailure: unknown;
+    let firstFailure: Error | undefined;
     const tasks = Array.from({ length: pageCount - 1 }, async (_, offset) => {
       const index = offset + 1;
       try {
@@ -158,7 +169,7 @@ async function readPass(
         await accept(index, page);
       } catch (error) {
         // One bad page condemns the pass: stop the others now instead of paying for them.
-        firstFailure ??= error;
+        firstFailure ??= error instanceof Error ? error : new Error(String(error));
         passController.abort();
       }
     });
@@ -207,7 +218,8 @@ async function readSequentially(
     skip += page.items.length - 1;
     page = await fetchPage({ skip, top: pageSize, pass: state.pass, signal });
     pages++;
-    if (page.items.length === 0) throw new PassInconsistent(`the page at $skip=${skip} lost the overlap item`);
+    if (page.items.length === 0)
+      throw new PassInconsistent(`the page at $skip=${skip} lost the overlap item`);
     if (page.items[0]!.id !== lastId) {
       throw new PassInconsistent(`the items shifted before $skip=${skip}`);
     }

@@ -75,7 +75,12 @@ export type RetryDecision =
 export function decideRetry(input: RetryInput): RetryDecision {
   const { outcome } = input;
   const throttled = outcome.kind === 'status' && outcome.status === 429;
-  const stop = (reason: string, retryable = true): RetryDecision => ({ retry: false, reason, throttled, retryable });
+  const stop = (reason: string, retryable = true): RetryDecision => ({
+    retry: false,
+    reason,
+    throttled,
+    retryable,
+  });
 
   if (input.aborted) return stop('aborted', false);
   const retryable = describeRetryable(outcome);

@@ -22,7 +22,8 @@ export interface JwtClaims {
 /** Decodes a JWT's payload without verifying it. Returns undefined for anything that is not a JWT. */
 export function readJwtClaims(token: string): JwtClaims | undefined {
   const parts = token.split('.');
-  if (parts.length !== 3 || parts.some((part) => !/^[A-Za-z0-9_-]*$/.test(part)) || !parts[1]) return undefined;
+  if (parts.length !== 3 || parts.some((part) => !/^[A-Za-z0-9_-]*$/.test(part)) || !parts[1])
+    return undefined;
   let payload: unknown;
   try {
     payload = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
@@ -38,7 +39,8 @@ export function readJwtClaims(token: string): JwtClaims | undefined {
 }
 
 export function assessToken(token: string | null | undefined, authorId: string, now: Date): TokenHealth {
-  if (token === undefined || token === null || token.trim() === '') return { status: 'absent', sendToken: false };
+  if (token === undefined || token === null || token.trim() === '')
+    return { status: 'absent', sendToken: false };
   const claims = readJwtClaims(token.trim());
   if (!claims) return { status: 'unreadable', sendToken: false };
   const expiresAt = claims.exp === undefined ? undefined : toIsoSeconds(claims.exp);

@@ -16,7 +16,7 @@ export class RunProgress {
     if (stream.isTTY) {
       this.multibar = new MultiBar(
         {
-          stream: stream as unknown as NodeJS.WritableStream,
+          stream,
           format: ' {bar} {secret} {value}/{total} entities {state}',
           hideCursor: true,
           clearOnComplete: false,
@@ -38,7 +38,10 @@ export class RunProgress {
       }
       case 'author-started':
         if (this.multibar) {
-          this.bars.set(event.secretName, this.multibar.create(0, 0, { secret: event.secretName, state: '' }));
+          this.bars.set(
+            event.secretName,
+            this.multibar.create(0, 0, { secret: event.secretName, state: '' }),
+          );
         } else {
           this.line(`${event.secretName}: exporting`);
         }
@@ -56,7 +59,9 @@ export class RunProgress {
         const { outcome } = event;
         const bar = this.bars.get(outcome.secretName);
         if (bar) {
-          bar.update(outcome.counts?.entities ?? bar.getProgress() * bar.getTotal(), { state: outcome.status });
+          bar.update(outcome.counts?.entities ?? bar.getProgress() * bar.getTotal(), {
+            state: outcome.status,
+          });
           bar.stop();
         } else {
           const counts = outcome.counts ? ` ${outcome.counts.entities} entities,` : '';

@@ -2,9 +2,9 @@ import { Command, CommanderError } from 'commander';
 import { isGalleryExportError, toGalleryExportError } from '../errors';
 import { GENERATOR } from '../version';
 import { CliContext, EXIT_FAILED, EXIT_USAGE, type CliIo } from './CliContext';
-import { demoCommand } from './commands/demo';
-import { localCommand } from './commands/local';
-import { runCommand } from './commands/run';
+import { demoCommand, type DemoOptions } from './commands/demo';
+import { localCommand, type LocalOptions } from './commands/local';
+import { runCommand, type RunOptions } from './commands/run';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -24,10 +24,11 @@ export function buildProgram(cli: CliContext, setExitCode: (code: number) => voi
       cli.verbose = Boolean(command.opts<{ verbose?: boolean }>().verbose);
     });
 
+  // commander hands actions untyped options; each command's options type documents what it reads.
   const action =
     <T>(handler: (options: T) => Promise<number>) =>
-    async (options: T): Promise<void> => {
-      setExitCode(await handler(options));
+    async (options: unknown): Promise<void> => {
+      setExitCode(await handler(options as T));
     };
 
   program
@@ -35,11 +36,13 @@ export function buildProgram(cli: CliContext, setExitCode: (code: number) => voi
     .description('export now, in this process; progress on stderr, a summary table at the end')
     .option('--author <id>', 'only this author (64 hex); repeat for several', collect)
     .option('--json', 'print the run record as JSON instead of a table')
-    .action(action((options) => runCommand(cli, options)));
+    .action(action<RunOptions>((options) => runCommand(cli, options)));
 
   program
     .command('local')
-    .description('start the embedded local stack and print the settings that point at it (runs until stopped)')
+    .description(
+      'start the embedded local stack and print the settings that point at it (runs until stopped)',
+    )
     .option('--data <dir>', "Azurite's data folder", '.gallery-export/azurite')
     .option('--in-memory', "keep Azurite's data in memory only")
     .option('--blob-port <port>', 'Azurite blob port', '10000')
@@ -60,13 +63,13 @@ export function buildProgram(cli: CliContext, setExitCode: (code: number) => voi
     .option('--churn-rate <p>', 'chance an entity is inserted or deleted before a list request')
     .option('--churn-max <n>', 'most churn events per author')
     .option('--max-top <n>', 'largest $top the catalog serves')
-    .action(action((options) => localCommand(cli, options)));
+    .action(action<LocalOptions>((options) => localCommand(cli, options)));
 
   program
     .command('demo', { hidden: true })
     .description('run one export on the embedded local stack (npm start)')
     .option('--data <dir>', "Azurite's data folder", '.gallery-export/azurite')
-    .action(action((options) => demoCommand(cli, options)));
+    .action(action<DemoOptions>((options) => demoCommand(cli, options)));
 
   return program;
 }

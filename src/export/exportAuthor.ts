@@ -23,7 +23,10 @@ export interface ExportedSnapshot {
   alreadyComplete: boolean;
 }
 
-type ExportAuthorServices = Pick<ExportServices, 'catalog' | 'snapshots' | 'createSpool' | 'now' | 'generator'>;
+type ExportAuthorServices = Pick<
+  ExportServices,
+  'catalog' | 'snapshots' | 'createSpool' | 'now' | 'generator'
+>;
 
 /**
  * Exports one author: profile and every entity from the catalog, then `profile.json`, `entities.json`
@@ -31,7 +34,10 @@ type ExportAuthorServices = Pick<ExportServices, 'catalog' | 'snapshots' | 'crea
  * failure leaves no files; a failure while writing leaves files without a manifest, which readers ignore
  * and a later attempt of the same run removes. Throws GalleryExportError on failure.
  */
-export async function exportAuthor(services: ExportAuthorServices, request: ExportAuthorRequest): Promise<ExportedSnapshot> {
+export async function exportAuthor(
+  services: ExportAuthorServices,
+  request: ExportAuthorRequest,
+): Promise<ExportedSnapshot> {
   const { author, runId, signal } = request;
   const startedAt = services.now();
   const token = assessToken(author.accessToken, author.authorId, startedAt);
@@ -77,7 +83,10 @@ export async function exportAuthor(services: ExportAuthorServices, request: Expo
       startedAt: startedAt.toISOString(),
       completedAt: services.now().toISOString(),
       source: { baseUrl: services.catalog.baseUrl },
-      token: token.expiresAt === undefined ? { status: token.status } : { status: token.status, expiresAt: token.expiresAt },
+      token:
+        token.expiresAt === undefined
+          ? { status: token.status }
+          : { status: token.status, expiresAt: token.expiresAt },
       includesUnlisted: token.sendToken,
       counts: {
         entities: listing.entities,

@@ -26,12 +26,15 @@ export function parseExportRequest(body: string): ExportRequest {
   }
   const unknown = Object.keys(parsed).filter((key) => key !== 'authors');
   if (unknown.length > 0) {
-    return { problem: `unknown field(s): ${unknown.map((key) => JSON.stringify(key.slice(0, 40))).join(', ')}` };
+    return {
+      problem: `unknown field(s): ${unknown.map((key) => JSON.stringify(key.slice(0, 40))).join(', ')}`,
+    };
   }
   const { authors } = parsed as { authors?: unknown };
   if (authors === undefined) return { authorIds: undefined };
   if (!Array.isArray(authors)) return { problem: '"authors" must be an array of author IDs' };
-  if (authors.length === 0) return { problem: '"authors" is empty: omit it to export every registered author' };
+  if (authors.length === 0)
+    return { problem: '"authors" is empty: omit it to export every registered author' };
   if (authors.length > MAX_AUTHORS_PER_REQUEST) {
     return { problem: `"authors" lists more than ${MAX_AUTHORS_PER_REQUEST} authors` };
   }

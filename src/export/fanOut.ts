@@ -1,7 +1,14 @@
 import { toGalleryExportError } from '../errors';
 import type { AuthorOutcome, RunRecord } from '../snapshots/formats';
 import type { AuthorWorkItem, ExportServices, WorkQueue } from './ports';
-import { exportRegisteredAuthor, finalizeRunIfDone, keepLockAlive, planRun, recordOutcome, type PlanRequest } from './runs';
+import {
+  exportRegisteredAuthor,
+  finalizeRunIfDone,
+  keepLockAlive,
+  planRun,
+  recordOutcome,
+  type PlanRequest,
+} from './runs';
 
 /**
  * Starts a fan-out run: plans it and puts one message per author on the queue. The Functions platform
@@ -56,7 +63,10 @@ export async function handleWorkItem(
   options: { signal?: AbortSignal; dequeueCount?: number } = {},
 ): Promise<WorkItemResult> {
   const record = await services.runs.read(item.runId, options.signal);
-  const renewal = record?.lockLeaseId && record.status === 'running' ? keepLockAlive(services, record.lockLeaseId) : undefined;
+  const renewal =
+    record?.lockLeaseId && record.status === 'running'
+      ? keepLockAlive(services, record.lockLeaseId)
+      : undefined;
   if (record?.lockLeaseId) await services.lock.renew(record.lockLeaseId).catch(() => false);
   try {
     const { outcome, retryable } = await exportRegisteredAuthor(services, item, { signal: options.signal });

@@ -10,7 +10,11 @@ import type { SnapshotStore } from '../snapshots/SnapshotStore';
 export interface CatalogSource {
   readonly baseUrl: string;
   getProfile(authorId: string, options: AuthorCallOptions): Promise<Profile>;
-  listEntities(authorId: string, collector: EntityCollector, options: ListEntitiesOptions): Promise<ListingResult>;
+  listEntities(
+    authorId: string,
+    collector: EntityCollector,
+    options: ListEntitiesOptions,
+  ): Promise<ListingResult>;
 }
 
 /** A collector that can replay its entities sorted by id, and be thrown away. */

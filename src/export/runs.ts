@@ -1,7 +1,13 @@
 import { reasonToSkip, type AuthorSecretRef } from '../authors/AuthorRegistry';
 import { normalizeAuthorId } from '../catalog/authorId';
 import type { ListingProgress } from '../catalog/consistentListing';
-import { GalleryExportError, isGalleryExportError, toGalleryExportError } from '../errors';
+import {
+  describeAbort,
+  GalleryExportError,
+  isGalleryExportError,
+  throwIfAborted,
+  toGalleryExportError,
+} from '../errors';
 import {
   countAuthors,
   finalRunStatus,
@@ -46,6 +52,7 @@ export interface PlannedRun {
 export async function planRun(services: ExportServices, request: PlanRequest): Promise<PlannedRun> {
   const { signal } = request;
   const requested = normalizeRequestedAuthors(request.authorIds);
+  throwIfAborted(signal);
   const leaseId = await services.lock.acquire(signal);
   try {
     const startedAt = services.now();
@@ -90,7 +97,12 @@ export async function planRun(services: ExportServices, request: PlanRequest): P
       if (authorId) {
         const first = seenAuthorIds.get(authorId);
         if (first) {
-          return { secretName: ref.secretName, authorId, status: 'skipped', reason: `same author as secret ${first}` };
+          return {
+            secretName: ref.secretName,
+            authorId,
+            status: 'skipped',
+            reason: `same author as secret ${first}`,
+          };
         }
         seenAuthorIds.set(authorId, ref.secretName);
       }
@@ -120,7 +132,11 @@ function normalizeRequestedAuthors(authorIds: readonly string[] | undefined): st
   if (!authorIds || authorIds.length === 0) return undefined;
   const normalized = authorIds.map((id) => {
     const authorId = normalizeAuthorId(id);
-    if (!authorId) throw new GalleryExportError('USAGE', `"${String(id).slice(0, 80)}" is not an author ID (64 hexadecimal characters)`);
+    if (!authorId)
+      throw new GalleryExportError(
+        'USAGE',
+        `"${String(id).slice(0, 80)}" is not an author ID (64 hexadecimal characters)`,
+      );
     return authorId;
   });
   return [...new Set(normalized)];
@@ -226,7 +242,10 @@ export async function exportRegisteredAuthor(
       retryable: false,
     };
   } catch (error) {
-    const failure = toGalleryExportError(error);
+    // However the abort surfaced (an SDK's AbortError, a reason thrown as is), it is an abort.
+    const failure = options.signal?.aborted
+      ? new GalleryExportError('ABORTED', describeAbort(options.signal), { cause: error })
+      : toGalleryExportError(error);
     if (failure.code === 'AUTHOR_CONFIG' && failure.details.disabled === true) {
       return { outcome: finish({ status: 'skipped', reason: 'the secret is disabled' }), retryable: false };
     }
@@ -251,7 +270,10 @@ export async function recordOutcome(
   return finalizeRunIfDone(services, runId);
 }
 
-export async function finalizeRunIfDone(services: ExportServices, runId: string): Promise<RunRecord | undefined> {
+export async function finalizeRunIfDone(
+  services: ExportServices,
+  runId: string,
+): Promise<RunRecord | undefined> {
   const stored = await services.runs.read(runId);
   if (!stored || stored.status !== 'running') return undefined;
   const outcomes = await services.runs.listOutcomes(runId);
@@ -286,13 +308,18 @@ export function mergeOutcomes(record: RunRecord, outcomes: readonly AuthorOutcom
     const outcome = author.status === 'pending' ? bySecret.get(author.secretName) : undefined;
     if (!outcome) return author;
     // An outcome whose secret could not be read does not know the author; the planned tag may.
-    return outcome.authorId === null && author.authorId !== null ? { ...outcome, authorId: author.authorId } : outcome;
+    return outcome.authorId === null && author.authorId !== null
+      ? { ...outcome, authorId: author.authorId }
+      : outcome;
   });
   return { ...record, counts: countAuthors(authors), authors };
 }
 
 /** The run as readers should see it: while running, with the outcomes recorded so far. */
-export async function readRunStatus(services: Pick<ExportServices, 'runs'>, runId: string): Promise<RunRecord | undefined> {
+export async function readRunStatus(
+  services: Pick<ExportServices, 'runs'>,
+  runId: string,
+): Promise<RunRecord | undefined> {
   const record = await services.runs.read(runId);
   if (!record || record.status !== 'running') return record;
   return mergeOutcomes(record, await services.runs.listOutcomes(runId));
@@ -307,7 +334,10 @@ export interface RunInProcessRequest extends PlanRequest {
  * concurrency through the same per-author unit as the queue function, finalise. One author's failure
  * never stops the others; an abort fails the authors in flight and those not started.
  */
-export async function runInProcess(services: ExportServices, request: RunInProcessRequest): Promise<RunRecord> {
+export async function runInProcess(
+  services: ExportServices,
+  request: RunInProcessRequest,
+): Promise<RunRecord> {
   const { signal, onEvent } = request;
   const plan = await planRun(services, request);
   onEvent?.({ type: 'run-planned', record: plan.record });
@@ -328,7 +358,8 @@ export async function runInProcess(services: ExportServices, request: RunInProce
       ]);
       const { outcome } = await exportRegisteredAuthor(services, work, {
         signal: authorSignal,
-        onProgress: (progress) => onEvent?.({ type: 'author-progress', secretName: work.secretName, progress }),
+        onProgress: (progress) =>
+          onEvent?.({ type: 'author-progress', secretName: work.secretName, progress }),
       });
       outcomes.push(outcome);
       try {
@@ -367,11 +398,15 @@ export async function runInProcess(services: ExportServices, request: RunInProce
 }
 
 /** Renews the run lock in the background until stopped. */
-export function keepLockAlive(services: Pick<ExportServices, 'lock' | 'logger' | 'lockRenewIntervalMs'>, leaseId: string): { stop(): void } {
+export function keepLockAlive(
+  services: Pick<ExportServices, 'lock' | 'logger' | 'lockRenewIntervalMs'>,
+  leaseId: string,
+): { stop(): void } {
   const timer = setInterval(() => {
     services.lock.renew(leaseId).then(
       (held) => {
-        if (!held) services.logger.warn('The run lock was lost (it expired and another run may have taken it)');
+        if (!held)
+          services.logger.warn('The run lock was lost (it expired and another run may have taken it)');
       },
       (error: unknown) => services.logger.warn(`Could not renew the run lock: ${(error as Error).message}`),
     );
@@ -388,7 +423,9 @@ function logTokenHealth(
   expiresAt: string | undefined,
 ): void {
   const hoursLeft =
-    expiresAt === undefined ? '-' : ((Date.parse(expiresAt) - services.now().getTime()) / 3600_000).toFixed(1);
+    expiresAt === undefined
+      ? '-'
+      : ((Date.parse(expiresAt) - services.now().getTime()) / 3600_000).toFixed(1);
   services.logger.info(
     `GalleryExport.TokenHealth secret=${secretName} authorId=${authorId} status=${status} expiresAt=${expiresAt ?? '-'} hoursLeft=${hoursLeft}`,
   );

@@ -26,7 +26,9 @@ export async function exportAuthorQueue(queueEntry: unknown, context: Invocation
       `Export of ${item.secretName} in run ${item.runId} failed (delivery ${dequeueCount}), will be retried: ${outcome.error?.code ?? 'ERROR'}: ${outcome.error?.message ?? ''}`,
     );
   }
-  context.log(`Author ${item.secretName} in run ${item.runId}: ${outcome.status}${outcome.error ? ` (${outcome.error.code})` : ''}`);
+  context.log(
+    `Author ${item.secretName} in run ${item.runId}: ${outcome.status}${outcome.error ? ` (${outcome.error.code})` : ''}`,
+  );
   if (result.finalised) context.log(`Run ${item.runId} finished: ${result.finalised.status}`);
 }
 

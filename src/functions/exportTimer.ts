@@ -12,7 +12,9 @@ const PLANNING_TIMEOUT_MS = 5 * 60_000;
 export async function exportTimer(timer: Timer, context: InvocationContext): Promise<void> {
   const services = servicesFor(context);
   if (timer.isPastDue) {
-    context.warn('The export timer is past due: the previous occurrence was missed (the app was stopped or busy)');
+    context.warn(
+      'The export timer is past due: the previous occurrence was missed (the app was stopped or busy)',
+    );
   }
   const inline = services.config.exportMode === 'inline';
   const signal = AbortSignal.timeout(inline ? services.config.authorTimeoutMs : PLANNING_TIMEOUT_MS);

@@ -37,9 +37,13 @@ function publicRecord(record: RunRecord): Omit<RunRecord, 'lockLeaseId'> {
 }
 
 /** POST /api/exports: start a run for everyone or for the listed authors; 202 with where to follow it. */
-export async function startExport(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+export async function startExport(
+  request: HttpRequest,
+  context: InvocationContext,
+): Promise<HttpResponseInit> {
   const declared = Number(request.headers.get('content-length') ?? '0');
-  if (declared > MAX_EXPORT_REQUEST_BYTES) return badRequest(`the body is larger than ${MAX_EXPORT_REQUEST_BYTES} bytes`);
+  if (declared > MAX_EXPORT_REQUEST_BYTES)
+    return badRequest(`the body is larger than ${MAX_EXPORT_REQUEST_BYTES} bytes`);
   const parsed = parseExportRequest(await request.text());
   if ('problem' in parsed) return badRequest(parsed.problem);
   const services = servicesFor(context);
@@ -68,7 +72,8 @@ export async function getExport(request: HttpRequest, context: InvocationContext
   if (!isRunId(runId)) return badRequest('the run ID must look like 20261128T020000Z-3fa9c1');
   try {
     const record = await readRunStatus(servicesFor(context), runId);
-    if (!record) return { status: 404, jsonBody: errorBody(new GalleryExportError('RUN_NOT_FOUND', `No run ${runId}`)) };
+    if (!record)
+      return { status: 404, jsonBody: errorBody(new GalleryExportError('RUN_NOT_FOUND', `No run ${runId}`)) };
     return { status: 200, jsonBody: publicRecord(record) };
   } catch (error) {
     return failure(error, context);
@@ -76,7 +81,10 @@ export async function getExport(request: HttpRequest, context: InvocationContext
 }
 
 /** GET /api/authors/{authorId}/snapshots: the author's complete snapshots, newest first. */
-export async function listAuthorSnapshots(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+export async function listAuthorSnapshots(
+  request: HttpRequest,
+  context: InvocationContext,
+): Promise<HttpResponseInit> {
   const authorId = normalizeAuthorId(request.params.authorId);
   if (!authorId) return badRequest('the author ID must be 64 hexadecimal characters');
   try {
@@ -104,7 +112,12 @@ export async function listAuthorSnapshots(request: HttpRequest, context: Invocat
 }
 
 app.http('startExport', { route: 'exports', methods: ['POST'], authLevel: 'function', handler: startExport });
-app.http('getExport', { route: 'exports/{runId}', methods: ['GET'], authLevel: 'function', handler: getExport });
+app.http('getExport', {
+  route: 'exports/{runId}',
+  methods: ['GET'],
+  authLevel: 'function',
+  handler: getExport,
+});
 app.http('listAuthorSnapshots', {
   route: 'authors/{authorId}/snapshots',
   methods: ['GET'],

@@ -18,7 +18,9 @@ export function servicesFor(context: InvocationContext): AppServices {
 }
 
 /** For tests (the host gives none): use these settings instead of process.env, with fresh services. */
-export async function useEnvironment(env: Readonly<Record<string, string | undefined>> | undefined): Promise<void> {
+export async function useEnvironment(
+  env: Readonly<Record<string, string | undefined>> | undefined,
+): Promise<void> {
   const previous = shared;
   shared = undefined;
   environment = env;

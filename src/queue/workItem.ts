@@ -18,11 +18,13 @@ export function parseWorkItem(entry: unknown): AuthorWorkItem | string {
       return 'the message is not JSON';
     }
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'the message is not a JSON object';
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return 'the message is not a JSON object';
   const { v, runId, secretName, trigger } = value as Record<string, unknown>;
   if (v !== 1) return 'the message has an unknown version';
   if (!isRunId(runId)) return 'the message has no valid runId';
-  if (typeof secretName !== 'string' || !SECRET_NAME.test(secretName)) return 'the message has no valid secretName';
+  if (typeof secretName !== 'string' || !SECRET_NAME.test(secretName))
+    return 'the message has no valid secretName';
   if (typeof trigger !== 'string' || !TRIGGERS.has(trigger)) return 'the message has no valid trigger';
   return { v: 1, runId, secretName, trigger: trigger as AuthorWorkItem['trigger'] };
 }

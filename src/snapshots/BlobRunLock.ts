@@ -19,7 +19,8 @@ export class BlobRunLock implements RunLock {
   async acquire(signal?: AbortSignal): Promise<string> {
     const blob = this.container.getBlockBlobClient(RUN_LOCK_BLOB);
     try {
-      const body = '{"purpose":"gallery-export holds a lease on this blob while an export run is in progress"}\n';
+      const body =
+        '{"purpose":"gallery-export holds a lease on this blob while an export run is in progress"}\n';
       await blob.upload(body, Buffer.byteLength(body), {
         conditions: { ifNoneMatch: '*' },
         blobHTTPHeaders: { blobContentType: 'application/json' },
@@ -29,7 +30,8 @@ export class BlobRunLock implements RunLock {
     } catch (error) {
       // 409: it exists (the usual case). 412: it exists and is leased.
       const status = statusOf(error);
-      if (status !== 409 && status !== 412) throw storageError(error, 'create', RUN_LOCK_BLOB, 'STORAGE_UNAVAILABLE');
+      if (status !== 409 && status !== 412)
+        throw storageError(error, 'create', RUN_LOCK_BLOB, 'STORAGE_UNAVAILABLE');
     }
     try {
       const lease = await blob.getBlobLeaseClient().acquireLease(this.leaseSeconds, { abortSignal: signal });
@@ -45,7 +47,10 @@ export class BlobRunLock implements RunLock {
 
   async renew(leaseId: string, signal?: AbortSignal): Promise<boolean> {
     try {
-      await this.container.getBlockBlobClient(RUN_LOCK_BLOB).getBlobLeaseClient(leaseId).renewLease({ abortSignal: signal });
+      await this.container
+        .getBlockBlobClient(RUN_LOCK_BLOB)
+        .getBlobLeaseClient(leaseId)
+        .renewLease({ abortSignal: signal });
       return true;
     } catch (error) {
       const status = statusOf(error);
@@ -56,7 +61,10 @@ export class BlobRunLock implements RunLock {
 
   async release(leaseId: string, signal?: AbortSignal): Promise<void> {
     try {
-      await this.container.getBlockBlobClient(RUN_LOCK_BLOB).getBlobLeaseClient(leaseId).releaseLease({ abortSignal: signal });
+      await this.container
+        .getBlockBlobClient(RUN_LOCK_BLOB)
+        .getBlobLeaseClient(leaseId)
+        .releaseLease({ abortSignal: signal });
     } catch (error) {
       const status = statusOf(error);
       if (status === 409 || status === 412) return; // already expired or taken over: nothing to release

@@ -2,7 +2,14 @@ import type { ContainerClient } from '@azure/storage-blob';
 import { GalleryExportError } from '../errors';
 import { createBlobOnce, JSON_CONTENT_TYPE } from './BlobSnapshotStore';
 import type { AuthorOutcome, RunRecord } from './formats';
-import { isRunId, RUNS_ROOT, runLastErrorPath, runOutcomePath, runOutcomesPrefix, runRecordPath } from './layout';
+import {
+  isRunId,
+  RUNS_ROOT,
+  runLastErrorPath,
+  runOutcomePath,
+  runOutcomesPrefix,
+  runRecordPath,
+} from './layout';
 import type { RunStore } from './RunStore';
 import { statusOf, storageError } from './storageErrors';
 
@@ -67,7 +74,11 @@ export class BlobRunStore implements RunStore {
     }
   }
 
-  async readOutcome(runId: string, secretName: string, signal?: AbortSignal): Promise<AuthorOutcome | undefined> {
+  async readOutcome(
+    runId: string,
+    secretName: string,
+    signal?: AbortSignal,
+  ): Promise<AuthorOutcome | undefined> {
     return this.readJson<AuthorOutcome>(runOutcomePath(runId, secretName), signal);
   }
 
@@ -85,7 +96,11 @@ export class BlobRunStore implements RunStore {
     }
   }
 
-  async readLastError(runId: string, secretName: string, signal?: AbortSignal): Promise<AuthorOutcome | undefined> {
+  async readLastError(
+    runId: string,
+    secretName: string,
+    signal?: AbortSignal,
+  ): Promise<AuthorOutcome | undefined> {
     return this.readJson<AuthorOutcome>(runLastErrorPath(runId, secretName), signal);
   }
 
@@ -107,7 +122,10 @@ export class BlobRunStore implements RunStore {
   async listRunIds(options: { since?: Date; signal?: AbortSignal } = {}): Promise<string[]> {
     const ids: string[] = [];
     try {
-      for await (const blob of this.container.listBlobsFlat({ prefix: RUNS_ROOT, abortSignal: options.signal })) {
+      for await (const blob of this.container.listBlobsFlat({
+        prefix: RUNS_ROOT,
+        abortSignal: options.signal,
+      })) {
         const match = /^runs\/\d{4}\/\d{2}\/\d{2}\/([^/]+)\.json$/.exec(blob.name);
         if (match && isRunId(match[1])) ids.push(match[1]);
       }
@@ -115,13 +133,21 @@ export class BlobRunStore implements RunStore {
       throw storageError(error, 'list', RUNS_ROOT, 'STORAGE_UNAVAILABLE');
     }
     const since = options.since?.getTime();
-    return ids.filter((id) => since === undefined || id >= sortableStamp(since)).sort().reverse();
+    return ids
+      .filter((id) => since === undefined || id >= sortableStamp(since))
+      .sort()
+      .reverse();
   }
 
-  private async readWithEtag(runId: string, signal?: AbortSignal): Promise<{ record: RunRecord; etag: string } | undefined> {
+  private async readWithEtag(
+    runId: string,
+    signal?: AbortSignal,
+  ): Promise<{ record: RunRecord; etag: string } | undefined> {
     const path = runRecordPath(runId);
     try {
-      const response = await this.container.getBlockBlobClient(path).download(0, undefined, { abortSignal: signal });
+      const response = await this.container
+        .getBlockBlobClient(path)
+        .download(0, undefined, { abortSignal: signal });
       const text = await streamToString(response.readableStreamBody);
       return { record: JSON.parse(text) as RunRecord, etag: response.etag ?? '' };
     } catch (error) {
@@ -132,7 +158,9 @@ export class BlobRunStore implements RunStore {
 
   private async readJson<T>(path: string, signal?: AbortSignal): Promise<T | undefined> {
     try {
-      const buffer = await this.container.getBlockBlobClient(path).downloadToBuffer(0, undefined, { abortSignal: signal });
+      const buffer = await this.container
+        .getBlockBlobClient(path)
+        .downloadToBuffer(0, undefined, { abortSignal: signal });
       return JSON.parse(buffer.toString('utf8')) as T;
     } catch (error) {
       if (statusOf(error) === 404) return undefined;

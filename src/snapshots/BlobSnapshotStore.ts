@@ -56,7 +56,9 @@ export async function createBlobOnce(
   const stage = async (block: Buffer): Promise<void> => {
     const id = Buffer.from(`block-${String(blockIds.length).padStart(8, '0')}`).toString('base64');
     blockIds.push(id);
-    const upload = blob.stageBlock(id, block, block.length, { abortSignal: options.signal }).then(() => undefined);
+    const upload = blob
+      .stageBlock(id, block, block.length, { abortSignal: options.signal })
+      .then(() => undefined);
     staging.add(upload);
     void upload.finally(() => staging.delete(upload)).catch(() => undefined);
     if (staging.size >= blockConcurrency) await Promise.race(staging);
@@ -99,11 +101,15 @@ export async function createBlobOnce(
   } catch (error) {
     await Promise.allSettled(staging);
     if (statusOf(error) === 409 || storageCodeOf(error) === 'BlobAlreadyExists') {
-      throw new GalleryExportError('SNAPSHOT_EXISTS', `Refusing to overwrite ${blob.name}: it already exists`, {
-        cause: error,
-        statusCode: 409,
-        details: { path: blob.name },
-      });
+      throw new GalleryExportError(
+        'SNAPSHOT_EXISTS',
+        `Refusing to overwrite ${blob.name}: it already exists`,
+        {
+          cause: error,
+          statusCode: 409,
+          details: { path: blob.name },
+        },
+      );
     }
     throw storageError(error, 'write', blob.name);
   }
@@ -145,7 +151,10 @@ class BlobSnapshotTarget implements SnapshotTarget {
         names.push(blob.name);
       }
       if (names.includes(`${this.prefix}${MANIFEST_FILE}`)) {
-        throw new GalleryExportError('SNAPSHOT_EXISTS', `The snapshot ${this.prefix} is complete: nothing to remove`);
+        throw new GalleryExportError(
+          'SNAPSHOT_EXISTS',
+          `The snapshot ${this.prefix} is complete: nothing to remove`,
+        );
       }
       for (const name of names) {
         await this.container.getBlockBlobClient(name).deleteIfExists({ abortSignal: signal });
@@ -164,7 +173,11 @@ class BlobSnapshotTarget implements SnapshotTarget {
   ): Promise<ManifestFile> {
     const path = `${this.prefix}${name}`;
     const created = await createBlobOnce(this.container.getBlockBlobClient(path), content, {
-      tags: { runId: this.runId, kind: name === 'profile.json' ? 'profile' : 'entities', authorId: this.authorId },
+      tags: {
+        runId: this.runId,
+        kind: name === 'profile.json' ? 'profile' : 'entities',
+        authorId: this.authorId,
+      },
       signal,
       blockBytes: this.options.blockBytes,
       blockConcurrency: this.options.blockConcurrency,
@@ -180,7 +193,8 @@ class BlobSnapshotTarget implements SnapshotTarget {
       const expected = this.written.get(file.path);
       let actual: string | undefined;
       try {
-        actual = (await this.container.getBlockBlobClient(file.path).getProperties({ abortSignal: signal })).etag;
+        actual = (await this.container.getBlockBlobClient(file.path).getProperties({ abortSignal: signal }))
+          .etag;
       } catch (error) {
         throw storageError(error, 'check', file.path);
       }
@@ -193,9 +207,13 @@ class BlobSnapshotTarget implements SnapshotTarget {
       }
     }
     const path = `${this.prefix}${MANIFEST_FILE}`;
-    await createBlobOnce(this.container.getBlockBlobClient(path), Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`), {
-      tags: { runId: this.runId, kind: 'manifest', authorId: this.authorId },
-      signal,
-    });
+    await createBlobOnce(
+      this.container.getBlockBlobClient(path),
+      Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`),
+      {
+        tags: { runId: this.runId, kind: 'manifest', authorId: this.authorId },
+        signal,
+      },
+    );
   }
 }

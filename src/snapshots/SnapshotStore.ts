@@ -14,7 +14,11 @@ export interface SnapshotTarget {
   /** Deletes what an interrupted attempt of this same run left (never a complete snapshot). */
   removeIncomplete(signal?: AbortSignal): Promise<number>;
   /** Creates a file that must not exist yet; returns its manifest entry (SHA-256 of the stored bytes). */
-  writeFile(name: SnapshotFileName, content: Buffer | AsyncIterable<Buffer>, signal?: AbortSignal): Promise<ManifestFile>;
+  writeFile(
+    name: SnapshotFileName,
+    content: Buffer | AsyncIterable<Buffer>,
+    signal?: AbortSignal,
+  ): Promise<ManifestFile>;
   /** Writes the manifest, after checking every file it lists is still the one written. */
   writeManifest(manifest: Manifest, signal?: AbortSignal): Promise<void>;
 }

@@ -31,14 +31,22 @@ export function isRunId(value: unknown): value is string {
   if (typeof value !== 'string') return false;
   const match = RUN_ID.exec(value);
   if (!match) return false;
-  const [, y, mo, d, h, mi, s] = match.map(Number) as [number, number, number, number, number, number, number];
+  const [, y, mo, d, h, mi, s] = match.map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
   return date.getUTCMonth() === mo - 1 && date.getUTCDate() === d && h < 24 && mi < 60 && s < 60;
 }
 
 /** `YYYY/MM/DD` of a run ID's start. */
 export function runDatePath(runId: string): string {
-  if (!isRunId(runId)) throw new Error(`Not a run ID: ${runId}`);
+  if (!isRunId(runId)) throw new Error(`Not a run ID: ${String(runId)}`);
   return `${runId.slice(0, 4)}/${runId.slice(4, 6)}/${runId.slice(6, 8)}`;
 }
 
@@ -88,7 +96,15 @@ export interface SnapshotLocation {
 export function parseSnapshotPath(path: string): (SnapshotLocation & { file: string }) | undefined {
   const match = /^snapshots\/([0-9A-F]{64})\/(\d{4})\/(\d{2})\/(\d{2})\/([^/]+)\/([^/]+)$/.exec(path);
   if (!match) return undefined;
-  const [, authorId, , , , runId, file] = match as unknown as [string, string, string, string, string, string, string];
+  const [, authorId, , , , runId, file] = match as unknown as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   if (!isRunId(runId) || runDatePath(runId) !== path.split('/').slice(2, 5).join('/')) return undefined;
   return { authorId, runId, file, prefix: snapshotPrefix(authorId, runId) };
 }

@@ -1,6 +1,12 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import type { Manifest } from './formats';
-import { authorSnapshotsPrefix, MANIFEST_FILE, parseSnapshotPath, SNAPSHOTS_ROOT, type SnapshotLocation } from './layout';
+import {
+  authorSnapshotsPrefix,
+  MANIFEST_FILE,
+  parseSnapshotPath,
+  SNAPSHOTS_ROOT,
+  type SnapshotLocation,
+} from './layout';
 import { statusOf, storageError } from './storageErrors';
 
 export interface SnapshotFolder extends SnapshotLocation {
@@ -24,7 +30,10 @@ export interface SnapshotQuery {
 }
 
 /** Every snapshot folder matching the query, complete or not, newest run first. */
-export async function listSnapshotFolders(container: ContainerClient, query: SnapshotQuery = {}): Promise<SnapshotFolder[]> {
+export async function listSnapshotFolders(
+  container: ContainerClient,
+  query: SnapshotQuery = {},
+): Promise<SnapshotFolder[]> {
   const prefix = query.authorId ? authorSnapshotsPrefix(query.authorId) : SNAPSHOTS_ROOT;
   const folders = new Map<string, SnapshotFolder>();
   try {
@@ -33,7 +42,13 @@ export async function listSnapshotFolders(container: ContainerClient, query: Sna
       if (!location || !matches(location, query)) continue;
       let folder = folders.get(location.prefix);
       if (!folder) {
-        folder = { authorId: location.authorId, runId: location.runId, prefix: location.prefix, files: new Map(), hasManifest: false };
+        folder = {
+          authorId: location.authorId,
+          runId: location.runId,
+          prefix: location.prefix,
+          files: new Map(),
+          hasManifest: false,
+        };
         folders.set(location.prefix, folder);
       }
       folder.files.set(location.file, blob.properties.contentLength ?? 0);
@@ -56,7 +71,8 @@ export async function listCompleteSnapshots(
     for (let index = worker; index < folders.length; index += 16) {
       const folder = folders[index]!;
       const manifest = await readManifest(container, folder.prefix, query.signal);
-      if (manifest) snapshots.push({ authorId: folder.authorId, runId: folder.runId, prefix: folder.prefix, manifest });
+      if (manifest)
+        snapshots.push({ authorId: folder.authorId, runId: folder.runId, prefix: folder.prefix, manifest });
     }
   });
   await Promise.all(readers);
@@ -70,7 +86,9 @@ export async function readManifest(
 ): Promise<Manifest | undefined> {
   const path = `${prefix}${MANIFEST_FILE}`;
   try {
-    const buffer = await container.getBlockBlobClient(path).downloadToBuffer(0, undefined, { abortSignal: signal });
+    const buffer = await container
+      .getBlockBlobClient(path)
+      .downloadToBuffer(0, undefined, { abortSignal: signal });
     return JSON.parse(buffer.toString('utf8')) as Manifest;
   } catch (error) {
     if (statusOf(error) === 404) return undefined;

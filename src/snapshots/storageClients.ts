@@ -26,7 +26,9 @@ export function createStorageClients(storage: StorageConfig): StorageClients {
     const credential = new DefaultAzureCredential({ managedIdentityClientId: storage.clientId });
     return {
       blobService: new BlobServiceClient(storage.blobServiceUri, credential, options),
-      queueService: new QueueServiceClient(storage.queueServiceUri, credential, { retryOptions: STORAGE_RETRY }),
+      queueService: new QueueServiceClient(storage.queueServiceUri, credential, {
+        retryOptions: STORAGE_RETRY,
+      }),
     };
   } catch (error) {
     // The SDK's message may quote the connection string, account key included: never pass it on.

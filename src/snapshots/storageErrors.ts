@@ -21,9 +21,11 @@ export function storageError(
   code: ErrorCode = 'SNAPSHOT_WRITE',
 ): GalleryExportError {
   if (error instanceof GalleryExportError) return error;
-  if (isAbortError(error)) return new GalleryExportError('ABORTED', `Aborted while trying to ${action} ${path}`);
+  if (isAbortError(error))
+    return new GalleryExportError('ABORTED', `Aborted while trying to ${action} ${path}`);
   const status = statusOf(error);
-  const reason = storageCodeOf(error) ?? (error instanceof Error ? error.message.split('\n')[0] : String(error));
+  const reason =
+    storageCodeOf(error) ?? (error instanceof Error ? error.message.split('\n')[0] : String(error));
   return new GalleryExportError(
     status === undefined ? 'STORAGE_UNAVAILABLE' : code,
     `Could not ${action} ${path}: ${status === undefined ? 'storage unreachable' : `HTTP ${status}`} (${reason})`,

@@ -60,12 +60,18 @@ test('every author with a valid token gets every public and unlisted entity exac
   const record = parseRecord(second);
   const manifests = await manifestsOf(record.runId);
   const blobs = await readAllBlobs(container, 'snapshots/');
-  for (const demo of DEMO_AUTHORS.filter((author) => !['sofia-ramirez', 'aasa-odegaard'].includes(author.label))) {
+  for (const demo of DEMO_AUTHORS.filter(
+    (author) => !['sofia-ramirez', 'aasa-odegaard'].includes(author.label),
+  )) {
     const manifest = manifests.get(demo.authorId)!;
     expect(manifest).toBeDefined();
     expect(manifest.token.status).toBe('valid');
     expect(manifest.includesUnlisted).toBe(true);
-    expect(manifest.counts).toMatchObject({ entities: demo.entities, unlisted: demo.unlisted, reportedByCatalog: demo.entities });
+    expect(manifest.counts).toMatchObject({
+      entities: demo.entities,
+      unlisted: demo.unlisted,
+      reportedByCatalog: demo.entities,
+    });
 
     const entitiesFile = manifest.files.find((file) => file.name === 'entities.json')!;
     const text = blobs.get(entitiesFile.path)!.body.toString('utf8');
@@ -92,7 +98,11 @@ test('manifest sizes and SHA-256 match the stored bytes; files are JSON with the
       expect(stored.body.length).toBe(file.bytes);
       expect(createHash('sha256').update(stored.body).digest('hex')).toBe(file.sha256);
       expect(stored.contentType).toBe('application/json');
-      expect(stored.tags).toEqual({ runId: record.runId, kind: file.name.replace('.json', ''), authorId: manifest.authorId });
+      expect(stored.tags).toEqual({
+        runId: record.runId,
+        kind: file.name.replace('.json', ''),
+        authorId: manifest.authorId,
+      });
     }
     const manifestBlob = blobs.get(manifest.files[0]!.path.replace('profile.json', 'manifest.json'))!;
     expect(manifestBlob.tags).toEqual({ runId: record.runId, kind: 'manifest', authorId: manifest.authorId });
@@ -122,19 +132,37 @@ test('an expired token exports the public entities and says so; no token is "abs
 test('the run record lists every outcome: 404, disabled and malformed are reported, the others complete', async () => {
   const record = parseRecord(second);
   const stored = JSON.parse(
-    (await container.getBlockBlobClient(`runs/${record.runId.slice(0, 4)}/${record.runId.slice(4, 6)}/${record.runId.slice(6, 8)}/${record.runId}.json`).downloadToBuffer()).toString('utf8'),
+    (
+      await container
+        .getBlockBlobClient(
+          `runs/${record.runId.slice(0, 4)}/${record.runId.slice(4, 6)}/${record.runId.slice(6, 8)}/${record.runId}.json`,
+        )
+        .downloadToBuffer()
+    ).toString('utf8'),
   ) as RunRecord;
   expect(stored.status).toBe('partial');
   expect(stored.completedAt).not.toBeNull();
   expect(stored.trigger).toBe('cli');
   const bySecret = new Map(stored.authors.map((author) => [author.secretName, author]));
-  expect(bySecret.get('gallery-author-unknown-author')).toMatchObject({ status: 'failed', error: { code: 'CATALOG_NOT_FOUND' } });
-  expect(bySecret.get('gallery-author-malformed-author')).toMatchObject({ status: 'failed', authorId: null, error: { code: 'AUTHOR_CONFIG' } });
-  expect(bySecret.get('gallery-author-disabled-author')).toMatchObject({ status: 'skipped', reason: 'the secret is disabled' });
+  expect(bySecret.get('gallery-author-unknown-author')).toMatchObject({
+    status: 'failed',
+    error: { code: 'CATALOG_NOT_FOUND' },
+  });
+  expect(bySecret.get('gallery-author-malformed-author')).toMatchObject({
+    status: 'failed',
+    authorId: null,
+    error: { code: 'AUTHOR_CONFIG' },
+  });
+  expect(bySecret.get('gallery-author-disabled-author')).toMatchObject({
+    status: 'skipped',
+    reason: 'the secret is disabled',
+  });
   for (const demo of DEMO_AUTHORS) {
     const outcome = bySecret.get(`gallery-author-${demo.label}`)!;
     expect(outcome.status).toBe('complete');
-    expect(outcome.snapshot).toBe(`snapshots/${demo.authorId}/${record.runId.slice(0, 4)}/${record.runId.slice(4, 6)}/${record.runId.slice(6, 8)}/${record.runId}/`);
+    expect(outcome.snapshot).toBe(
+      `snapshots/${demo.authorId}/${record.runId.slice(0, 4)}/${record.runId.slice(4, 6)}/${record.runId.slice(6, 8)}/${record.runId}/`,
+    );
     expect(outcome.catalog!.requests).toBeGreaterThanOrEqual(2);
   }
   expect(stored.counts).toEqual({ authors: 9, complete: 6, failed: 2, skipped: 1, pending: 0 });
@@ -160,7 +188,13 @@ test('no token appears in any blob, log line or CLI output', async () => {
   const tokens = stack.catalog.issuedTokens;
   expect(tokens.length).toBeGreaterThanOrEqual(5);
   const blobs = await readAllBlobs(container);
-  const haystacks = [first.stdout, first.stderr, second.stdout, second.stderr, ...[...blobs.values()].map((blob) => blob.body.toString('utf8'))];
+  const haystacks = [
+    first.stdout,
+    first.stderr,
+    second.stdout,
+    second.stderr,
+    ...[...blobs.values()].map((blob) => blob.body.toString('utf8')),
+  ];
   expect(first.stderr).toContain('GalleryExport.TokenHealth'); // --verbose really printed the log lines
   for (const token of tokens) {
     const signature = token.split('.')[2]!;

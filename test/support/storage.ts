@@ -15,7 +15,10 @@ export async function readAllBlobs(
   container: ContainerClient,
   prefix?: string,
 ): Promise<Map<string, { body: Buffer; contentType: string | undefined; tags: Record<string, string> }>> {
-  const blobs = new Map<string, { body: Buffer; contentType: string | undefined; tags: Record<string, string> }>();
+  const blobs = new Map<
+    string,
+    { body: Buffer; contentType: string | undefined; tags: Record<string, string> }
+  >();
   for await (const item of container.listBlobsFlat({ prefix, includeTags: true })) {
     const client = container.getBlockBlobClient(item.name);
     const body = await client.downloadToBuffer();

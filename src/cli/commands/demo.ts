@@ -26,7 +26,11 @@ export async function demoCommand(cli: CliContext, options: DemoOptions): Promis
       await services.ensureStorage(cli.io.signal);
       const progress = new RunProgress(demo);
       try {
-        return await runInProcess(services, { trigger: 'cli', signal: cli.io.signal, onEvent: progress.onEvent });
+        return await runInProcess(services, {
+          trigger: 'cli',
+          signal: cli.io.signal,
+          onEvent: progress.onEvent,
+        });
       } finally {
         progress.stop();
       }
@@ -37,16 +41,27 @@ export async function demoCommand(cli: CliContext, options: DemoOptions): Promis
     const rows = registrations.map((registration) => {
       const outcome = record.authors.find((author) => author.secretName === registration.secretName);
       const status = outcome?.status ?? 'missing';
-      return [registration.secretName, status, status === registration.expected ? 'as expected' : `EXPECTED ${registration.expected}`, registration.note];
+      return [
+        registration.secretName,
+        status,
+        status === registration.expected ? 'as expected' : `EXPECTED ${registration.expected}`,
+        registration.note,
+      ];
     });
     cli.out(renderTable(['secret', 'status', 'check', 'why'], rows));
     cli.out('');
-    cli.out(`Snapshots were written to Azurite, container "${stack.env.EXPORT_CONTAINER}", with Azurite's data kept in ${dataFolder}:`);
+    cli.out(
+      `Snapshots were written to Azurite, container "${stack.env.EXPORT_CONTAINER}", with Azurite's data kept in ${dataFolder}:`,
+    );
     for (const author of record.authors.filter((entry) => entry.snapshot)) {
       cli.out(`  ${stack.azurite.blobEndpoint}/${stack.env.EXPORT_CONTAINER}/${author.snapshot}`);
     }
-    cli.out(`Run record: runs/${record.runId.slice(0, 4)}/${record.runId.slice(4, 6)}/${record.runId.slice(6, 8)}/${record.runId}.json`);
-    cli.out('Browse them with `npm run local` (keeps the stack running and prints its settings), then `gallery-export list` or `get`.');
+    cli.out(
+      `Run record: runs/${record.runId.slice(0, 4)}/${record.runId.slice(4, 6)}/${record.runId.slice(6, 8)}/${record.runId}.json`,
+    );
+    cli.out(
+      'Browse them with `npm run local` (keeps the stack running and prints its settings), then `gallery-export list` or `get`.',
+    );
     const asExpected = rows.every((row) => row[2] === 'as expected');
     return asExpected ? EXIT_OK : EXIT_FAILED;
   } finally {

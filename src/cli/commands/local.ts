@@ -33,14 +33,19 @@ export async function localCommand(cli: CliContext, options: LocalOptions): Prom
   const faults = parseFaults(options);
   const stack = await startLocalStack({
     ...(options.inMemory ? {} : { azuriteLocation: resolve(options.data) }),
-    azurite: { blobPort: port('--blob-port', options.blobPort), queuePort: port('--queue-port', options.queuePort) },
+    azurite: {
+      blobPort: port('--blob-port', options.blobPort),
+      queuePort: port('--queue-port', options.queuePort),
+    },
     catalog: { port: port('--catalog-port', options.catalogPort), faults },
     vaultPort: port('--vault-port', options.vaultPort),
   });
   try {
     if (options.demoAuthors) {
       const registrations = await stack.registerDemoAuthors();
-      cli.err(`Registered ${registrations.length} demo authors (${registrations.map((r) => r.secretName).join(', ')})`);
+      cli.err(
+        `Registered ${registrations.length} demo authors (${registrations.map((r) => r.secretName).join(', ')})`,
+      );
     }
     const settings = { ...stack.env, EXPORT_SCHEDULE: DEFAULT_SETTINGS.EXPORT_SCHEDULE };
     cli.err('The local stack is running. Point gallery-export at it with:');
@@ -48,7 +53,11 @@ export async function localCommand(cli: CliContext, options: LocalOptions): Prom
     if (options.writeSettings) {
       const localSettings = {
         IsEncrypted: false,
-        Values: { FUNCTIONS_WORKER_RUNTIME: 'node', AzureWebJobsStorage: stack.azurite.connectionString, ...settings },
+        Values: {
+          FUNCTIONS_WORKER_RUNTIME: 'node',
+          AzureWebJobsStorage: stack.azurite.connectionString,
+          ...settings,
+        },
       };
       await writeFile('local.settings.json', `${JSON.stringify(localSettings, null, 2)}\n`);
       cli.err('Wrote local.settings.json for `func start` (it is git-ignored).');
@@ -66,14 +75,16 @@ export async function localCommand(cli: CliContext, options: LocalOptions): Prom
 
 function port(name: string, value: string): number {
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) throw usageError(`${name} must be a port number`);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535)
+    throw usageError(`${name} must be a port number`);
   return parsed;
 }
 
 function rate(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const parsed = Number(value);
-  if (!Number.isFinite(parsed) || parsed < 0 || parsed > 1) throw usageError(`${name} must be a number from 0 to 1`);
+  if (!Number.isFinite(parsed) || parsed < 0 || parsed > 1)
+    throw usageError(`${name} must be a number from 0 to 1`);
   return parsed;
 }
 

@@ -10,13 +10,19 @@ export function parseAuthorOptions(values: readonly string[] | undefined): strin
 
 export function parseAuthorOption(value: string | undefined): string {
   const authorId = normalizeAuthorId(value);
-  if (!authorId) throw usageError(`--author "${String(value).slice(0, 80)}" is not an author ID (64 hexadecimal characters)`);
+  if (!authorId)
+    throw usageError(
+      `--author "${String(value).slice(0, 80)}" is not an author ID (64 hexadecimal characters)`,
+    );
   return authorId;
 }
 
 export function parseRunOption(value: string | undefined): string | undefined {
   if (value === undefined || value === 'latest') return undefined;
-  if (!isRunId(value)) throw usageError(`--run "${String(value).slice(0, 80)}" is not a run ID such as 20261128T020000Z-3fa9c1 (or "latest")`);
+  if (!isRunId(value))
+    throw usageError(
+      `--run "${String(value).slice(0, 80)}" is not a run ID such as 20261128T020000Z-3fa9c1 (or "latest")`,
+    );
   return value;
 }
 

@@ -1,0 +1,67 @@
+import { InvalidBodyError, parseEntityPage, parseProfile } from '../../src/catalog/catalogResponses';
+
+describe('parseEntityPage', () => {
+  test('keeps every entity byte for byte, unknown fields and number spellings included', () => {
+    const body =
+      '{ "value" : [ {"id":"b","score":86.351575190956922,"x":{"nested":[1,2,{"}":"]"}]}} ,\n{"id":"a","text":"quote \\" and \\\\ and ✓ 李"} ], "count":2, "total_count": 7 }';
+    const page = parseEntityPage(body);
+    expect(page.totalCount).toBe(7);
+    expect(page.items).toEqual([
+      { id: 'b', raw: '{"id":"b","score":86.351575190956922,"x":{"nested":[1,2,{"}":"]"}]}}', hidden: false },
+      { id: 'a', raw: '{"id":"a","text":"quote \\" and \\\\ and ✓ 李"}', hidden: false },
+    ]);
+  });
+
+  test('unwraps {"entity": {...}} items and reads hidden', () => {
+    const page = parseEntityPage(
+      '{"value":[{"entity":{"id":"x","hidden":true}},{"id":"y","hidden":false}],"total_count":2}',
+    );
+    expect(page.items).toEqual([
+      { id: 'x', raw: '{"id":"x","hidden":true}', hidden: true },
+      { id: 'y', raw: '{"id":"y","hidden":false}', hidden: false },
+    ]);
+  });
+
+  test('accepts entity_type as an integer or a string, and numeric ids', () => {
+    const page = parseEntityPage(
+      '{"value":[{"id":5,"entity_type":1},{"id":"z","entity_type":"Experiment"}],"total_count":2}',
+    );
+    expect(page.items.map((item) => item.id)).toEqual(['5', 'z']);
+  });
+
+  test('a bare array is accepted without a total', () => {
+    expect(parseEntityPage('[{"id":"a"}]')).toEqual({
+      items: [{ id: 'a', raw: '{"id":"a"}', hidden: false }],
+      totalCount: undefined,
+    });
+  });
+
+  test.each([
+    ['not JSON', '{"value":['],
+    ['null', 'null'],
+    ['no value', '{"items":[]}'],
+    ['value not an array', '{"value":"oops","total_count":1}'],
+    ['an item that is not an object', '{"value":[1],"total_count":1}'],
+    ['an item without id', '{"value":[{"name":"x"}],"total_count":1}'],
+    ['an empty id', '{"value":[{"id":" "}],"total_count":1}'],
+    ['a negative total', '{"value":[],"total_count":-1}'],
+    ['a fractional total', '{"value":[],"total_count":1.5}'],
+  ])('refuses %s', (_, body) => {
+    expect(() => parseEntityPage(body)).toThrow(InvalidBodyError);
+  });
+});
+
+describe('parseProfile', () => {
+  const id = 'C'.repeat(64);
+  test('keeps the body as received and reads entities_count', () => {
+    const body = Buffer.from(`{"entities_count":9,"contribution_score":86.351575190956922,"id":"${id}"}`);
+    const profile = parseProfile(body, id);
+    expect(profile.raw).toBe(body);
+    expect(profile.entitiesCount).toBe(9);
+  });
+
+  test('refuses another author and non-objects', () => {
+    expect(() => parseProfile(Buffer.from(`{"id":"${'D'.repeat(64)}"}`), id)).toThrow(/another author/);
+    expect(() => parseProfile(Buffer.from('[]'), id)).toThrow(InvalidBodyError);
+  });
+});

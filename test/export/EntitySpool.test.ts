@@ -1,0 +1,57 @@
+import { readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { EntitySpool } from '../../src/export/EntitySpool';
+
+async function collect(spool: EntitySpool): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of spool.sortedJson()) chunks.push(chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const entity = (id: string, extra = ''): { id: string; raw: string; hidden: boolean } => ({
+  id,
+  raw: `{"id":"${id}","text":"é ✓ 李 ${extra}"}`,
+  hidden: false,
+});
+
+test('writes one JSON array sorted by id (code-unit order), entities as received', async () => {
+  const spool = new EntitySpool();
+  await spool.add([entity('b'), entity('B'), entity('a')]);
+  await spool.add([entity('aa')]);
+  const text = await collect(spool);
+  expect(text).toBe(
+    '[\n{"id":"B","text":"é ✓ 李 "},\n{"id":"a","text":"é ✓ 李 "},\n{"id":"aa","text":"é ✓ 李 "},\n{"id":"b","text":"é ✓ 李 "}\n]\n',
+  );
+  expect(JSON.parse(text)).toHaveLength(4);
+  await spool.dispose();
+});
+
+test('an empty spool is an empty array', async () => {
+  expect(await collect(new EntitySpool())).toBe('[]\n');
+});
+
+test('past the memory limit it moves to a temporary file, and cleans it up', async () => {
+  const directory = tmpdir();
+  const spool = new EntitySpool({ memoryLimitBytes: 1000, directory, chunkBytes: 512 });
+  const ids = Array.from({ length: 300 }, (_, index) => `id${String((index * 7919) % 300).padStart(3, '0')}`);
+  for (let start = 0; start < ids.length; start += 50) {
+    await spool.add(ids.slice(start, start + 50).map((id) => entity(id, 'x'.repeat(20))));
+  }
+  expect(spool.spilled).toBe(true);
+  const parsed = JSON.parse(await collect(spool)) as Array<{ id: string }>;
+  expect(parsed.map((item) => item.id)).toEqual([...ids].sort());
+  const before = (await readdir(directory)).filter((name) => name.startsWith('gallery-export-spool-'));
+  await spool.dispose();
+  const after = (await readdir(directory)).filter((name) => name.startsWith('gallery-export-spool-'));
+  expect(after.length).toBe(before.length - 1);
+});
+
+test('reset forgets a discarded pass, in memory and on disk', async () => {
+  const spool = new EntitySpool({ memoryLimitBytes: 10 });
+  await spool.add([entity('x'), entity('y')]);
+  await spool.reset();
+  await spool.add([entity('z')]);
+  expect(JSON.parse(await collect(spool))).toEqual([{ id: 'z', text: 'é ✓ 李 ' }]);
+  expect(spool.count).toBe(1);
+  await spool.dispose();
+});

@@ -1,0 +1,195 @@
+import { createHash } from 'node:crypto';
+import type { ContainerClient } from '@azure/storage-blob';
+import { startAzurite, type RunningAzurite } from '../../dev/azurite';
+import { BlobRunLock } from '../../src/snapshots/BlobRunLock';
+import { BlobRunStore } from '../../src/snapshots/BlobRunStore';
+import { BlobSnapshotStore, createBlobOnce } from '../../src/snapshots/BlobSnapshotStore';
+import type { Manifest, RunRecord } from '../../src/snapshots/formats';
+import { containerFor, uniqueName } from '../support/storage';
+
+/** The storage side against Azurite through the real Blob SDK; each test owns a container. */
+const AUTHOR = 'AB'.repeat(32);
+const RUN = '20261128T020000Z-abc123';
+let azurite: RunningAzurite;
+let container: ContainerClient;
+
+beforeAll(async () => {
+  azurite = await startAzurite();
+});
+afterAll(async () => {
+  await azurite?.stop();
+});
+beforeEach(async () => {
+  container = containerFor(azurite.connectionString, uniqueName('snap'));
+  await container.create();
+});
+
+/** Content arriving piece by piece, as entities.json does from the spool. */
+async function* chunks(count: number, size: number): AsyncGenerator<Buffer> {
+  for (let index = 0; index < count; index++) {
+    await new Promise((resolve) => setImmediate(resolve));
+    yield Buffer.alloc(size, 65 + (index % 26));
+  }
+}
+
+test('a file is created once with its hash, content type and tags; a second write is refused and changes nothing', async () => {
+  const target = new BlobSnapshotStore(container).open(AUTHOR, RUN);
+  const body = Buffer.from('{"id":"x","name":"Zoë"}');
+  const file = await target.writeFile('profile.json', body);
+  expect(file).toEqual({
+    name: 'profile.json',
+    path: `snapshots/${AUTHOR}/2026/11/28/${RUN}/profile.json`,
+    bytes: body.length,
+    sha256: createHash('sha256').update(body).digest('hex'),
+    contentType: 'application/json',
+  });
+  const blob = container.getBlockBlobClient(file.path);
+  const properties = await blob.getProperties();
+  expect(properties.contentType).toBe('application/json');
+  expect((await blob.getTags()).tags).toEqual({ runId: RUN, kind: 'profile', authorId: AUTHOR });
+
+  await expect(
+    new BlobSnapshotStore(container).open(AUTHOR, RUN).writeFile('profile.json', Buffer.from('{"other":1}')),
+  ).rejects.toMatchObject({
+    code: 'SNAPSHOT_EXISTS',
+    message: `Refusing to overwrite ${file.path}: it already exists`,
+  });
+  expect((await blob.downloadToBuffer()).equals(body)).toBe(true);
+});
+
+test('a large file is staged block by block and committed once; the hash covers the stored bytes', async () => {
+  const store = new BlobSnapshotStore(container, { blockBytes: 64 * 1024, blockConcurrency: 3 });
+  const file = await store.open(AUTHOR, RUN).writeFile('entities.json', chunks(40, 10_000));
+  const stored = await container.getBlockBlobClient(file.path).downloadToBuffer();
+  expect(stored.length).toBe(400_000);
+  expect(file.sha256).toBe(createHash('sha256').update(stored).digest('hex'));
+  const blocks = await container.getBlockBlobClient(file.path).getBlockList('committed');
+  expect(blocks.committedBlocks!.length).toBe(7);
+});
+
+test('a staged file whose name exists is refused at commit', async () => {
+  const store = new BlobSnapshotStore(container, { blockBytes: 64 * 1024 });
+  await store.open(AUTHOR, RUN).writeFile('entities.json', Buffer.from('[]'));
+  await expect(store.open(AUTHOR, RUN).writeFile('entities.json', chunks(20, 10_000))).rejects.toMatchObject({
+    code: 'SNAPSHOT_EXISTS',
+  });
+  expect(
+    (
+      await container
+        .getBlockBlobClient(`snapshots/${AUTHOR}/2026/11/28/${RUN}/entities.json`)
+        .downloadToBuffer()
+    ).toString(),
+  ).toBe('[]');
+});
+
+test('the manifest is written last and only over the files this attempt wrote', async () => {
+  const store = new BlobSnapshotStore(container);
+  const target = store.open(AUTHOR, RUN);
+  const profile = await target.writeFile('profile.json', Buffer.from('{}'));
+  const entities = await target.writeFile('entities.json', Buffer.from('[]'));
+  const manifest = { files: [profile, entities] } as unknown as Manifest;
+
+  // Another writer replaced a file: no manifest may vouch for bytes this attempt did not hash.
+  await container.getBlockBlobClient(entities.path).upload('[1]', 3);
+  await expect(target.writeManifest(manifest)).rejects.toMatchObject({ code: 'SNAPSHOT_WRITE' });
+  expect(await target.readManifest()).toBeUndefined();
+
+  const other = store.open(AUTHOR, '20261128T020000Z-abc124');
+  const files = [
+    await other.writeFile('profile.json', Buffer.from('{}')),
+    await other.writeFile('entities.json', Buffer.from('[]')),
+  ];
+  await other.writeManifest({ files } as unknown as Manifest);
+  expect((await other.readManifest())!.files).toEqual(files);
+  await expect(other.removeIncomplete()).rejects.toMatchObject({ code: 'SNAPSHOT_EXISTS' });
+});
+
+test('removeIncomplete clears what an interrupted attempt of the same run left', async () => {
+  const target = new BlobSnapshotStore(container).open(AUTHOR, RUN);
+  await target.writeFile('profile.json', Buffer.from('{}'));
+  expect(await target.removeIncomplete()).toBe(1);
+  await expect(target.writeFile('profile.json', Buffer.from('{}'))).resolves.toMatchObject({ bytes: 2 });
+});
+
+test('createBlobOnce reports storage that cannot be reached as STORAGE_UNAVAILABLE', async () => {
+  const unreachable = containerFor(
+    azurite.connectionString.replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:9'),
+    'nowhere',
+  ).getBlockBlobClient('x.json');
+  await expect(createBlobOnce(unreachable, Buffer.from('{}'), { tags: {} })).rejects.toMatchObject({
+    code: 'STORAGE_UNAVAILABLE',
+  });
+}, 30_000);
+
+describe('run records', () => {
+  const record: RunRecord = {
+    schemaVersion: 1,
+    runId: RUN,
+    trigger: 'cli',
+    startedAt: '2026-11-28T02:00:00.000Z',
+    completedAt: null,
+    status: 'running',
+    settings: {},
+    counts: { authors: 1, complete: 0, failed: 0, skipped: 0, pending: 1 },
+    authors: [{ secretName: 'gallery-author-a', authorId: AUTHOR, status: 'pending' }],
+  };
+
+  test('created once; updates are conditional and re-applied on conflict', async () => {
+    const runs = new BlobRunStore(container);
+    await runs.create(record);
+    await expect(runs.create(record)).rejects.toMatchObject({ code: 'SNAPSHOT_EXISTS' });
+    let calls = 0;
+    const updated = await runs.update(RUN, (latest) => {
+      calls++;
+      // Simulate a concurrent writer the first time round.
+      if (calls === 1)
+        void container
+          .getBlockBlobClient(`runs/2026/11/28/${RUN}.json`)
+          .upload('{"runId":"x","status":"running","authors":[]}', 45);
+      return { ...latest, status: 'complete' };
+    });
+    expect(updated.status).toBe('complete');
+    expect(calls).toBeGreaterThanOrEqual(1);
+    expect((await runs.read(RUN))!.status).toBe('complete');
+  });
+
+  test('outcomes: one small blob per author, first write wins; last errors stay apart', async () => {
+    const runs = new BlobRunStore(container);
+    await runs.writeOutcome(RUN, { secretName: 'gallery-author-a', authorId: AUTHOR, status: 'complete' });
+    const second = await runs.writeOutcome(RUN, {
+      secretName: 'gallery-author-a',
+      authorId: AUTHOR,
+      status: 'failed',
+    });
+    expect(second.status).toBe('complete');
+    await runs.writeLastError(RUN, { secretName: 'gallery-author-b', authorId: null, status: 'failed' });
+    expect(await runs.listOutcomes(RUN)).toEqual([
+      { secretName: 'gallery-author-a', authorId: AUTHOR, status: 'complete' },
+    ]);
+    expect(await runs.readLastError(RUN, 'gallery-author-b')).toMatchObject({ status: 'failed' });
+  });
+
+  test('listRunIds: newest first', async () => {
+    const runs = new BlobRunStore(container);
+    await runs.create(record);
+    await runs.create({ ...record, runId: '20261129T020000Z-000001' });
+    expect(await runs.listRunIds()).toEqual(['20261129T020000Z-000001', RUN]);
+  });
+});
+
+describe('run lock', () => {
+  test('one holder at a time; renew and release; a dead holder frees it after the lease', async () => {
+    const lock = new BlobRunLock(container, 15);
+    const lease = await lock.acquire();
+    await expect(new BlobRunLock(container, 15).acquire()).rejects.toMatchObject({
+      code: 'RUN_LOCKED',
+      statusCode: 409,
+    });
+    expect(await lock.renew(lease)).toBe(true);
+    await lock.release(lease);
+    const next = await lock.acquire();
+    expect(next).not.toBe(lease);
+    expect(await lock.renew(lease)).toBe(false);
+    await lock.release(next);
+  });
+});

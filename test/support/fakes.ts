@@ -1,0 +1,302 @@
+import { createHash } from 'node:crypto';
+import type { AuthorCredentials, AuthorRegistry, AuthorSecretRef } from '../../src/authors/AuthorRegistry';
+import { parseAuthorSecret } from '../../src/authors/authorSecret';
+import type { AuthorCallOptions, ListEntitiesOptions } from '../../src/catalog/CatalogClient';
+import type { Profile } from '../../src/catalog/catalogResponses';
+import type { EntityCollector, ListingResult } from '../../src/catalog/consistentListing';
+import { GalleryExportError } from '../../src/errors';
+import { EntitySpool } from '../../src/export/EntitySpool';
+import type { CatalogSource, ExportServices, Logger } from '../../src/export/ports';
+import type { AuthorOutcome, Manifest, ManifestFile, RunRecord } from '../../src/snapshots/formats';
+import { snapshotPrefix } from '../../src/snapshots/layout';
+import type { RunLock } from '../../src/snapshots/RunLock';
+import type { RunStore } from '../../src/snapshots/RunStore';
+import type { SnapshotFileName, SnapshotStore, SnapshotTarget } from '../../src/snapshots/SnapshotStore';
+
+/**
+ * Small in-memory stand-ins for the export core's interfaces: the core is tested against these, the real
+ * implementations against the real servers.
+ */
+export class MemoryRegistry implements AuthorRegistry {
+  readonly location = 'memory://vault';
+  readonly secrets = new Map<string, { value: string; ref: AuthorSecretRef }>();
+  failList: Error | undefined;
+
+  add(label: string, value: string, ref: Partial<AuthorSecretRef> = {}): string {
+    const secretName = `gallery-author-${label}`;
+    this.secrets.set(secretName, {
+      value,
+      ref: {
+        secretName,
+        label,
+        enabled: true,
+        notBefore: undefined,
+        expiresOn: undefined,
+        taggedAuthorId: undefined,
+        ...ref,
+      },
+    });
+    return secretName;
+  }
+
+  listAuthorSecrets(): Promise<AuthorSecretRef[]> {
+    if (this.failList) return Promise.reject(this.failList);
+    return Promise.resolve([...this.secrets.values()].map((secret) => secret.ref));
+  }
+
+  readAuthor(secretName: string): Promise<AuthorCredentials> {
+    const secret = this.secrets.get(secretName);
+    if (!secret) return Promise.reject(new GalleryExportError('AUTHOR_CONFIG', `no secret ${secretName}`));
+    return Promise.resolve().then(() => parseAuthorSecret(secretName, secret.value));
+  }
+}
+
+export interface FakeAuthor {
+  profile: Record<string, unknown>;
+  entities: Array<{ id: string; hidden?: boolean }>;
+}
+
+export class MemoryCatalog implements CatalogSource {
+  readonly baseUrl = 'https://catalog.example';
+  readonly authors = new Map<string, FakeAuthor>();
+  readonly tokensSeen: Array<string | undefined> = [];
+  failWith = new Map<string, GalleryExportError>();
+  /** Authors whose listing never ends until the call is aborted. */
+  hang = new Set<string>();
+
+  getProfile(authorId: string, options: AuthorCallOptions): Promise<Profile> {
+    this.tokensSeen.push(options.token);
+    const failure = this.failWith.get(authorId);
+    if (failure) return Promise.reject(failure);
+    const author = this.authors.get(authorId);
+    if (!author) return Promise.reject(new GalleryExportError('CATALOG_NOT_FOUND', `no author ${authorId}`));
+    return Promise.resolve({
+      raw: Buffer.from(JSON.stringify(author.profile)),
+      entitiesCount: author.profile.entities_count as number | undefined,
+    });
+  }
+
+  async listEntities(
+    authorId: string,
+    collector: EntityCollector,
+    options: ListEntitiesOptions,
+  ): Promise<ListingResult> {
+    options.signal?.throwIfAborted();
+    if (this.hang.has(authorId)) {
+      await new Promise((_, reject) =>
+        options.signal?.addEventListener('abort', () => reject(options.signal!.reason as Error)),
+      );
+    }
+    const visible = this.authors.get(authorId)!.entities.filter((entity) => options.token || !entity.hidden);
+    await collector.reset();
+    await collector.add(
+      visible.map((entity) => ({
+        id: entity.id,
+        raw: JSON.stringify(entity),
+        hidden: entity.hidden === true,
+      })),
+    );
+    return {
+      reportedByCatalog: visible.length,
+      entities: visible.length,
+      unlisted: visible.filter((entity) => entity.hidden).length,
+      pages: 1,
+      passes: 1,
+      effectivePageSize: 100,
+      discardedPasses: [],
+    };
+  }
+}
+
+export class MemoryBlobs {
+  readonly blobs = new Map<string, Buffer>();
+}
+
+export class MemorySnapshotStore implements SnapshotStore {
+  constructor(readonly storage = new MemoryBlobs()) {}
+
+  open(authorId: string, runId: string): SnapshotTarget {
+    const prefix = snapshotPrefix(authorId, runId);
+    const blobs = this.storage.blobs;
+    const create = (path: string, body: Buffer): void => {
+      if (blobs.has(path)) throw new GalleryExportError('SNAPSHOT_EXISTS', `Refusing to overwrite ${path}`);
+      blobs.set(path, body);
+    };
+    return {
+      authorId,
+      runId,
+      prefix,
+      readManifest: () => {
+        const body = blobs.get(`${prefix}manifest.json`);
+        return Promise.resolve(body ? (JSON.parse(body.toString()) as Manifest) : undefined);
+      },
+      removeIncomplete: () => {
+        let removed = 0;
+        for (const name of [...blobs.keys()]) {
+          if (name.startsWith(prefix)) {
+            blobs.delete(name);
+            removed++;
+          }
+        }
+        return Promise.resolve(removed);
+      },
+      writeFile: async (
+        name: SnapshotFileName,
+        content: Buffer | AsyncIterable<Buffer>,
+      ): Promise<ManifestFile> => {
+        const chunks: Buffer[] = [];
+        if (Buffer.isBuffer(content)) chunks.push(content);
+        else for await (const chunk of content) chunks.push(chunk);
+        const body = Buffer.concat(chunks);
+        create(`${prefix}${name}`, body);
+        return {
+          name,
+          path: `${prefix}${name}`,
+          bytes: body.length,
+          sha256: createHash('sha256').update(body).digest('hex'),
+          contentType: 'application/json',
+        };
+      },
+      writeManifest: (manifest: Manifest) => {
+        create(`${prefix}manifest.json`, Buffer.from(JSON.stringify(manifest)));
+        return Promise.resolve();
+      },
+    };
+  }
+}
+
+export class MemoryRunStore implements RunStore {
+  readonly records = new Map<string, RunRecord>();
+  readonly outcomes = new Map<string, AuthorOutcome>();
+  readonly lastErrors = new Map<string, AuthorOutcome>();
+
+  create(record: RunRecord): Promise<void> {
+    if (this.records.has(record.runId))
+      return Promise.reject(new GalleryExportError('SNAPSHOT_EXISTS', 'exists'));
+    this.records.set(record.runId, structuredClone(record));
+    return Promise.resolve();
+  }
+
+  read(runId: string): Promise<RunRecord | undefined> {
+    const record = this.records.get(runId);
+    return Promise.resolve(record && structuredClone(record));
+  }
+
+  update(runId: string, change: (record: RunRecord) => RunRecord | undefined): Promise<RunRecord> {
+    const current = this.records.get(runId)!;
+    const next = change(structuredClone(current));
+    if (next) this.records.set(runId, next);
+    return Promise.resolve(structuredClone(next ?? current));
+  }
+
+  writeOutcome(runId: string, outcome: AuthorOutcome): Promise<AuthorOutcome> {
+    const key = `${runId}/${outcome.secretName}`;
+    if (!this.outcomes.has(key)) this.outcomes.set(key, outcome);
+    return Promise.resolve(this.outcomes.get(key)!);
+  }
+
+  readOutcome(runId: string, secretName: string): Promise<AuthorOutcome | undefined> {
+    return Promise.resolve(this.outcomes.get(`${runId}/${secretName}`));
+  }
+
+  listOutcomes(runId: string): Promise<AuthorOutcome[]> {
+    return Promise.resolve(
+      [...this.outcomes].filter(([key]) => key.startsWith(`${runId}/`)).map(([, outcome]) => outcome),
+    );
+  }
+
+  writeLastError(runId: string, outcome: AuthorOutcome): Promise<void> {
+    this.lastErrors.set(`${runId}/${outcome.secretName}`, outcome);
+    return Promise.resolve();
+  }
+
+  readLastError(runId: string, secretName: string): Promise<AuthorOutcome | undefined> {
+    return Promise.resolve(this.lastErrors.get(`${runId}/${secretName}`));
+  }
+
+  listRunIds(): Promise<string[]> {
+    return Promise.resolve([...this.records.keys()].sort().reverse());
+  }
+}
+
+export class MemoryRunLock implements RunLock {
+  holder: string | undefined;
+  private next = 0;
+
+  acquire(): Promise<string> {
+    if (this.holder)
+      return Promise.reject(new GalleryExportError('RUN_LOCKED', 'Another export run is in progress'));
+    this.holder = `lease-${++this.next}`;
+    return Promise.resolve(this.holder);
+  }
+
+  renew(leaseId: string): Promise<boolean> {
+    return Promise.resolve(this.holder === leaseId);
+  }
+
+  release(leaseId: string): Promise<void> {
+    if (this.holder === leaseId) this.holder = undefined;
+    return Promise.resolve();
+  }
+}
+
+export class MemoryLogger implements Logger {
+  readonly lines: string[] = [];
+  info(message: string): void {
+    this.lines.push(`info ${message}`);
+  }
+  warn(message: string): void {
+    this.lines.push(`warn ${message}`);
+  }
+  error(message: string): void {
+    this.lines.push(`error ${message}`);
+  }
+}
+
+export interface FakeWorld {
+  services: ExportServices;
+  registry: MemoryRegistry;
+  catalog: MemoryCatalog;
+  snapshots: MemorySnapshotStore;
+  runs: MemoryRunStore;
+  lock: MemoryRunLock;
+  logger: MemoryLogger;
+}
+
+export function fakeWorld(now = () => new Date('2026-11-28T02:00:00Z')): FakeWorld {
+  const registry = new MemoryRegistry();
+  const catalog = new MemoryCatalog();
+  const snapshots = new MemorySnapshotStore();
+  const runs = new MemoryRunStore();
+  const lock = new MemoryRunLock();
+  const logger = new MemoryLogger();
+  return {
+    registry,
+    catalog,
+    snapshots,
+    runs,
+    lock,
+    logger,
+    services: {
+      registry,
+      catalog,
+      snapshots,
+      runs,
+      lock,
+      logger,
+      createSpool: () => new EntitySpool(),
+      now,
+      generator: { name: 'gallery-export', version: 'test' },
+      settings: { CATALOG_PAGE_SIZE: 100 },
+      authorConcurrency: 2,
+      authorTimeoutMs: 60_000,
+      lockRenewIntervalMs: 60_000,
+    },
+  };
+}
+
+/** A JWT-shaped token (unsigned: gallery-export never checks signatures). */
+export function fakeJwt(claims: Record<string, unknown>): string {
+  const part = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return `${part({ alg: 'RS256', typ: 'JWT' })}.${part(claims)}.${Buffer.from('signature-bytes').toString('base64url')}`;
+}
