@@ -180,3 +180,19 @@ test('wrapped items are unwrapped', async () => {
     expect(text).toContain(serializeCatalogJson(entity));
   await catalog.close();
 });
+
+test('429s slow the whole client down, not just the request that got one; it recovers when they stop', async () => {
+  const catalog = client({ concurrency: 8, pageSize: 10, maxRetries: 8 });
+  simulator.setFaults({ throttleRate: 0.5, retryAfterSeconds: 0, seed: 3 });
+  await listAll(catalog, AUTHOR);
+  expect(catalog.limiter.throttleSignals).toBeGreaterThan(0);
+  expect(catalog.limiter.limit).toBeLessThan(8);
+
+  // A little latency, so requests overlap on the server and concurrency is visible there.
+  simulator.setFaults({ throttleRate: 0, latencyMs: 5 });
+  simulator.resetStats();
+  for (let round = 0; round < 4; round++) await listAll(catalog, AUTHOR);
+  expect(catalog.limiter.limit).toBe(8);
+  expect(simulator.stats.maxInFlight).toBe(8);
+  await catalog.close();
+});
