@@ -1,0 +1,266 @@
+// Entry point of `azd up` / `azd provision` (and `az deployment sub create`): creates the
+// resource group, then deploys resources.bicep into it. azd handles a subscription-scoped
+// template best: it creates and names the group itself (rg-<environment>), tags it, and
+// `azd down` removes it whole. Resource-group-scoped templates are a beta feature of azd.
+// Every parameter below is passed through unchanged; resources.bicep documents them and is
+// the entry point for `az deployment group create`.
+targetScope = 'subscription'
+
+@description('Name of the resource group to create or update; empty: rg-<environmentName>.')
+param resourceGroupName string = ''
+
+// --- Environment ---------------------------------------------------------------------------
+
+@minLength(1)
+@maxLength(64)
+@description('Name of the environment (for example "prod"); part of the hash that makes resource names unique, and the azd-env-name tag.')
+param environmentName string
+
+@minLength(1)
+@description('Region of the resource group and of every resource. It must offer Flex Consumption.')
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
+param location string
+
+@description('Object ID of the person or pipeline deploying; it gets Key Vault Secrets Officer and a blob data role (deployerStorageRole). Empty: no role for anyone but the app.')
+param principalId string = ''
+
+@description('Kind of principal principalId is.')
+@allowed([
+  'User'
+  'Group'
+  'ServicePrincipal'
+])
+param principalType string = 'User'
+
+@description('Blob data role for principalId on the storage account: Reader (list, verify, get), Contributor (also purge and run), Owner (also blob index tags, which `run` writes), or None.')
+@allowed([
+  'None'
+  'Reader'
+  'Contributor'
+  'Owner'
+])
+param deployerStorageRole string = 'Reader'
+
+@description('Tags added to every resource.')
+param tags { *: string } = {}
+
+// --- App settings of the contract (defaults are the contract's) ---------------------------
+
+@description('CATALOG_BASE_URL: the Catalog API root.')
+param catalogBaseUrl string = 'https://catalog.cortanaanalytics.com'
+
+@description('AUTHOR_SECRET_PREFIX: Key Vault secrets whose name starts with it are authors.')
+@minLength(1)
+// A name prefix, not a secret: the rule only goes by the word "Secret" in the name, and the
+// name is the contract's (AUTHOR_SECRET_PREFIX).
+#disable-next-line secure-secrets-in-params
+param authorSecretPrefix string = 'gallery-author-'
+
+@description('EXPORT_CONTAINER: container for snapshots, run records and erasure records.')
+@minLength(3)
+@maxLength(63)
+param exportContainer string = 'gallery-exports'
+
+@description('EXPORT_QUEUE: one message per author per run; "<name>-poison" is created too.')
+@minLength(3)
+@maxLength(56)
+param exportQueue string = 'gallery-export-authors'
+
+@description('EXPORT_SCHEDULE: 6-field NCRONTAB (UTC) of the nightly run.')
+param exportSchedule string = '0 0 2 * * *'
+
+@description('CATALOG_PAGE_SIZE: $top of catalog list requests (at least 2: consecutive pages overlap by one item).')
+@minValue(2)
+@maxValue(1000)
+param catalogPageSize int = 100
+
+@description('CATALOG_CONCURRENCY: most catalog requests in flight per process (instance). The catalog sees up to this times maximumInstanceCount.')
+@minValue(1)
+@maxValue(64)
+param catalogConcurrency int = 8
+
+@description('CATALOG_MAX_RETRIES: retries for 429, 5xx, resets and timeouts.')
+@minValue(0)
+@maxValue(20)
+param catalogMaxRetries int = 5
+
+@description('CATALOG_TIMEOUT_MS: timeout of one catalog request, in milliseconds.')
+@minValue(1000)
+@maxValue(600000)
+param catalogTimeoutMs int = 30000
+
+// --- Function App (Flex Consumption) -------------------------------------------------------
+
+@description('Upper bound of Flex instances. Kept low by default: every instance runs up to catalogConcurrency catalog requests.')
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int = 10
+
+@description('Memory of each Flex instance, in MB.')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
+// --- Storage -------------------------------------------------------------------------------
+
+@description('Redundancy of the storage account. Archive is not available on the zone-redundant SKUs.')
+@allowed([
+  'Standard_LRS'
+  'Standard_GRS'
+  'Standard_RAGRS'
+  'Standard_ZRS'
+  'Standard_GZRS'
+  'Standard_RAGZRS'
+])
+param storageSkuName string = 'Standard_LRS'
+
+@description('Days a deleted or overwritten blob stays recoverable (blob soft delete).')
+@minValue(1)
+@maxValue(365)
+param blobSoftDeleteDays int = 14
+
+@description('Days a deleted container stays recoverable (container soft delete).')
+@minValue(1)
+@maxValue(365)
+param containerSoftDeleteDays int = 14
+
+@description('Snapshots move to Cool this many days after they were written (N). N < M < R.')
+@minValue(1)
+param snapshotCoolAfterDays int = 30
+
+@description('Tier after snapshotColdAfterDays: Cold (online) or Archive (offline, hours to rehydrate; `verify`/`get` fail on archived snapshots).')
+@allowed([
+  'Cold'
+  'Archive'
+])
+param snapshotColdTier string = 'Cold'
+
+@description('Snapshots move to snapshotColdTier this many days after they were written (M). N < M < R.')
+@minValue(2)
+param snapshotColdAfterDays int = 90
+
+@description('Snapshots are deleted this many days after they were written (R, the retention period). N < M < R.')
+@minValue(3)
+param snapshotRetentionDays int = 730
+
+@description('Run records (runs/...) are deleted this many days after their last update.')
+@minValue(1)
+param runRecordRetentionDays int = 400
+
+@description('Previous blob versions are deleted this many days after they became previous versions. Bounds how long an erased snapshot survives as a version.')
+@minValue(1)
+param previousVersionRetentionDays int = 7
+
+@description('Version-level WORM retention on the exports container, in days; 0 = off. Blocks erasure (`gallery-export purge`) until it has passed: see docs/deploy.md.')
+@minValue(0)
+@maxValue(146000)
+param immutabilityPeriodDays int = 0
+
+// --- Key Vault -----------------------------------------------------------------------------
+
+@description('Days a deleted vault or secret stays recoverable (7-90); fixed once the vault exists.')
+@minValue(7)
+@maxValue(90)
+param keyVaultSoftDeleteRetentionDays int = 90
+
+@description('Public network access of the Key Vault. Disabled needs private endpoints (not in this template).')
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param keyVaultPublicNetworkAccess string = 'Enabled'
+
+// --- Monitoring and alerts -----------------------------------------------------------------
+
+@description('Days Log Analytics keeps logs.')
+@minValue(30)
+@maxValue(730)
+param logAnalyticsRetentionDays int = 30
+
+@description('E-mail address the alerts are sent to; empty: no action group, alerts only show in the portal.')
+param alertEmailAddress string = ''
+
+@description('Alert when an author token expires within this many days.')
+@minValue(1)
+@maxValue(60)
+param tokenExpiryWarningDays int = 7
+
+@description('Alert when no run finished complete or partial within this many hours.')
+@minValue(2)
+@maxValue(48)
+param runHeartbeatHours int = 26
+
+var allTags = union(tags, {
+  'azd-env-name': environmentName
+})
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-11-01' = {
+  name: empty(resourceGroupName) ? 'rg-${environmentName}' : resourceGroupName
+  location: location
+  tags: allTags
+}
+
+module resources 'resources.bicep' = {
+  name: 'gallery-export-resources'
+  scope: rg
+  params: {
+    environmentName: environmentName
+    location: location
+    principalId: principalId
+    principalType: principalType
+    deployerStorageRole: deployerStorageRole
+    tags: tags
+    catalogBaseUrl: catalogBaseUrl
+    authorSecretPrefix: authorSecretPrefix
+    exportContainer: exportContainer
+    exportQueue: exportQueue
+    exportSchedule: exportSchedule
+    catalogPageSize: catalogPageSize
+    catalogConcurrency: catalogConcurrency
+    catalogMaxRetries: catalogMaxRetries
+    catalogTimeoutMs: catalogTimeoutMs
+    maximumInstanceCount: maximumInstanceCount
+    instanceMemoryMB: instanceMemoryMB
+    storageSkuName: storageSkuName
+    blobSoftDeleteDays: blobSoftDeleteDays
+    containerSoftDeleteDays: containerSoftDeleteDays
+    snapshotCoolAfterDays: snapshotCoolAfterDays
+    snapshotColdTier: snapshotColdTier
+    snapshotColdAfterDays: snapshotColdAfterDays
+    snapshotRetentionDays: snapshotRetentionDays
+    runRecordRetentionDays: runRecordRetentionDays
+    previousVersionRetentionDays: previousVersionRetentionDays
+    immutabilityPeriodDays: immutabilityPeriodDays
+    keyVaultSoftDeleteRetentionDays: keyVaultSoftDeleteRetentionDays
+    keyVaultPublicNetworkAccess: keyVaultPublicNetworkAccess
+    logAnalyticsRetentionDays: logAnalyticsRetentionDays
+    alertEmailAddress: alertEmailAddress
+    tokenExpiryWarningDays: tokenExpiryWarningDays
+    runHeartbeatHours: runHeartbeatHours
+  }
+}
+
+output AZURE_LOCATION string = resources.outputs.AZURE_LOCATION
+output AZURE_TENANT_ID string = resources.outputs.AZURE_TENANT_ID
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_APP_NAME string = resources.outputs.AZURE_FUNCTION_APP_NAME
+output AZURE_FUNCTION_APP_URL string = resources.outputs.AZURE_FUNCTION_APP_URL
+output AZURE_KEY_VAULT_NAME string = resources.outputs.AZURE_KEY_VAULT_NAME
+output AZURE_STORAGE_ACCOUNT_NAME string = resources.outputs.AZURE_STORAGE_ACCOUNT_NAME
+output AZURE_STORAGE_BLOB_ENDPOINT string = resources.outputs.AZURE_STORAGE_BLOB_ENDPOINT
+output AZURE_STORAGE_QUEUE_ENDPOINT string = resources.outputs.AZURE_STORAGE_QUEUE_ENDPOINT
+output APPLICATIONINSIGHTS_NAME string = resources.outputs.APPLICATIONINSIGHTS_NAME
+output AZURE_LOG_ANALYTICS_WORKSPACE_NAME string = resources.outputs.AZURE_LOG_ANALYTICS_WORKSPACE_NAME
+output KEY_VAULT_URL string = resources.outputs.KEY_VAULT_URL
+output EXPORT_STORAGE__blobServiceUri string = resources.outputs.EXPORT_STORAGE__blobServiceUri
+output EXPORT_STORAGE__queueServiceUri string = resources.outputs.EXPORT_STORAGE__queueServiceUri
+output EXPORT_CONTAINER string = resources.outputs.EXPORT_CONTAINER
+output EXPORT_QUEUE string = resources.outputs.EXPORT_QUEUE
+output CATALOG_BASE_URL string = resources.outputs.CATALOG_BASE_URL

@@ -1,0 +1,355 @@
+// Everything gallery-export needs, in one resource group. Entry point for a plain
+// `az deployment group create` (see docs/deploy.md); `azd up` reaches it through main.bicep,
+// which creates the resource group first. Keep the parameters of both files identical
+// (test/infra/bicep.test.ts checks it).
+targetScope = 'resourceGroup'
+
+// --- Environment ---------------------------------------------------------------------------
+
+@minLength(1)
+@maxLength(64)
+@description('Name of the environment (for example "prod"); part of the hash that makes resource names unique, and the azd-env-name tag.')
+param environmentName string
+
+@description('Region of every resource. It must offer Flex Consumption.')
+param location string = resourceGroup().location
+
+@description('Object ID of the person or pipeline deploying; it gets Key Vault Secrets Officer and a blob data role (deployerStorageRole). Empty: no role for anyone but the app.')
+param principalId string = ''
+
+@description('Kind of principal principalId is.')
+@allowed([
+  'User'
+  'Group'
+  'ServicePrincipal'
+])
+param principalType string = 'User'
+
+@description('Blob data role for principalId on the storage account: Reader (list, verify, get), Contributor (also purge and run), Owner (also blob index tags, which `run` writes), or None.')
+@allowed([
+  'None'
+  'Reader'
+  'Contributor'
+  'Owner'
+])
+param deployerStorageRole string = 'Reader'
+
+@description('Tags added to every resource.')
+param tags { *: string } = {}
+
+// --- App settings of the contract (defaults are the contract's) ---------------------------
+
+@description('CATALOG_BASE_URL: the Catalog API root.')
+param catalogBaseUrl string = 'https://catalog.cortanaanalytics.com'
+
+@description('AUTHOR_SECRET_PREFIX: Key Vault secrets whose name starts with it are authors.')
+@minLength(1)
+// A name prefix, not a secret: the rule only goes by the word "Secret" in the name, and the
+// name is the contract's (AUTHOR_SECRET_PREFIX).
+#disable-next-line secure-secrets-in-params
+param authorSecretPrefix string = 'gallery-author-'
+
+@description('EXPORT_CONTAINER: container for snapshots, run records and erasure records.')
+@minLength(3)
+@maxLength(63)
+param exportContainer string = 'gallery-exports'
+
+@description('EXPORT_QUEUE: one message per author per run; "<name>-poison" is created too.')
+@minLength(3)
+@maxLength(56)
+param exportQueue string = 'gallery-export-authors'
+
+@description('EXPORT_SCHEDULE: 6-field NCRONTAB (UTC) of the nightly run.')
+param exportSchedule string = '0 0 2 * * *'
+
+@description('CATALOG_PAGE_SIZE: $top of catalog list requests (at least 2: consecutive pages overlap by one item).')
+@minValue(2)
+@maxValue(1000)
+param catalogPageSize int = 100
+
+@description('CATALOG_CONCURRENCY: most catalog requests in flight per process (instance). The catalog sees up to this times maximumInstanceCount.')
+@minValue(1)
+@maxValue(64)
+param catalogConcurrency int = 8
+
+@description('CATALOG_MAX_RETRIES: retries for 429, 5xx, resets and timeouts.')
+@minValue(0)
+@maxValue(20)
+param catalogMaxRetries int = 5
+
+@description('CATALOG_TIMEOUT_MS: timeout of one catalog request, in milliseconds.')
+@minValue(1000)
+@maxValue(600000)
+param catalogTimeoutMs int = 30000
+
+// --- Function App (Flex Consumption) -------------------------------------------------------
+
+@description('Upper bound of Flex instances. Kept low by default: every instance runs up to catalogConcurrency catalog requests.')
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int = 10
+
+@description('Memory of each Flex instance, in MB.')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
+// --- Storage -------------------------------------------------------------------------------
+
+@description('Redundancy of the storage account. Archive is not available on the zone-redundant SKUs.')
+@allowed([
+  'Standard_LRS'
+  'Standard_GRS'
+  'Standard_RAGRS'
+  'Standard_ZRS'
+  'Standard_GZRS'
+  'Standard_RAGZRS'
+])
+param storageSkuName string = 'Standard_LRS'
+
+@description('Days a deleted or overwritten blob stays recoverable (blob soft delete).')
+@minValue(1)
+@maxValue(365)
+param blobSoftDeleteDays int = 14
+
+@description('Days a deleted container stays recoverable (container soft delete).')
+@minValue(1)
+@maxValue(365)
+param containerSoftDeleteDays int = 14
+
+@description('Snapshots move to Cool this many days after they were written (N). N < M < R.')
+@minValue(1)
+param snapshotCoolAfterDays int = 30
+
+@description('Tier after snapshotColdAfterDays: Cold (online) or Archive (offline, hours to rehydrate; `verify`/`get` fail on archived snapshots).')
+@allowed([
+  'Cold'
+  'Archive'
+])
+param snapshotColdTier string = 'Cold'
+
+@description('Snapshots move to snapshotColdTier this many days after they were written (M). N < M < R.')
+@minValue(2)
+param snapshotColdAfterDays int = 90
+
+@description('Snapshots are deleted this many days after they were written (R, the retention period). N < M < R.')
+@minValue(3)
+param snapshotRetentionDays int = 730
+
+@description('Run records (runs/...) are deleted this many days after their last update.')
+@minValue(1)
+param runRecordRetentionDays int = 400
+
+@description('Previous blob versions are deleted this many days after they became previous versions. Bounds how long an erased snapshot survives as a version.')
+@minValue(1)
+param previousVersionRetentionDays int = 7
+
+@description('Version-level WORM retention on the exports container, in days; 0 = off. Blocks erasure (`gallery-export purge`) until it has passed: see docs/deploy.md.')
+@minValue(0)
+@maxValue(146000)
+param immutabilityPeriodDays int = 0
+
+// --- Key Vault -----------------------------------------------------------------------------
+
+@description('Days a deleted vault or secret stays recoverable (7-90); fixed once the vault exists.')
+@minValue(7)
+@maxValue(90)
+param keyVaultSoftDeleteRetentionDays int = 90
+
+@description('Public network access of the Key Vault. Disabled needs private endpoints (not in this template).')
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param keyVaultPublicNetworkAccess string = 'Enabled'
+
+// --- Monitoring and alerts -----------------------------------------------------------------
+
+@description('Days Log Analytics keeps logs.')
+@minValue(30)
+@maxValue(730)
+param logAnalyticsRetentionDays int = 30
+
+@description('E-mail address the alerts are sent to; empty: no action group, alerts only show in the portal.')
+param alertEmailAddress string = ''
+
+@description('Alert when an author token expires within this many days.')
+@minValue(1)
+@maxValue(60)
+param tokenExpiryWarningDays int = 7
+
+@description('Alert when no run finished complete or partial within this many hours.')
+@minValue(2)
+@maxValue(48)
+param runHeartbeatHours int = 26
+
+// --- Names ---------------------------------------------------------------------------------
+
+var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName, location))
+var allTags = union(tags, {
+  'azd-env-name': environmentName
+})
+var names = {
+  identity: 'id-${resourceToken}'
+  plan: 'plan-${resourceToken}'
+  functionApp: 'func-${resourceToken}'
+  storage: 'st${resourceToken}'
+  keyVault: 'kv-${resourceToken}'
+  logAnalytics: 'log-${resourceToken}'
+  applicationInsights: 'appi-${resourceToken}'
+  alerts: 'alert-${resourceToken}'
+  deploymentContainer: 'app-package'
+}
+
+// --- Resources -----------------------------------------------------------------------------
+
+module identity 'modules/identity.bicep' = {
+  name: 'identity'
+  params: {
+    name: names.identity
+    location: location
+    tags: allTags
+  }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  params: {
+    logAnalyticsName: names.logAnalytics
+    applicationInsightsName: names.applicationInsights
+    location: location
+    tags: allTags
+    retentionInDays: logAnalyticsRetentionDays
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  params: {
+    name: names.storage
+    location: location
+    tags: allTags
+    skuName: storageSkuName
+    deploymentContainerName: names.deploymentContainer
+    exportContainerName: exportContainer
+    exportQueueName: exportQueue
+    blobSoftDeleteDays: blobSoftDeleteDays
+    containerSoftDeleteDays: containerSoftDeleteDays
+    snapshotCoolAfterDays: snapshotCoolAfterDays
+    snapshotColdTier: snapshotColdTier
+    snapshotColdAfterDays: snapshotColdAfterDays
+    snapshotRetentionDays: snapshotRetentionDays
+    runRecordRetentionDays: runRecordRetentionDays
+    previousVersionRetentionDays: previousVersionRetentionDays
+    immutabilityPeriodDays: immutabilityPeriodDays
+  }
+}
+
+module keyVault 'modules/keyvault.bicep' = {
+  name: 'keyVault'
+  params: {
+    name: names.keyVault
+    location: location
+    tags: allTags
+    softDeleteRetentionInDays: keyVaultSoftDeleteRetentionDays
+    publicNetworkAccess: keyVaultPublicNetworkAccess
+    logAnalyticsWorkspaceId: monitoring.outputs.workspaceId
+  }
+}
+
+// Names are passed from `names` (known before the deployment starts) rather than from module
+// outputs, so what-if can predict the assignments; hence the explicit dependsOn.
+module rbac 'modules/rbac.bicep' = {
+  name: 'rbac'
+  dependsOn: [
+    storage
+    keyVault
+    monitoring
+  ]
+  params: {
+    storageAccountName: names.storage
+    keyVaultName: names.keyVault
+    applicationInsightsName: names.applicationInsights
+    // The identity's principal ID exists only once the identity does, so what-if cannot
+    // predict these assignment names. It stays in guid(): an identity deleted and recreated
+    // under the same name gets a new principal ID, and must get new assignments rather than
+    // a conflicting update of the old ones.
+    #disable-next-line what-if-short-circuiting
+    appPrincipalId: identity.outputs.principalId
+    deployerPrincipalId: principalId
+    deployerPrincipalType: principalType
+    deployerStorageRole: deployerStorageRole
+  }
+}
+
+module functionApp 'modules/functionapp.bicep' = {
+  name: 'functionApp'
+  // The host connects to storage with the identity as soon as it starts: grant first.
+  // (monitoring and storage come in through rbac and the settings' references.)
+  dependsOn: [
+    rbac
+  ]
+  params: {
+    name: names.functionApp
+    planName: names.plan
+    location: location
+    tags: allTags
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    storageAccountName: names.storage
+    deploymentContainerName: storage.outputs.deploymentContainerName
+    applicationInsightsName: names.applicationInsights
+    maximumInstanceCount: maximumInstanceCount
+    instanceMemoryMB: instanceMemoryMB
+    contractSettings: {
+      CATALOG_BASE_URL: catalogBaseUrl
+      KEY_VAULT_URL: keyVault.outputs.uri
+      AUTHOR_SECRET_PREFIX: authorSecretPrefix
+      EXPORT_CONTAINER: storage.outputs.exportContainerName
+      EXPORT_QUEUE: storage.outputs.exportQueueName
+      EXPORT_SCHEDULE: exportSchedule
+      CATALOG_PAGE_SIZE: string(catalogPageSize)
+      CATALOG_CONCURRENCY: string(catalogConcurrency)
+      CATALOG_MAX_RETRIES: string(catalogMaxRetries)
+      CATALOG_TIMEOUT_MS: string(catalogTimeoutMs)
+    }
+  }
+}
+
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  params: {
+    location: location
+    tags: allTags
+    namePrefix: names.alerts
+    applicationInsightsId: monitoring.outputs.applicationInsightsId
+    alertEmailAddress: alertEmailAddress
+    tokenExpiryWarningDays: tokenExpiryWarningDays
+    runHeartbeatHours: runHeartbeatHours
+  }
+}
+
+// --- Outputs (names and endpoints only; azd stores them in .azure/<env>/.env) --------------
+// Named like the app's settings where the CLI reads the same value, so that
+// `azd env get-values` gives `gallery-export` what it needs to work against Azure.
+
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = resourceGroup().name
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output AZURE_FUNCTION_APP_URL string = 'https://${functionApp.outputs.defaultHostName}'
+output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
+output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output AZURE_STORAGE_BLOB_ENDPOINT string = storage.outputs.blobEndpoint
+output AZURE_STORAGE_QUEUE_ENDPOINT string = storage.outputs.queueEndpoint
+output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
+output AZURE_LOG_ANALYTICS_WORKSPACE_NAME string = monitoring.outputs.workspaceName
+output KEY_VAULT_URL string = keyVault.outputs.uri
+output EXPORT_STORAGE__blobServiceUri string = storage.outputs.blobEndpoint
+output EXPORT_STORAGE__queueServiceUri string = storage.outputs.queueEndpoint
+output EXPORT_CONTAINER string = storage.outputs.exportContainerName
+output EXPORT_QUEUE string = storage.outputs.exportQueueName
+output CATALOG_BASE_URL string = catalogBaseUrl

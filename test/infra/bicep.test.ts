@@ -1,0 +1,1344 @@
+/**
+ * Policy tests for the infrastructure as code (infra/).
+ *
+ * The Bicep compiler turns infra/main.bicep into an ARM template; these tests assert the
+ * security and operations posture on that template (what Azure would receive), not on the
+ * Bicep text. The compiler is found through, in order:
+ *   1. BICEP_PATH (when set, it is the only place looked at: BICEP_PATH=/nonexistent hides
+ *      every compiler),
+ *   2. .tools/bin/bicep, the copy scripts/install-bicep.sh installs (skipped when
+ *      BICEP_SEARCH_LOCAL=0),
+ *   3. `bicep` on PATH.
+ * Without a compiler the suite is skipped with a visible notice, except in CI (CI=true),
+ * where it fails: CI must run scripts/install-bicep.sh first.
+ */
+import { spawn } from 'node:child_process';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+const REPO_ROOT = path.resolve(__dirname, '..', '..');
+const INFRA_DIR = path.join(REPO_ROOT, 'infra');
+const MAIN_BICEP = path.join(INFRA_DIR, 'main.bicep');
+const GROUP_PARAMS = path.join(INFRA_DIR, 'resources.bicepparam');
+const INSTALL_HINT =
+  'Install it with `scripts/install-bicep.sh` (or point BICEP_PATH at a Bicep CLI) to run the infrastructure checks.';
+const COMPILE_TIMEOUT_MS = 120_000;
+
+/**
+ * Compiler diagnostics tolerated on purpose, each with its reason. Empty: `bicep build` and
+ * `bicep lint` must print nothing at all. Add an entry only with an explanation.
+ */
+const EXPLAINED_DIAGNOSTICS: readonly { code: string; reason: string }[] = [];
+
+// --- Built-in role definition IDs -------------------------------------------------------------
+
+const ROLE = {
+  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b',
+  storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe',
+  storageBlobDataReader: '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1',
+  storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88',
+  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3',
+  keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6',
+  keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7',
+  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb',
+} as const;
+
+/** Broad roles that must never be granted by this template. */
+const FORBIDDEN_ROLES = {
+  owner: '8e3af657-a8ff-443c-a75c-2fe8c4bcb635',
+  contributor: 'b24988ac-6180-42a0-ab88-20f7382dd24c',
+  userAccessAdministrator: '18d7d88d-d35e-4fb5-a5c3-7773c20a72d9',
+  roleBasedAccessControlAdministrator: 'f58310d9-a9f6-439a-9e8d-f62e7b41a168',
+} as const;
+
+const STORAGE = 'Microsoft.Storage/storageAccounts';
+const VAULT = 'Microsoft.KeyVault/vaults';
+const APP_INSIGHTS = 'Microsoft.Insights/components';
+
+type Principal = 'app' | 'deployer';
+
+/** Every role assignment the template may make: (role set, principal, resource type). */
+const EXPECTED_ROLE_ASSIGNMENTS: readonly {
+  roles: readonly string[];
+  principal: Principal;
+  scopeType: string;
+}[] = [
+  { roles: [ROLE.storageBlobDataOwner], principal: 'app', scopeType: STORAGE },
+  { roles: [ROLE.storageQueueDataContributor], principal: 'app', scopeType: STORAGE },
+  { roles: [ROLE.storageTableDataContributor], principal: 'app', scopeType: STORAGE },
+  { roles: [ROLE.keyVaultSecretsUser], principal: 'app', scopeType: VAULT },
+  { roles: [ROLE.monitoringMetricsPublisher], principal: 'app', scopeType: APP_INSIGHTS },
+  { roles: [ROLE.keyVaultSecretsOfficer], principal: 'deployer', scopeType: VAULT },
+  {
+    // deployerStorageRole picks one of these.
+    roles: [ROLE.storageBlobDataReader, ROLE.storageBlobDataContributor, ROLE.storageBlobDataOwner],
+    principal: 'deployer',
+    scopeType: STORAGE,
+  },
+];
+
+/** The contract's settings, the main.bicep parameter behind each, and the contract's default. */
+const CONTRACT_SETTINGS: readonly { setting: string; param: string; defaultValue: string | number | null }[] =
+  [
+    {
+      setting: 'CATALOG_BASE_URL',
+      param: 'catalogBaseUrl',
+      defaultValue: 'https://catalog.cortanaanalytics.com',
+    },
+    { setting: 'KEY_VAULT_URL', param: '', defaultValue: null }, // the vault's URI, not a parameter
+    { setting: 'AUTHOR_SECRET_PREFIX', param: 'authorSecretPrefix', defaultValue: 'gallery-author-' },
+    { setting: 'EXPORT_CONTAINER', param: 'exportContainer', defaultValue: 'gallery-exports' },
+    { setting: 'EXPORT_QUEUE', param: 'exportQueue', defaultValue: 'gallery-export-authors' },
+    { setting: 'EXPORT_SCHEDULE', param: 'exportSchedule', defaultValue: '0 0 2 * * *' },
+    { setting: 'CATALOG_PAGE_SIZE', param: 'catalogPageSize', defaultValue: 100 },
+    { setting: 'CATALOG_CONCURRENCY', param: 'catalogConcurrency', defaultValue: 8 },
+    { setting: 'CATALOG_MAX_RETRIES', param: 'catalogMaxRetries', defaultValue: 5 },
+    { setting: 'CATALOG_TIMEOUT_MS', param: 'catalogTimeoutMs', defaultValue: 30000 },
+  ];
+
+// --- Locating the compiler --------------------------------------------------------------------
+
+type CompilerLookup = { found: true; path: string; source: string } | { found: false; reason: string };
+
+function isExecutableFile(file: string): boolean {
+  try {
+    if (!statSync(file).isFile()) return false;
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function locateBicep(env: NodeJS.ProcessEnv): CompilerLookup {
+  const explicit = env.BICEP_PATH;
+  if (explicit !== undefined && explicit !== '') {
+    return isExecutableFile(explicit)
+      ? { found: true, path: explicit, source: 'BICEP_PATH' }
+      : { found: false, reason: `BICEP_PATH=${explicit} is not an executable file.` };
+  }
+  if (env.BICEP_SEARCH_LOCAL !== '0') {
+    const local = path.join(REPO_ROOT, '.tools', 'bin', 'bicep');
+    if (isExecutableFile(local)) return { found: true, path: local, source: '.tools/bin/bicep' };
+  }
+  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
+    if (dir === '') continue;
+    const candidate = path.join(dir, 'bicep');
+    if (isExecutableFile(candidate)) return { found: true, path: candidate, source: 'PATH' };
+  }
+  return {
+    found: false,
+    reason:
+      env.BICEP_SEARCH_LOCAL === '0'
+        ? 'No Bicep CLI on PATH (.tools/ not searched: BICEP_SEARCH_LOCAL=0).'
+        : 'No Bicep CLI in .tools/bin/bicep or on PATH.',
+  };
+}
+
+interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runBicep(bicep: string, args: readonly string[]): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bicep, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    const timer = setTimeout(() => child.kill('SIGKILL'), COMPILE_TIMEOUT_MS);
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({
+        code,
+        stdout: Buffer.concat(stdout).toString('utf8'),
+        stderr: Buffer.concat(stderr).toString('utf8'),
+      });
+    });
+  });
+}
+
+/** Diagnostics the compiler printed that are not in EXPLAINED_DIAGNOSTICS. */
+function unexplainedDiagnostics(output: string): string[] {
+  return output
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '')
+    .filter((line) => {
+      const match = /\) : (?:Warning|Error|Info) ([\w-]+):/.exec(line);
+      return !(match !== null && EXPLAINED_DIAGNOSTICS.some((d) => d.code === match[1]));
+    });
+}
+
+// --- Reading the ARM template -----------------------------------------------------------------
+
+type Json = null | boolean | number | string | Json[] | JsonObject;
+interface JsonObject {
+  [key: string]: Json;
+}
+
+function isObject(value: Json | undefined): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function at(value: Json | undefined, ...keys: (string | number)[]): Json | undefined {
+  let current: Json | undefined = value;
+  for (const key of keys) {
+    if (typeof key === 'number') {
+      current = Array.isArray(current) ? current[key] : undefined;
+    } else {
+      current = isObject(current) ? current[key] : undefined;
+    }
+  }
+  return current;
+}
+
+function objectAt(value: Json | undefined, what: string): JsonObject {
+  if (!isObject(value)) throw new Error(`${what}: expected an object, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function stringAt(value: Json | undefined, what: string): string {
+  if (typeof value !== 'string') throw new Error(`${what}: expected a string, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+/** One (nested) template: the top-level one, or a module's. */
+interface TemplateNode {
+  label: string;
+  template: JsonObject;
+  parent?: { node: TemplateNode; deployment: JsonObject };
+}
+
+interface ArmResource {
+  node: TemplateNode;
+  symbol: string;
+  type: string;
+  body: JsonObject;
+}
+
+function resourceEntries(template: JsonObject): [string, JsonObject][] {
+  const resources = template.resources;
+  // languageVersion 2.0 templates key resources by symbolic name; 1.0 templates list them.
+  if (Array.isArray(resources)) return resources.map((r, i) => [String(i), objectAt(r, `resources[${i}]`)]);
+  if (isObject(resources))
+    return Object.entries(resources).map(([k, r]) => [k, objectAt(r, `resources.${k}`)]);
+  return [];
+}
+
+/** Every resource the deployment creates (not `existing` references), modules included. */
+function collectResources(node: TemplateNode, into: ArmResource[] = []): ArmResource[] {
+  for (const [symbol, body] of resourceEntries(node.template)) {
+    if (body.existing === true) continue;
+    const type = stringAt(body.type, `${node.label}/${symbol}.type`);
+    into.push({ node, symbol, type, body });
+    if (type === 'Microsoft.Resources/deployments') {
+      const child: TemplateNode = {
+        label: `${node.label}/${symbol}`,
+        template: objectAt(at(body, 'properties', 'template'), `${node.label}/${symbol} template`),
+        parent: { node, deployment: body },
+      };
+      collectResources(child, into);
+    }
+  }
+  return into;
+}
+
+function allTemplates(root: TemplateNode, resources: readonly ArmResource[]): TemplateNode[] {
+  return [root, ...new Set(resources.map((r) => r.node))].filter((n, i, a) => a.indexOf(n) === i);
+}
+
+function ofType(resources: readonly ArmResource[], type: string): ArmResource[] {
+  return resources.filter((r) => r.type.toLowerCase() === type.toLowerCase());
+}
+
+function single(resources: readonly ArmResource[], type: string): ArmResource {
+  const found = ofType(resources, type);
+  if (found.length !== 1) throw new Error(`expected exactly one ${type}, found ${found.length}`);
+  return found[0]!;
+}
+
+/** Names X of every `parameters('X')` in an expression (or in a JSON value's strings). */
+function parameterRefs(value: Json | undefined): string[] {
+  const text = typeof value === 'string' ? value : JSON.stringify(value ?? null);
+  return [...text.matchAll(/parameters\('(\w+)'\)/g)].map((m) => m[1]!);
+}
+
+/**
+ * Follows a module parameter up through the modules that pass it on unchanged
+ * (`[parameters('x')]`) and returns the name of the top-level (main.bicep) parameter it comes
+ * from; throws when some module computes it instead of passing a parameter through.
+ */
+function topLevelParameter(node: TemplateNode, name: string): string {
+  if (!isObject(at(node.template, 'parameters', name))) {
+    throw new Error(`${node.label} has no parameter ${name}`);
+  }
+  if (node.parent === undefined) return name;
+  const passed = at(node.parent.deployment, 'properties', 'parameters', name, 'value');
+  const match = typeof passed === 'string' ? /^\[parameters\('(\w+)'\)\]$/.exec(passed) : null;
+  if (match === null) {
+    throw new Error(`${node.label}: parameter ${name} is not passed through (got ${JSON.stringify(passed)})`);
+  }
+  return topLevelParameter(node.parent.node, match[1]!);
+}
+
+/**
+ * Top-level parameters a value (an expression) is computed from. A module parameter that is
+ * computed rather than passed through shows as `~<name>`, so that exact comparisons fail on it.
+ */
+function topLevelParametersOf(node: TemplateNode, value: Json | undefined): string[] {
+  return parameterRefs(value).map((p) => {
+    try {
+      return topLevelParameter(node, p);
+    } catch {
+      return `~${p}`;
+    }
+  });
+}
+
+/** The template of a module (a Microsoft.Resources/deployments resource). */
+function moduleNode(resources: readonly ArmResource[], from: TemplateNode, symbol: string): TemplateNode {
+  const deployment = resources.find(
+    (r) => r.node === from && r.symbol === symbol && r.type === 'Microsoft.Resources/deployments',
+  );
+  const child = resources.find((r) => r.node.parent?.deployment === deployment?.body)?.node;
+  if (child === undefined) throw new Error(`${from.label} has no module ${symbol}`);
+  return child;
+}
+
+/** The value a module receives for one of its parameters, as written in the parent template. */
+function passedValue(node: TemplateNode, name: string): Json | undefined {
+  if (node.parent === undefined) throw new Error(`${node.label} is the top-level template`);
+  return at(node.parent.deployment, 'properties', 'parameters', name, 'value');
+}
+
+/**
+ * Replaces `variables('x').a.b` in an expression by the variable's value (its expression when it
+ * is one, its JSON otherwise), until no variable is left.
+ */
+function expandVariables(expression: string, template: JsonObject): string {
+  const variables = objectAt(template.variables ?? {}, 'variables');
+  let text = expression;
+  for (let depth = 0; depth < 10 && text.includes('variables('); depth += 1) {
+    text = text.replace(/variables\('(\w+)'\)((?:\.\w+)*)/g, (_whole, name: string, dotted: string) => {
+      const keys = dotted.split('.').filter((k) => k !== '');
+      const value = at(variables[name], ...keys);
+      if (value === undefined) throw new Error(`unknown variable ${name}${dotted}`);
+      if (typeof value === 'string') {
+        return value.startsWith('[') && value.endsWith(']') ? `(${value.slice(1, -1)})` : `'${value}'`;
+      }
+      return JSON.stringify(value);
+    });
+  }
+  return text;
+}
+
+const GUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
+
+function guidsIn(text: string): string[] {
+  return [...new Set([...text.matchAll(GUID)].map((m) => m[0].toLowerCase()))].sort();
+}
+
+// --- KQL parse patterns, run in JavaScript ----------------------------------------------------
+
+/**
+ * Turns the pattern of a KQL `parse kind=simple ... with <pattern>` into a RegExp that extracts
+ * the same columns, so the patterns can be tried on the log lines the app writes. Covers what
+ * the alerts use: "literals", `*`, `name:string` and `name:long`.
+ */
+function kqlSimpleParseToRegExp(pattern: string): { regexp: RegExp; columns: string[] } {
+  const tokens = [...pattern.matchAll(/"((?:[^"\\]|\\.)*)"|(\*)|(\w+)(?::(\w+))?/g)];
+  const columns: string[] = [];
+  let source = '^';
+  tokens.forEach((token, index) => {
+    const isLast = index === tokens.length - 1;
+    if (token[1] !== undefined) {
+      source += token[1].replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    } else if (token[2] !== undefined) {
+      source += isLast ? '.*' : '.*?';
+    } else {
+      const type = token[4] ?? 'string';
+      columns.push(token[3]!);
+      if (type === 'long') source += '(-?\\d+)';
+      else if (type === 'string') source += isLast ? '(.*)' : '(.*?)';
+      else throw new Error(`column type ${type} not supported by this test`);
+    }
+  });
+  return { regexp: new RegExp(`${source}$`), columns };
+}
+
+/**
+ * What `parse` extracts from a log line, or null when the query's `where message contains_cs`
+ * filters drop the line or the pattern does not match it.
+ */
+function parseLine(query: string, line: string): Record<string, string> | null {
+  const filters = [...query.matchAll(/where message contains_cs "((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!);
+  if (filters.length === 0) throw new Error(`no "where message contains_cs" in query:\n${query}`);
+  if (!filters.every((f) => line.includes(f))) return null;
+  const match = /parse kind=simple message with (.*)$/m.exec(query);
+  if (match === null) throw new Error(`no "parse kind=simple message with" in query:\n${query}`);
+  const { regexp, columns } = kqlSimpleParseToRegExp(match[1]!);
+  const values = regexp.exec(line);
+  if (values === null) return null;
+  return Object.fromEntries(columns.map((c, i) => [c, values[i + 1]!]));
+}
+
+// --- A small ARM expression evaluator ---------------------------------------------------------
+
+/** Values of top-level (main.bicep) parameters that replace their defaults in an evaluation. */
+type Overrides = Readonly<Record<string, Json>>;
+
+type Ast =
+  | { kind: 'literal'; value: Json }
+  | { kind: 'call'; name: string; args: Ast[] }
+  | { kind: 'property'; target: Ast; key: string };
+
+/**
+ * Evaluates the ARM template expressions this project uses (text, logic, comparisons,
+ * parameters, variables, fail()), with every parameter at its default as passed down through
+ * the modules, unless overridden. Enough to read an alert's query, or a lifecycle rule, as Azure
+ * will; any other function is an error, not a guess. `if()` evaluates only the branch taken, as
+ * ARM does, so fail() guards can be exercised.
+ */
+function evaluate(value: Json | undefined, node: TemplateNode, overrides: Overrides = {}): Json {
+  if (value === undefined) throw new Error(`${node.label}: nothing to evaluate`);
+  if (typeof value === 'string') {
+    if (!value.startsWith('[') || value.startsWith('[[') || !value.endsWith(']')) return value;
+    return evaluateAst(parseExpression(value.slice(1, -1)), node, overrides);
+  }
+  if (Array.isArray(value)) return value.map((v) => evaluate(v, node, overrides));
+  if (isObject(value)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, evaluate(v, node, overrides)]));
+  }
+  return value;
+}
+
+/** ARM's string conversion: primitives as text, arrays and objects as JSON. */
+function text(value: Json | undefined): string {
+  if (value === undefined) return 'undefined';
+  return typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value);
+}
+
+function parameterValue(node: TemplateNode, name: string, overrides: Overrides): Json {
+  if (node.parent !== undefined) {
+    return evaluate(
+      at(node.parent.deployment, 'properties', 'parameters', name, 'value'),
+      node.parent.node,
+      overrides,
+    );
+  }
+  if (Object.prototype.hasOwnProperty.call(overrides, name)) return overrides[name]!;
+  const fallback = at(node.template, 'parameters', name, 'defaultValue');
+  if (fallback === undefined) throw new Error(`parameter ${name} has no default`);
+  return evaluate(fallback, node, overrides);
+}
+
+function evaluateAst(ast: Ast, node: TemplateNode, overrides: Overrides): Json {
+  if (ast.kind === 'literal') return ast.value;
+  if (ast.kind === 'property') return at(evaluateAst(ast.target, node, overrides), ast.key) ?? null;
+  const arg = (i: number): Json => {
+    const a = ast.args[i];
+    if (a === undefined) throw new Error(`${ast.name}(): argument ${i} missing`);
+    return evaluateAst(a, node, overrides);
+  };
+  const all = (): Json[] => ast.args.map((_a, i) => arg(i));
+  switch (ast.name) {
+    case 'if':
+      return arg(0) === true ? arg(1) : arg(2);
+    case 'fail':
+      throw new Error(`fail(): ${text(arg(0))}`);
+    case 'parameters':
+      return parameterValue(node, text(arg(0)), overrides);
+    case 'variables':
+      return evaluate(at(node.template, 'variables', text(arg(0))), node, overrides);
+    case 'format': {
+      const [template, ...rest] = all();
+      return text(template).replace(/\{(\d+)\}/g, (_m, i: string) => text(rest[Number(i)]));
+    }
+    case 'createArray':
+      return all();
+    case 'createObject': {
+      const args = all();
+      const result: JsonObject = {};
+      for (let i = 0; i + 1 < args.length; i += 2) result[text(args[i])] = args[i + 1]!;
+      return result;
+    }
+    case 'join':
+      return (arg(0) as Json[]).map(text).join(text(arg(1)));
+    case 'concat':
+      return all().map(text).join('');
+    case 'string':
+      return text(arg(0));
+    case 'mul':
+      return Number(arg(0)) * Number(arg(1));
+    case 'equals':
+      return JSON.stringify(arg(0)) === JSON.stringify(arg(1));
+    case 'less':
+      return Number(arg(0)) < Number(arg(1));
+    case 'greater':
+      return Number(arg(0)) > Number(arg(1));
+    case 'not':
+      return arg(0) !== true;
+    case 'and':
+      return all().every((v) => v === true);
+    case 'or':
+      return all().some((v) => v === true);
+    case 'contains':
+      return text(arg(0)).includes(text(arg(1)));
+    case 'empty': {
+      const v = arg(0);
+      return (
+        v === null ||
+        v === '' ||
+        (Array.isArray(v) && v.length === 0) ||
+        (isObject(v) && Object.keys(v).length === 0)
+      );
+    }
+    case 'null':
+      return null;
+    case 'true':
+      return true;
+    case 'false':
+      return false;
+    default:
+      throw new Error(`function ${ast.name}() is not supported by this test's evaluator`);
+  }
+}
+
+function parseExpression(source: string): Ast {
+  let position = 0;
+  const skipSpace = (): void => {
+    while (source[position] === ' ') position += 1;
+  };
+  const peek = (): string | undefined => {
+    skipSpace();
+    return source[position];
+  };
+  const expect = (char: string): void => {
+    if (peek() !== char) throw new Error(`"${char}" expected at "${source.slice(position)}"`);
+    position += 1;
+  };
+  const identifier = (): string => {
+    skipSpace();
+    const match = /^\w+/.exec(source.slice(position));
+    if (match === null) throw new Error(`identifier expected at "${source.slice(position)}"`);
+    position += match[0].length;
+    return match[0];
+  };
+  const stringLiteral = (): string => {
+    expect("'");
+    let out = '';
+    for (;;) {
+      const char = source[position];
+      if (char === undefined) throw new Error('unterminated string');
+      position += 1;
+      if (char === "'") {
+        if (source[position] !== "'") return out;
+        position += 1;
+      }
+      out += char;
+    }
+  };
+  const primary = (): Ast => {
+    const next = peek();
+    if (next === "'") return { kind: 'literal', value: stringLiteral() };
+    if (next !== undefined && /[-\d]/.test(next)) {
+      const match = /^-?\d+/.exec(source.slice(position))!;
+      position += match[0].length;
+      return { kind: 'literal', value: Number(match[0]) };
+    }
+    const name = identifier();
+    expect('(');
+    const args: Ast[] = [];
+    while (peek() !== ')') {
+      args.push(expression());
+      if (peek() === ',') position += 1;
+    }
+    expect(')');
+    return { kind: 'call', name, args };
+  };
+  const expression = (): Ast => {
+    let ast = primary();
+    while (peek() === '.') {
+      position += 1;
+      ast = { kind: 'property', target: ast, key: identifier() };
+    }
+    return ast;
+  };
+  const ast = expression();
+  skipSpace();
+  if (position !== source.length) throw new Error(`unexpected "${source.slice(position)}"`);
+  return ast;
+}
+
+// --- Static files (no compiler needed) --------------------------------------------------------
+
+describe('infrastructure files', () => {
+  test('bicepconfig.json keeps the linter on, with the security rules at error level', () => {
+    // bicepconfig.json may hold whole-line // comments (Bicep reads it as JSON with comments).
+    const source = readFileSync(path.join(INFRA_DIR, 'bicepconfig.json'), 'utf8');
+    const config = JSON.parse(source.replace(/^\s*\/\/.*$/gm, '')) as Json;
+    expect(at(config, 'analyzers', 'core', 'enabled')).toBe(true);
+    for (const rule of [
+      'no-hardcoded-env-urls',
+      'no-unused-params',
+      'no-unused-vars',
+      'secure-parameter-default',
+      'outputs-should-not-contain-secrets',
+      'use-secure-value-for-secure-inputs',
+      'adminusername-should-not-be-literal',
+      'use-stable-resource-identifiers',
+      'prefer-interpolation',
+      'secure-secrets-in-params',
+      'no-hardcoded-location',
+    ]) {
+      expect([rule, at(config, 'analyzers', 'core', 'rules', rule, 'level')]).toEqual([rule, 'error']);
+    }
+  });
+
+  test('azure.yaml deploys the project as the `api` TypeScript function service', () => {
+    const yaml = readFileSync(path.join(REPO_ROOT, 'azure.yaml'), 'utf8');
+    const api = /^ {2}api:\n((?: {4}.*\n?)+)/m.exec(yaml);
+    expect(api).not.toBeNull();
+    const block = api![1]!;
+    expect(block).toMatch(/^ {4}project: \.\s*$/m);
+    expect(block).toMatch(/^ {4}language: ts\s*$/m);
+    expect(block).toMatch(/^ {4}host: function\s*$/m);
+    expect(yaml).toMatch(/^ {2}path: infra\s*$/m);
+    expect(yaml).toMatch(/^ {2}module: main\s*$/m);
+  });
+
+  test('main.parameters.json feeds the azd environment into the template', () => {
+    const params = JSON.parse(readFileSync(path.join(INFRA_DIR, 'main.parameters.json'), 'utf8')) as Json;
+    expect(at(params, 'parameters', 'environmentName', 'value')).toBe('${AZURE_ENV_NAME}');
+    expect(at(params, 'parameters', 'location', 'value')).toBe('${AZURE_LOCATION}');
+    expect(at(params, 'parameters', 'principalId', 'value')).toBe('${AZURE_PRINCIPAL_ID}');
+  });
+});
+
+// --- The compiled template --------------------------------------------------------------------
+
+const lookup = locateBicep(process.env);
+
+if (!lookup.found) {
+  const message = `Bicep CLI not found: ${lookup.reason} ${INSTALL_HINT}`;
+  if (process.env.CI === 'true') {
+    describe('Bicep templates', () => {
+      test('the Bicep CLI is available (required when CI=true)', () => {
+        throw new Error(message);
+      });
+    });
+  } else {
+    console.warn(`[test/infra] SKIPPED: ${message}`);
+    describe.skip(`Bicep templates (SKIPPED: ${message})`, () => {
+      test('compile and check infra/main.bicep', () => undefined);
+    });
+  }
+} else {
+  const bicep = lookup.path;
+
+  describe(`Bicep templates (compiler from ${lookup.source})`, () => {
+    let build: RunResult;
+    let lint: RunResult;
+    let buildParams: RunResult;
+    let lintParams: RunResult;
+    let template: JsonObject;
+    let root: TemplateNode;
+    let resources: ArmResource[];
+
+    beforeAll(async () => {
+      [build, lint, buildParams, lintParams] = await Promise.all([
+        runBicep(bicep, ['build', MAIN_BICEP, '--stdout']),
+        runBicep(bicep, ['lint', MAIN_BICEP]),
+        runBicep(bicep, ['build-params', GROUP_PARAMS, '--stdout']),
+        runBicep(bicep, ['lint', GROUP_PARAMS]),
+      ]);
+      if (build.code !== 0) throw new Error(`bicep build failed (${build.code}):\n${build.stderr}`);
+      template = objectAt(JSON.parse(build.stdout) as Json, 'template');
+      root = { label: 'main', template };
+      resources = collectResources(root);
+    }, COMPILE_TIMEOUT_MS);
+
+    describe('compiler', () => {
+      test('`bicep build` succeeds without diagnostics', () => {
+        expect(build.code).toBe(0);
+        expect(unexplainedDiagnostics(build.stderr)).toEqual([]);
+      });
+
+      test('`bicep lint` (main.bicep and every module) reports nothing', () => {
+        expect(unexplainedDiagnostics(lint.stdout + lint.stderr)).toEqual([]);
+        expect(lint.code).toBe(0);
+      });
+
+      test('`bicep build-params` and `bicep lint` accept resources.bicepparam', () => {
+        expect(unexplainedDiagnostics(buildParams.stderr)).toEqual([]);
+        expect(buildParams.code).toBe(0);
+        const parameters = at(JSON.parse(buildParams.stdout) as Json, 'parametersJson');
+        expect(at(JSON.parse(stringAt(parameters, 'parametersJson')) as Json, 'parameters')).toHaveProperty(
+          'environmentName',
+        );
+        expect(unexplainedDiagnostics(lintParams.stdout + lintParams.stderr)).toEqual([]);
+        expect(lintParams.code).toBe(0);
+      });
+    });
+
+    describe('parameters', () => {
+      test('main.bicep (azd) and resources.bicep (az deployment group) declare the same parameters', () => {
+        const mainParams = objectAt(template.parameters, 'main parameters');
+        const group = moduleNode(resources, root, 'resources');
+        const deployment = group.parent!.deployment;
+        const groupParams = objectAt(group.template.parameters, 'resources.bicep parameters');
+        const mainOnly = ['resourceGroupName'];
+        expect(
+          Object.keys(mainParams)
+            .filter((p) => !mainOnly.includes(p))
+            .sort(),
+        ).toEqual(Object.keys(groupParams).sort());
+        for (const [name, definition] of Object.entries(groupParams)) {
+          // Same type, default, bounds, allowed values and description. Except location: required
+          // and prompted by azd in main, the group's own location by default in resources.
+          if (name !== 'location') expect([name, mainParams[name]]).toEqual([name, definition]);
+          // ...and main passes every one through unchanged.
+          expect([name, at(deployment, 'properties', 'parameters', name, 'value')]).toEqual([
+            name,
+            `[parameters('${name}')]`,
+          ]);
+        }
+      });
+
+      test('main.parameters.json sets only parameters that exist', () => {
+        const params = JSON.parse(readFileSync(path.join(INFRA_DIR, 'main.parameters.json'), 'utf8')) as Json;
+        const declared = Object.keys(objectAt(template.parameters, 'parameters'));
+        for (const name of Object.keys(objectAt(at(params, 'parameters'), 'main.parameters.json'))) {
+          expect(declared).toContain(name);
+        }
+      });
+
+      test('every contract setting has its parameter, with the contract default', () => {
+        const mainParams = objectAt(template.parameters, 'main parameters');
+        for (const { param, defaultValue } of CONTRACT_SETTINGS) {
+          if (param === '') continue;
+          expect([param, at(mainParams, param, 'defaultValue')]).toEqual([param, defaultValue]);
+        }
+      });
+
+      test('no parameter default looks like a secret', () => {
+        for (const node of allTemplates(root, resources)) {
+          for (const [name, definition] of Object.entries(
+            objectAt(node.template.parameters ?? {}, 'parameters'),
+          )) {
+            const type = text(at(definition, 'type')).toLowerCase();
+            if (type === 'securestring' || type === 'secureobject') {
+              expect([name, at(definition, 'defaultValue')]).toEqual([name, undefined]);
+            }
+          }
+        }
+      });
+    });
+
+    describe('storage account', () => {
+      test('allows no shared key, no public blobs, TLS 1.2+, HTTPS only, Entra ID by default', () => {
+        const account = single(resources, STORAGE);
+        const props = objectAt(account.body.properties, 'storage properties');
+        expect(props.allowSharedKeyAccess).toBe(false);
+        expect(props.allowBlobPublicAccess).toBe(false);
+        expect(props.minimumTlsVersion).toBe('TLS1_2');
+        expect(props.supportsHttpsTrafficOnly).toBe(true);
+        expect(props.defaultToOAuthAuthentication).toBe(true);
+      });
+
+      test('blob versioning, blob soft delete and container soft delete are on, days from parameters', () => {
+        const blob = single(resources, `${STORAGE}/blobServices`);
+        const props = objectAt(blob.body.properties, 'blob service properties');
+        expect(props.isVersioningEnabled).toBe(true);
+        expect(at(props, 'deleteRetentionPolicy', 'enabled')).toBe(true);
+        expect(at(props, 'containerDeleteRetentionPolicy', 'enabled')).toBe(true);
+        expect(topLevelParametersOf(blob.node, at(props, 'deleteRetentionPolicy', 'days'))).toEqual([
+          'blobSoftDeleteDays',
+        ]);
+        expect(topLevelParametersOf(blob.node, at(props, 'containerDeleteRetentionPolicy', 'days'))).toEqual([
+          'containerSoftDeleteDays',
+        ]);
+      });
+
+      test('containers are private; the exports container is named by exportContainer', () => {
+        const containers = ofType(resources, `${STORAGE}/blobServices/containers`);
+        expect(containers.length).toBeGreaterThanOrEqual(2);
+        for (const c of containers) expect(at(c.body, 'properties', 'publicAccess')).toBe('None');
+        const exportsContainer = containers.find((c) =>
+          topLevelParametersOf(c.node, c.body.name).includes('exportContainer'),
+        );
+        expect(exportsContainer).toBeDefined();
+      });
+
+      test('the export queue and its poison queue exist, named by exportQueue', () => {
+        const queues = ofType(resources, `${STORAGE}/queueServices/queues`);
+        expect(queues).toHaveLength(2);
+        for (const q of queues) expect(topLevelParametersOf(q.node, q.body.name)).toContain('exportQueue');
+        const names = queues.map((q) => stringAt(q.body.name, 'queue name'));
+        expect(
+          names.filter((n) => n.includes("format('{0}-poison', parameters('exportQueueName'))")),
+        ).toHaveLength(1);
+      });
+
+      describe('lifecycle management policy', () => {
+        let policy: ArmResource;
+        let rules: JsonObject[];
+        const rule = (prefix: string): JsonObject => {
+          const found = rules.find((r) =>
+            JSON.stringify(at(r, 'definition', 'filters', 'prefixMatch')).includes(prefix),
+          );
+          if (found === undefined) throw new Error(`no lifecycle rule with a prefix ending in ${prefix}`);
+          return found;
+        };
+        /** Top-level parameters a lifecycle action's day count comes from (a literal is an error). */
+        const daysFrom = (action: Json | undefined, what: string): string[] => {
+          if (action === undefined || action === null) throw new Error(`${what}: missing`);
+          if (isObject(action)) {
+            const [key, days] = Object.entries(action).find(([k]) => k.startsWith('days')) ?? [];
+            if (typeof days !== 'string')
+              throw new Error(`${what}.${key}: a literal (${JSON.stringify(days)})`);
+          }
+          // A conditional action is one expression: `if(cond, createObject('days...', <days>), null())`.
+          return topLevelParametersOf(policy.node, action).filter((p) => p !== 'snapshotColdTier');
+        };
+
+        beforeAll(() => {
+          policy = single(resources, `${STORAGE}/managementPolicies`);
+          const list = at(policy.body, 'properties', 'policy', 'rules');
+          if (!Array.isArray(list)) throw new Error('management policy has no rules');
+          rules = list.map((r, i) => objectAt(r, `rule ${i}`));
+          for (const r of rules) expect([r.name, r.enabled]).toEqual([r.name, true]);
+        });
+
+        test('snapshots/ go to Cool, then Cold or Archive, then are deleted, each after parameter days', () => {
+          const snapshots = rule("snapshots/'");
+          expect(
+            topLevelParametersOf(policy.node, at(snapshots, 'definition', 'filters', 'prefixMatch')),
+          ).toEqual(['exportContainer']);
+          const baseBlob = objectAt(at(snapshots, 'definition', 'actions', 'baseBlob'), 'snapshots baseBlob');
+          expect(daysFrom(baseBlob.tierToCool, 'tierToCool')).toEqual(['snapshotCoolAfterDays']);
+          expect(daysFrom(baseBlob.delete, 'delete')).toEqual(['snapshotRetentionDays']);
+          // Either tier, chosen by snapshotColdTier, at the same parameter.
+          const cold = daysFrom(baseBlob.tierToCold, 'tierToCold');
+          const archive = daysFrom(baseBlob.tierToArchive, 'tierToArchive');
+          expect(cold).toEqual(['snapshotColdAfterDays']);
+          expect(archive).toEqual(['snapshotColdAfterDays']);
+          expect(parameterRefs(baseBlob.tierToCold)).toContain('snapshotColdTier');
+          expect(parameterRefs(baseBlob.tierToArchive)).toContain('snapshotColdTier');
+          expect(
+            daysFrom(at(snapshots, 'definition', 'actions', 'version', 'delete'), 'version.delete'),
+          ).toEqual(['previousVersionRetentionDays']);
+        });
+
+        test('with the defaults: Cool after 30 days, Cold (or Archive) after 90, deleted after 730', () => {
+          const baseBlob = at(rule("snapshots/'"), 'definition', 'actions', 'baseBlob');
+          expect(evaluate(baseBlob, policy.node)).toEqual({
+            tierToCool: { daysAfterModificationGreaterThan: 30 },
+            tierToCold: { daysAfterModificationGreaterThan: 90 },
+            tierToArchive: null,
+            delete: { daysAfterModificationGreaterThan: 730 },
+          });
+          expect(evaluate(baseBlob, policy.node, { snapshotColdTier: 'Archive' })).toMatchObject({
+            tierToCold: null,
+            tierToArchive: { daysAfterModificationGreaterThan: 90 },
+          });
+          // Archive does not exist on zone-redundant accounts: the deployment stops.
+          expect(() =>
+            evaluate(baseBlob, policy.node, { snapshotColdTier: 'Archive', storageSkuName: 'Standard_ZRS' }),
+          ).toThrow(/fail\(\): snapshotColdTier "Archive" is not available/);
+        });
+
+        test('the deployment stops unless cool < cold < retention', () => {
+          const baseBlob = at(rule("snapshots/'"), 'definition', 'actions', 'baseBlob');
+          const unordered: Overrides[] = [
+            { snapshotCoolAfterDays: 90 },
+            { snapshotCoolAfterDays: 120 },
+            { snapshotColdAfterDays: 730 },
+            { snapshotRetentionDays: 60 },
+          ];
+          for (const overrides of unordered) {
+            expect(() => evaluate(baseBlob, policy.node, overrides)).toThrow(
+              /fail\(\): Lifecycle days must satisfy/,
+            );
+          }
+          expect(() =>
+            evaluate(baseBlob, policy.node, {
+              snapshotCoolAfterDays: 1,
+              snapshotColdAfterDays: 2,
+              snapshotRetentionDays: 3,
+            }),
+          ).not.toThrow();
+          const cool = stringAt(
+            at(
+              rule("snapshots/'"),
+              'definition',
+              'actions',
+              'baseBlob',
+              'tierToCool',
+              'daysAfterModificationGreaterThan',
+            ),
+            'tierToCool days',
+          );
+          const guarded = expandVariables(cool, policy.node.template);
+          expect(guarded).toMatch(/fail\('Lifecycle days must satisfy/);
+          expect(guarded).toContain(
+            "less(parameters('snapshotCoolAfterDays'), parameters('snapshotColdAfterDays'))",
+          );
+          expect(guarded).toContain(
+            "less(parameters('snapshotColdAfterDays'), parameters('snapshotRetentionDays'))",
+          );
+          // ...and the top-level defaults respect it.
+          const p = objectAt(template.parameters, 'parameters');
+          const [n, m, r] = ['snapshotCoolAfterDays', 'snapshotColdAfterDays', 'snapshotRetentionDays'].map(
+            (name) => at(p, name, 'defaultValue') as number,
+          );
+          expect(n! < m! && m! < r!).toBe(true);
+          for (const name of ['snapshotCoolAfterDays', 'snapshotColdAfterDays', 'snapshotRetentionDays']) {
+            expect([name, typeof at(p, name, 'minValue')]).toEqual([name, 'number']);
+          }
+        });
+
+        test('runs/ records are deleted after runRecordRetentionDays', () => {
+          const runs = rule("runs/'");
+          expect(daysFrom(at(runs, 'definition', 'actions', 'baseBlob', 'delete'), 'runs delete')).toEqual([
+            'runRecordRetentionDays',
+          ]);
+        });
+
+        test('previous versions are cleaned up account-wide', () => {
+          const cleanup = rules.find((r) => at(r, 'definition', 'filters', 'prefixMatch') === undefined);
+          expect(cleanup).toBeDefined();
+          expect(
+            daysFrom(at(cleanup, 'definition', 'actions', 'version', 'delete'), 'versions delete'),
+          ).toEqual(['previousVersionRetentionDays']);
+        });
+      });
+
+      test('WORM is optional (immutabilityPeriodDays, off by default) and version-level', () => {
+        const p = objectAt(template.parameters, 'parameters');
+        expect(at(p, 'immutabilityPeriodDays', 'defaultValue')).toBe(0);
+        const policy = single(resources, `${STORAGE}/blobServices/containers/immutabilityPolicies`);
+        expect(
+          topLevelParametersOf(
+            policy.node,
+            expandVariables(stringAt(policy.body.condition, 'condition'), policy.node.template),
+          ),
+        ).toEqual(['immutabilityPeriodDays']);
+        expect(
+          topLevelParametersOf(
+            policy.node,
+            at(policy.body, 'properties', 'immutabilityPeriodSinceCreationInDays'),
+          ),
+        ).toEqual(['immutabilityPeriodDays']);
+        const exportsContainer = ofType(resources, `${STORAGE}/blobServices/containers`).find(
+          (c) => at(c.body, 'properties', 'immutableStorageWithVersioning') !== undefined,
+        );
+        expect(exportsContainer).toBeDefined();
+        expect(topLevelParametersOf(exportsContainer!.node, exportsContainer!.body.name)).toContain(
+          'exportContainer',
+        );
+        const versionLevel = expandVariables(
+          stringAt(
+            at(exportsContainer!.body, 'properties', 'immutableStorageWithVersioning'),
+            'immutableStorageWithVersioning',
+          ),
+          exportsContainer!.node.template,
+        );
+        expect(versionLevel).toContain("createObject('enabled', true())");
+        expect(topLevelParametersOf(exportsContainer!.node, versionLevel)).toEqual([
+          'immutabilityPeriodDays',
+        ]);
+      });
+    });
+
+    describe('Function App', () => {
+      let site: ArmResource;
+      let settings: JsonObject;
+
+      beforeAll(() => {
+        site = single(resources, 'Microsoft.Web/sites');
+        const config = ofType(resources, 'Microsoft.Web/sites/config').find((c) =>
+          stringAt(c.body.name, 'config name').includes("'appsettings'"),
+        );
+        if (config === undefined) throw new Error('no Microsoft.Web/sites/config appsettings');
+        settings = objectAt(config.body.properties, 'app settings');
+      });
+
+      test('runs on a Flex Consumption (FC1) plan, Node 22', () => {
+        const plan = single(resources, 'Microsoft.Web/serverfarms');
+        expect(at(plan.body, 'sku', 'name')).toBe('FC1');
+        expect(at(plan.body, 'sku', 'tier')).toBe('FlexConsumption');
+        const config = objectAt(at(site.body, 'properties', 'functionAppConfig'), 'functionAppConfig');
+        expect(at(config, 'runtime')).toEqual({ name: 'node', version: '22' });
+        expect(
+          topLevelParametersOf(site.node, at(config, 'scaleAndConcurrency', 'maximumInstanceCount')),
+        ).toEqual(['maximumInstanceCount']);
+        expect(
+          topLevelParametersOf(site.node, at(config, 'scaleAndConcurrency', 'instanceMemoryMB')),
+        ).toEqual(['instanceMemoryMB']);
+        expect(at(config, 'deployment', 'storage', 'type')).toBe('blobContainer');
+        expect(at(config, 'deployment', 'storage', 'authentication', 'type')).toBe('UserAssignedIdentity');
+      });
+
+      test('HTTPS only, TLS 1.2, no FTP, no basic-auth publishing, user-assigned identity', () => {
+        expect(at(site.body, 'properties', 'httpsOnly')).toBe(true);
+        expect(at(site.body, 'properties', 'siteConfig', 'minTlsVersion')).toBe('1.2');
+        expect(at(site.body, 'properties', 'siteConfig', 'ftpsState')).toBe('Disabled');
+        expect(at(site.body, 'identity', 'type')).toBe('UserAssigned');
+        const basicAuth = ofType(resources, 'Microsoft.Web/sites/basicPublishingCredentialsPolicies');
+        expect(basicAuth).toHaveLength(2);
+        for (const policy of basicAuth) expect(at(policy.body, 'properties', 'allow')).toBe(false);
+        expect(at(site.body, 'tags')).toEqual(expect.stringContaining("'azd-service-name', 'api'"));
+      });
+
+      test('every contract setting is an app setting', () => {
+        for (const { setting } of CONTRACT_SETTINGS) expect(Object.keys(settings)).toContain(setting);
+        const contract = objectAt(passedValue(site.node, 'contractSettings'), 'contractSettings');
+        for (const { setting, param } of CONTRACT_SETTINGS) {
+          const value = contract[setting];
+          if (setting === 'KEY_VAULT_URL') {
+            expect(value).toBe("[reference('keyVault').outputs.uri.value]");
+            const vault = moduleNode(resources, site.node.parent!.node, 'keyVault');
+            expect(at(vault.template, 'outputs', 'uri', 'value')).toMatch(/\.vaultUri\]$/);
+          } else if (setting === 'EXPORT_CONTAINER' || setting === 'EXPORT_QUEUE') {
+            // The storage module's output, which is the parameter it was given.
+            const output = setting === 'EXPORT_CONTAINER' ? 'exportContainerName' : 'exportQueueName';
+            expect(value).toBe(`[reference('storage').outputs.${output}.value]`);
+            const storage = moduleNode(resources, site.node.parent!.node, 'storage');
+            expect(topLevelParametersOf(storage, at(storage.template, 'outputs', output, 'value'))).toEqual([
+              param,
+            ]);
+          } else {
+            expect([setting, parameterRefs(value)]).toEqual([setting, [param]]);
+          }
+        }
+      });
+
+      test('storage is reached with the managed identity, never with a key', () => {
+        for (const prefix of ['AzureWebJobsStorage', 'EXPORT_STORAGE']) {
+          expect(settings[`${prefix}__blobServiceUri`]).toMatch(/primaryEndpoints\.blob/);
+          expect(settings[`${prefix}__queueServiceUri`]).toMatch(/primaryEndpoints\.queue/);
+          expect(settings[`${prefix}__credential`]).toBe('managedidentity');
+          expect(settings[`${prefix}__clientId`]).toBe("[parameters('identityClientId')]");
+          expect(settings).not.toHaveProperty(prefix); // a connection string
+        }
+        expect(settings.AzureWebJobsStorage__tableServiceUri).toMatch(/primaryEndpoints\.table/);
+        expect(settings.AZURE_CLIENT_ID).toBe("[parameters('identityClientId')]");
+        expect(settings.APPLICATIONINSIGHTS_AUTHENTICATION_STRING).toBe(
+          "[format('ClientId={0};Authorization=AAD', parameters('identityClientId'))]",
+        );
+        expect(passedValue(site.node, 'identityClientId')).toBe(
+          "[reference('identity').outputs.clientId.value]",
+        );
+        // Flex takes the runtime from functionAppConfig; these settings are rejected there.
+        for (const name of [
+          'FUNCTIONS_WORKER_RUNTIME',
+          'FUNCTIONS_EXTENSION_VERSION',
+          'WEBSITE_NODE_DEFAULT_VERSION',
+        ]) {
+          expect(settings).not.toHaveProperty(name);
+        }
+      });
+
+      test('no account key, SAS or listKeys() anywhere in the template', () => {
+        const text = JSON.stringify(template);
+        expect(text).not.toMatch(/AccountKey/i);
+        expect(text).not.toMatch(/list(Keys|AccountSas|ServiceSas|Secrets)\s*\(/i);
+        expect(text).not.toMatch(/SharedAccessSignature/i);
+      });
+    });
+
+    describe('Key Vault and Application Insights', () => {
+      test('Key Vault: RBAC only, soft delete, purge protection', () => {
+        const vault = single(resources, VAULT);
+        const props = objectAt(vault.body.properties, 'vault properties');
+        expect(props.enableRbacAuthorization).toBe(true);
+        expect(props.enableSoftDelete).toBe(true);
+        expect(props.enablePurgeProtection).toBe(true);
+        expect(props.accessPolicies).toEqual([]);
+        expect(topLevelParametersOf(vault.node, props.softDeleteRetentionInDays)).toEqual([
+          'keyVaultSoftDeleteRetentionDays',
+        ]);
+        expect(topLevelParametersOf(vault.node, props.publicNetworkAccess)).toEqual([
+          'keyVaultPublicNetworkAccess',
+        ]);
+      });
+
+      test('Application Insights is workspace-based with local auth disabled', () => {
+        const component = single(resources, APP_INSIGHTS);
+        expect(at(component.body, 'properties', 'DisableLocalAuth')).toBe(true);
+        expect(at(component.body, 'properties', 'WorkspaceResourceId')).toEqual(expect.any(String));
+        single(resources, 'Microsoft.OperationalInsights/workspaces');
+      });
+    });
+
+    describe('role assignments', () => {
+      interface Assignment {
+        label: string;
+        roles: string[];
+        principal: Principal;
+        scopeType: string;
+        body: JsonObject;
+      }
+      let assignments: Assignment[];
+
+      beforeAll(() => {
+        assignments = ofType(resources, 'Microsoft.Authorization/roleAssignments').map((r) => {
+          const label = `${r.node.label}/${r.symbol}`;
+          const scope = stringAt(r.body.scope, `${label}.scope (absent = the whole resource group)`);
+          // One resource: resourceId('<Provider>/<type>', <one name>), never a group or subscription.
+          const scopeMatch = /^\[resourceId\('(Microsoft\.\w+\/\w+)', parameters\('\w+'\)\)\]$/.exec(scope);
+          if (scopeMatch === null) throw new Error(`${label}: scope ${scope} is not a single resource`);
+          const principalId = stringAt(at(r.body, 'properties', 'principalId'), `${label}.principalId`);
+          const principalParam = /^\[parameters\('(\w+)'\)\]$/.exec(principalId)?.[1];
+          const principal: Principal | undefined =
+            principalParam === 'appPrincipalId' &&
+            passedValue(r.node, 'appPrincipalId') === "[reference('identity').outputs.principalId.value]"
+              ? 'app'
+              : principalParam !== undefined && topLevelParameter(r.node, principalParam) === 'principalId'
+                ? 'deployer'
+                : undefined;
+          if (principal === undefined) throw new Error(`${label}: unexpected principal ${principalId}`);
+          const roleExpression = stringAt(
+            at(r.body, 'properties', 'roleDefinitionId'),
+            `${label}.roleDefinitionId`,
+          );
+          expect(roleExpression).toMatch(
+            /^\[subscriptionResourceId\('Microsoft\.Authorization\/roleDefinitions', /,
+          );
+          // guid(scope, principal, role): idempotent, and new when the principal changes.
+          const name = expandVariables(stringAt(r.body.name, `${label}.name`), r.node.template);
+          expect([
+            label,
+            name.startsWith(`[guid(${scope.slice(1, -1)}, ${principalId.slice(1, -1)}, `),
+          ]).toEqual([label, true]);
+          const roles = guidsIn(expandVariables(roleExpression, r.node.template));
+          expect([label, guidsIn(name)]).toEqual([label, roles]);
+          expect(at(r.body, 'properties', 'principalType')).toEqual(
+            principal === 'app' ? 'ServicePrincipal' : expect.stringMatching(/^\[parameters\('\w+'\)\]$/),
+          );
+          return {
+            label,
+            roles,
+            principal,
+            scopeType: scopeMatch[1]!,
+            body: r.body,
+          };
+        });
+      });
+
+      test('match the expected table exactly: role -> principal -> resource type', () => {
+        const actual = assignments.map((a) => ({
+          roles: a.roles,
+          principal: a.principal,
+          scopeType: a.scopeType,
+        }));
+        const expected = EXPECTED_ROLE_ASSIGNMENTS.map((e) => ({
+          roles: [...e.roles].map((g) => g.toLowerCase()).sort(),
+          principal: e.principal,
+          scopeType: e.scopeType,
+        }));
+        const key = (a: { roles: string[]; principal: string; scopeType: string }): string =>
+          `${a.principal} ${a.scopeType} ${a.roles.join(',')}`;
+        expect(actual.map(key).sort()).toEqual(expected.map(key).sort());
+      });
+
+      test('grant no Owner, Contributor or access-administration role', () => {
+        const forbidden: readonly string[] = Object.values(FORBIDDEN_ROLES);
+        for (const a of assignments) {
+          expect([a.label, a.roles.filter((r) => forbidden.includes(r))]).toEqual([a.label, []]);
+        }
+      });
+
+      test("the deployer's assignments are skipped when principalId is empty", () => {
+        for (const a of assignments.filter((x) => x.principal === 'deployer')) {
+          const node = resources.find((r) => r.body === a.body)!.node;
+          const condition = expandVariables(
+            stringAt(a.body.condition, `${a.label}.condition`),
+            node.template,
+          );
+          expect(condition).toContain("not(empty(parameters('deployerPrincipalId')))");
+        }
+      });
+    });
+
+    describe('alerts', () => {
+      let rules: {
+        name: string;
+        query: string;
+        criterion: JsonObject;
+        body: JsonObject;
+        node: TemplateNode;
+      }[];
+      const byText = (needle: RegExp): (typeof rules)[number] => {
+        const found = rules.filter((r) => needle.test(r.query));
+        if (found.length !== 1)
+          throw new Error(`expected one alert query matching ${needle}, found ${found.length}`);
+        return found[0]!;
+      };
+      const RUN_FINISHED =
+        'GalleryExport.RunFinished runId=20261128T020000Z-3fa9c1 status=partial complete=3 failed=1 skipped=2';
+      const AUTHOR_ID = 'CB9A'.padEnd(64, '0');
+
+      beforeAll(() => {
+        rules = ofType(resources, 'Microsoft.Insights/scheduledQueryRules').map((r) => {
+          const criteria = at(r.body, 'properties', 'criteria', 'allOf');
+          if (!Array.isArray(criteria) || criteria.length !== 1)
+            throw new Error('one criterion per rule expected');
+          const criterion = objectAt(criteria[0], 'criterion');
+          return {
+            name: stringAt(r.body.name, 'rule name'),
+            query: stringAt(evaluate(criterion.query, r.node), 'query'),
+            criterion,
+            body: r.body,
+            node: r.node,
+          };
+        });
+      });
+
+      test('three log alerts on the Application Insights traces', () => {
+        expect(rules).toHaveLength(3);
+        for (const rule of rules) {
+          expect(rule.body.kind).toBe('LogAlert');
+          expect(at(rule.body, 'properties', 'enabled')).toBe(true);
+          expect(at(rule.body, 'properties', 'scopes')).toEqual(["[parameters('applicationInsightsId')]"]);
+          expect(passedValue(rule.node, 'applicationInsightsId')).toBe(
+            "[reference('monitoring').outputs.applicationInsightsId.value]",
+          );
+          expect(rule.query.split('\n')[0]).toBe('traces');
+          const actions = expandVariables(
+            stringAt(at(rule.body, 'properties', 'actions'), 'actions'),
+            rule.node.template,
+          );
+          expect(actions).toContain('"actionGroups"');
+          expect(actions).toContain("resourceId('Microsoft.Insights/actionGroups'");
+        }
+        const group = single(resources, 'Microsoft.Insights/actionGroups');
+        expect(
+          topLevelParametersOf(
+            group.node,
+            expandVariables(stringAt(group.body.condition, 'condition'), group.node.template),
+          ),
+        ).toEqual(['alertEmailAddress']);
+      });
+
+      test('1: a run that finished with failed authors, or failed', () => {
+        const rule = byText(/failed > 0/);
+        expect(rule.query).toContain('where status == "failed" or failed > 0');
+        expect(parseLine(rule.query, RUN_FINISHED)).toEqual({
+          runId: '20261128T020000Z-3fa9c1',
+          status: 'partial',
+          complete: '3',
+          failed: '1',
+          skipped: '2',
+        });
+        expect(rule.criterion).toMatchObject({
+          timeAggregation: 'Count',
+          operator: 'GreaterThan',
+          threshold: 0,
+        });
+      });
+
+      test('2: a token expiring within tokenExpiryWarningDays, or expired', () => {
+        const rule = byText(/TokenHealth/);
+        expect(topLevelParametersOf(rule.node, rule.criterion.query)).toEqual(['tokenExpiryWarningDays']);
+        // Defaults: 7 days.
+        expect(rule.query).toContain('hoursLeft <= 168)');
+        expect(rule.query).toMatch(
+          /where status in \("expired"[^)]*\) or \(isnotnull\(hoursLeft\) and hoursLeft <= /,
+        );
+        const line = `GalleryExport.TokenHealth secret=gallery-author-jane authorId=${AUTHOR_ID} status=valid expiresAt=2026-11-28T09:00:00Z hoursLeft=36.5`;
+        expect(parseLine(rule.query, line)).toEqual({
+          secret: 'gallery-author-jane',
+          authorId: AUTHOR_ID,
+          status: 'valid',
+          expiresAt: '2026-11-28T09:00:00Z',
+          hoursLeftText: '36.5',
+        });
+        const absent = `GalleryExport.TokenHealth secret=gallery-author-x authorId=${AUTHOR_ID} status=absent expiresAt=- hoursLeft=-`;
+        expect(parseLine(rule.query, absent)).toMatchObject({
+          status: 'absent',
+          expiresAt: '-',
+          hoursLeftText: '-',
+        });
+        expect(rule.query).toContain('todouble(');
+        expect(rule.criterion).toMatchObject({
+          timeAggregation: 'Count',
+          operator: 'GreaterThan',
+          threshold: 0,
+        });
+      });
+
+      test('3: no complete or partial run within runHeartbeatHours', () => {
+        const rule = byText(/ago\(/);
+        expect(topLevelParametersOf(rule.node, rule.criterion.query)).toEqual(['runHeartbeatHours']);
+        expect(rule.query).toContain('| where timestamp > ago(26h)\n');
+        expect(rule.query).toContain('where status in ("complete", "partial")');
+        expect(parseLine(rule.query, RUN_FINISHED)).toMatchObject({ status: 'partial' });
+        expect(rule.criterion).toMatchObject({
+          timeAggregation: 'Count',
+          operator: 'LessThan',
+          threshold: 1,
+        });
+        // The look-back must cover the heartbeat (at most 48 h).
+        expect(at(rule.body, 'properties', 'overrideQueryTimeRange')).toBe('P2D');
+        expect(at(template.parameters, 'runHeartbeatHours', 'maxValue')).toBe(48);
+        expect(at(template.parameters, 'runHeartbeatHours', 'defaultValue')).toBe(26);
+      });
+    });
+
+    describe('outputs', () => {
+      test('no output name or value suggests a secret', () => {
+        const suspiciousName =
+          /(password|passwd|secret|connection_?string|sas|token|credential|api_?key|access_?key|account_?key|instrumentation_?key|listkeys)/i;
+        const suspiciousValue =
+          /(list\w*\(|connectionstring|instrumentationkey|primarykey|secondarykey|accountkey|password)/i;
+        for (const node of allTemplates(root, resources)) {
+          for (const [name, output] of Object.entries(objectAt(node.template.outputs ?? {}, 'outputs'))) {
+            const withoutVault = name.replace(/key_?vault/gi, '');
+            expect([
+              node.label,
+              name,
+              suspiciousName.test(withoutVault) || /key/i.test(withoutVault),
+            ]).toEqual([node.label, name, false]);
+            expect([
+              node.label,
+              name,
+              suspiciousValue.test(JSON.stringify(at(output, 'value') ?? null)),
+            ]).toEqual([node.label, name, false]);
+            expect([node.label, name, text(at(output, 'type')).toLowerCase().startsWith('secure')]).toEqual([
+              node.label,
+              name,
+              false,
+            ]);
+          }
+        }
+      });
+
+      test('azd and the README get the names they need', () => {
+        const outputs = Object.keys(objectAt(template.outputs, 'outputs'));
+        for (const name of [
+          'AZURE_FUNCTION_APP_NAME',
+          'KEY_VAULT_URL',
+          'AZURE_KEY_VAULT_NAME',
+          'AZURE_STORAGE_ACCOUNT_NAME',
+          'AZURE_STORAGE_BLOB_ENDPOINT',
+          'AZURE_RESOURCE_GROUP',
+          'EXPORT_STORAGE__blobServiceUri',
+          'EXPORT_STORAGE__queueServiceUri',
+          'EXPORT_CONTAINER',
+          'EXPORT_QUEUE',
+        ]) {
+          expect(outputs).toContain(name);
+        }
+      });
+    });
+  });
+}
