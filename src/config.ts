@@ -130,13 +130,23 @@ const CONTAINER_NAME = /^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 const SECRET_PREFIX = /^[A-Za-z0-9-]{1,100}$/;
 const NCRONTAB_FIELDS = 6;
 
-export function loadConfig(env: Env = process.env): Config {
+export interface LoadConfigOptions {
+  /** False for commands that never touch the vault (list, verify, get, purge). @default true */
+  needsVault?: boolean;
+  /** False for commands that never touch storage (register-author). @default true */
+  needsStorage?: boolean;
+}
+
+export function loadConfig(env: Env = process.env, options: LoadConfigOptions = {}): Config {
   const reader = new SettingsReader(env);
+  const { needsVault = true, needsStorage = true } = options;
 
   const baseUrl = reader.url('CATALOG_BASE_URL', reader.string('CATALOG_BASE_URL'), {
     allowLoopbackHttp: true,
   });
-  const keyVaultRaw = reader.required('KEY_VAULT_URL', 'the vault holding one secret per author');
+  const keyVaultRaw = needsVault
+    ? reader.required('KEY_VAULT_URL', 'the vault holding one secret per author')
+    : (reader.raw('KEY_VAULT_URL') ?? '');
   const keyVaultUrl = keyVaultRaw
     ? reader.url('KEY_VAULT_URL', keyVaultRaw, { allowLoopbackHttp: true })
     : '';
@@ -146,7 +156,7 @@ export function loadConfig(env: Env = process.env): Config {
     reader.problems.push('AUTHOR_SECRET_PREFIX may hold only letters, digits and dashes');
   }
 
-  const storage = readStorage(reader);
+  const storage = readStorage(reader, needsStorage);
 
   const container = reader.string('EXPORT_CONTAINER');
   if (!CONTAINER_NAME.test(container)) {
@@ -198,7 +208,7 @@ function readExportMode(reader: SettingsReader): ExportMode {
   return mode;
 }
 
-function readStorage(reader: SettingsReader): StorageConfig {
+function readStorage(reader: SettingsReader, required: boolean): StorageConfig {
   const connectionString = reader.raw('EXPORT_STORAGE');
   if (connectionString !== undefined) {
     if (
@@ -217,6 +227,7 @@ function readStorage(reader: SettingsReader): StorageConfig {
     reader.raw('EXPORT_STORAGE__queueServiceUri') ??
     (accountName ? `https://${accountName}.queue.core.windows.net` : undefined);
   if (blobServiceUri === undefined || queueServiceUri === undefined) {
+    if (!required) return { kind: 'connectionString', connectionString: '' };
     reader.problems.push(
       'EXPORT_STORAGE is required: a connection string, or EXPORT_STORAGE__blobServiceUri and EXPORT_STORAGE__queueServiceUri (or EXPORT_STORAGE__accountName) for a managed identity',
     );

@@ -29,6 +29,25 @@ export interface CreateServicesOptions {
   now?: () => Date;
 }
 
+export interface StorageServices {
+  container: ContainerClient;
+  runs: BlobRunStore;
+  lock: BlobRunLock;
+  snapshots: BlobSnapshotStore;
+}
+
+/** Storage alone, for the commands that only read or erase snapshots. */
+export function createStorageServices(config: Config): StorageServices {
+  const { blobService } = createStorageClients(config.storage);
+  const container = blobService.getContainerClient(config.container);
+  return {
+    container,
+    runs: new BlobRunStore(container),
+    lock: new BlobRunLock(container, config.runLockSeconds),
+    snapshots: new BlobSnapshotStore(container),
+  };
+}
+
 /**
  * The composition root: real Azure SDK clients and the catalog client wired into the export core's
  * interfaces. The Functions adapters and the CLI both start here.

@@ -139,6 +139,8 @@ interface ListQuery {
   top: number;
   skip: number;
   orderBy: Array<{ path: string[]; descending: boolean }>;
+  /** The filter and order as sent: with the caller's unlock state, the key of the match cache. */
+  matchKey: string;
 }
 
 interface PlannedResponse {
@@ -185,6 +187,11 @@ export class CatalogSimulator {
   private inserted = new Map<string, string[]>();
   private deleted = new Map<string, string[]>();
   private churnEvents = new Map<string, number>();
+  /**
+   * The full match list of recent list queries, so paging through 200,000 entities costs O(page) per
+   * request rather than a filter over every entity. Cleared whenever the data may change.
+   */
+  private readonly matchCache = new Map<string, SimEntity[]>();
   private seq = 0;
   private address: { url: string; port: number } | undefined;
   private closing: Promise<void> | undefined;
@@ -232,6 +239,8 @@ export class CatalogSimulator {
 
   /** The live data: churn changes it, and tests may change it too. */
   get data(): CatalogData {
+    // The caller may change what it gets: forget cached matches.
+    this.matchCache.clear();
     return this.liveData;
   }
 
@@ -309,6 +318,7 @@ export class CatalogSimulator {
   resetData(data?: CatalogData): void {
     if (data) this.baseline = withUpperCaseKeys(data);
     this.liveData = cloneCatalogData(this.baseline);
+    this.matchCache.clear();
     this.recordInitialIds();
     this.attempts.clear();
   }
@@ -544,6 +554,16 @@ export class CatalogSimulator {
     return { status: 200, body: serializeCatalogJson(profile) };
   }
 
+  private cachedMatches(key: string, compute: () => SimEntity[]): SimEntity[] {
+    let matches = this.matchCache.get(key);
+    if (!matches) {
+      if (this.matchCache.size >= 64) this.matchCache.clear();
+      matches = compute();
+      this.matchCache.set(key, matches);
+    }
+    return matches;
+  }
+
   private listResponse(
     query: ListQuery,
     settings: ResolvedFaultSettings,
@@ -565,23 +585,26 @@ export class CatalogSimulator {
       entry.tokenAccepted = unlockedAuthor !== undefined;
     }
 
-    const candidates: SimAuthor[] =
-      query.authorId !== undefined
-        ? [this.liveData.authors.get(query.authorId)].filter(
-            (author): author is SimAuthor => author !== undefined,
-          )
-        : [...this.liveData.authors.values()];
-    let matches: SimEntity[] = [];
-    for (const author of candidates) {
-      for (const entity of author.entities) {
-        const visible =
-          entity.hidden !== true ||
-          (unlockedAuthor !== undefined && entity.author?.id.toUpperCase() === unlockedAuthor);
-        if (visible && (query.filter === undefined || evaluateFilter(query.filter, entity)))
-          matches.push(entity);
+    const matches = this.cachedMatches(`${unlockedAuthor ?? ''}|${query.matchKey}`, () => {
+      const candidates: SimAuthor[] =
+        query.authorId !== undefined
+          ? [this.liveData.authors.get(query.authorId)].filter(
+              (author): author is SimAuthor => author !== undefined,
+            )
+          : [...this.liveData.authors.values()];
+      let found: SimEntity[] = [];
+      for (const author of candidates) {
+        for (const entity of author.entities) {
+          const visible =
+            entity.hidden !== true ||
+            (unlockedAuthor !== undefined && entity.author?.id.toUpperCase() === unlockedAuthor);
+          if (visible && (query.filter === undefined || evaluateFilter(query.filter, entity)))
+            found.push(entity);
+        }
       }
-    }
-    if (query.orderBy.length > 0) matches = sortEntities(matches, query.orderBy);
+      if (query.orderBy.length > 0) found = sortEntities(found, query.orderBy);
+      return found;
+    });
 
     const top = Math.min(query.top, settings.maxTop);
     const page = matches.slice(query.skip, query.skip + top);
@@ -601,6 +624,7 @@ export class CatalogSimulator {
   private churn(authorId: string, decision: ChurnDecision | undefined): void {
     const author = this.liveData.authors.get(authorId);
     if (!decision || !author) return;
+    this.matchCache.clear();
     const { random } = decision;
     const entities = author.entities;
     this.churnEvents.set(authorId, (this.churnEvents.get(authorId) ?? 0) + 1);
@@ -781,6 +805,7 @@ function parseListQuery(params: URLSearchParams, defaultTop: number): ListQuery 
     authorId: authors.size === 1 ? [...authors][0] : undefined,
     top: top ?? defaultTop,
     skip: skip ?? 0,
+    matchKey: `${params.get('$filter') ?? ''}|${params.get('$orderby') ?? ''}`,
     orderBy,
   };
 }

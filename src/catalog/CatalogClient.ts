@@ -112,6 +112,7 @@ export class CatalogClient {
   private readonly maxResponseBytes: number;
   private readonly random: () => number;
   private readonly userAgent: string;
+  private readonly concurrency: number;
 
   constructor(private readonly options: CatalogClientOptions) {
     const defaults = DEFAULT_CATALOG_CLIENT_OPTIONS;
@@ -125,6 +126,7 @@ export class CatalogClient {
     this.random = options.random ?? Math.random;
     this.userAgent = options.userAgent ?? 'gallery-export';
     const concurrency = options.concurrency ?? defaults.concurrency;
+    this.concurrency = concurrency;
     this.limiter = new AdaptiveLimiter({ maxConcurrency: concurrency });
     this.agent = new Agent({
       connections: concurrency,
@@ -189,6 +191,8 @@ export class CatalogClient {
         signal: options.signal,
         onProgress: options.onProgress,
         describeAuthor: shortAuthorId(id),
+        // Enough pages ahead to keep the whole budget busy on one author, and no more held in memory.
+        maxPagesInFlight: Math.max(16, 2 * this.concurrency),
       },
     );
     if (options.stats) options.stats.passes += result.passes;

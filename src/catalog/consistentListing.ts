@@ -48,6 +48,11 @@ export interface ConsistentListingOptions {
   onProgress?: (progress: ListingProgress) => void;
   /** For messages only. */
   describeAuthor?: string;
+  /**
+   * Pages of one pass requested ahead of the ones being stored. The client's concurrency budget bounds
+   * the requests on the wire; this bounds the pages held in memory, whatever the author's size. @default 32
+   */
+  maxPagesInFlight?: number;
 }
 
 export interface ListingResult {
@@ -67,6 +72,7 @@ export interface ListingResult {
 
 export const DEFAULT_MAX_PASSES = 6;
 export const DEFAULT_PASS_RETRY_DELAY_MS = 100;
+export const DEFAULT_MAX_PAGES_IN_FLIGHT = 32;
 
 class PassInconsistent extends Error {
   override readonly name = 'PassInconsistent';
@@ -162,17 +168,22 @@ async function readPass(
   await accept(0, first);
   if (pageCount > 1) {
     let firstFailure: Error | undefined;
-    const tasks = Array.from({ length: pageCount - 1 }, async (_, offset) => {
-      const index = offset + 1;
-      try {
-        const page = await fetchPage({ skip: index * stride, top: pageSize, pass, signal });
-        await accept(index, page);
-      } catch (error) {
-        // One bad page condemns the pass: stop the others now instead of paying for them.
-        firstFailure ??= error instanceof Error ? error : new Error(String(error));
-        passController.abort();
+    let next = 1;
+    const worker = async (): Promise<void> => {
+      while (next < pageCount && !passController.signal.aborted) {
+        const index = next++;
+        try {
+          const page = await fetchPage({ skip: index * stride, top: pageSize, pass, signal });
+          await accept(index, page);
+        } catch (error) {
+          // One bad page condemns the pass: stop the others now instead of paying for them.
+          firstFailure ??= error instanceof Error ? error : new Error(String(error));
+          passController.abort();
+        }
       }
-    });
+    };
+    const workers = Math.min(options.maxPagesInFlight ?? DEFAULT_MAX_PAGES_IN_FLIGHT, pageCount - 1);
+    const tasks = Array.from({ length: workers }, worker);
     // Wait for every task to settle so nothing from this pass reaches the collector after a reset.
     await Promise.all(tasks);
     if (firstFailure !== undefined) {

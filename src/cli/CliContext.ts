@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { loadConfig, type Config } from '../config';
+import { loadConfig, type Config, type LoadConfigOptions } from '../config';
 import { GalleryExportError } from '../errors';
 import type { Logger } from '../export/ports';
 import { createServices, type AppServices } from '../services';
@@ -32,8 +32,8 @@ export class CliContext {
     this.io.stderr.write(`${line}\n`);
   }
 
-  config(): Config {
-    return loadConfig(this.io.env);
+  config(options?: LoadConfigOptions): Config {
+    return loadConfig(this.io.env, options);
   }
 
   /** Core log lines: warnings and errors always, the machine-oriented ones only with --verbose. */

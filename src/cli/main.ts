@@ -3,6 +3,11 @@ import { isGalleryExportError, toGalleryExportError } from '../errors';
 import { GENERATOR } from '../version';
 import { CliContext, EXIT_FAILED, EXIT_USAGE, type CliIo } from './CliContext';
 import { demoCommand, type DemoOptions } from './commands/demo';
+import { getCommand, type GetOptions } from './commands/get';
+import { listCommand, type ListOptions } from './commands/list';
+import { purgeCommand, type PurgeOptions } from './commands/purge';
+import { registerAuthorCommand, type RegisterAuthorOptions } from './commands/registerAuthor';
+import { verifyCommand, type VerifyOptions } from './commands/verify';
 import { localCommand, type LocalOptions } from './commands/local';
 import { runCommand, type RunOptions } from './commands/run';
 
@@ -37,6 +42,52 @@ export function buildProgram(cli: CliContext, setExitCode: (code: number) => voi
     .option('--author <id>', 'only this author (64 hex); repeat for several', collect)
     .option('--json', 'print the run record as JSON instead of a table')
     .action(action<RunOptions>((options) => runCommand(cli, options)));
+
+  program
+    .command('list')
+    .description('complete snapshots, newest first')
+    .option('--author <id>', 'only this author (64 hex)')
+    .option('--since <date>', 'runs on or after this day (YYYY-MM-DD, UTC)')
+    .option('--until <date>', 'runs on or before this day (YYYY-MM-DD, UTC)')
+    .option('--json', 'print JSON instead of a table')
+    .action(action<ListOptions>((options) => listCommand(cli, options)));
+
+  program
+    .command('verify')
+    .description(
+      're-hash every file of the snapshots against their manifests; name what is missing, changed or unexpected',
+    )
+    .option('--author <id>', 'only this author (64 hex)')
+    .option('--run <runId>', 'only this run')
+    .option('--json', 'print JSON instead of lines')
+    .action(action<VerifyOptions>((options) => verifyCommand(cli, options)));
+
+  program
+    .command('get')
+    .description(
+      'download one snapshot into a new folder, checked against its manifest (a subject-access bundle)',
+    )
+    .option('--author <id>', 'the author (64 hex)')
+    .option('--run <runId>', 'the run, or "latest"', 'latest')
+    .option('--out <dir>', 'a new or empty folder')
+    .action(action<GetOptions>((options) => getCommand(cli, options)));
+
+  program
+    .command('purge')
+    .description('erase every snapshot of an author and write an erasure record (needs --yes)')
+    .option('--author <id>', 'the author (64 hex)')
+    .option('--yes', 'confirm the erasure')
+    .option('--requested-by <who>', 'recorded in the erasure record (default: your user name)')
+    .option('--json', 'print JSON')
+    .action(action<PurgeOptions>((options) => purgeCommand(cli, options)));
+
+  program
+    .command('register-author')
+    .description("write an author's Key Vault secret (checks the token's author_id, sets expiresOn)")
+    .option('--label <label>', 'the secret name suffix: letters, digits, dashes')
+    .option('--author-id <id>', 'the author (64 hex)')
+    .option('--token-stdin', 'read the DataLabAccessToken from standard input')
+    .action(action<RegisterAuthorOptions>((options) => registerAuthorCommand(cli, options)));
 
   program
     .command('local')

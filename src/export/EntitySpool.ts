@@ -5,7 +5,7 @@ import type { ListedEntity } from '../catalog/catalogResponses';
 import type { EntityCollector } from '../catalog/consistentListing';
 
 export interface EntitySpoolOptions {
-  /** Entity bytes kept in memory before the spool moves to a temporary file. @default 16777216 (16 MiB) */
+  /** Entity bytes kept in memory before the spool moves to a temporary file. @default 8388608 (8 MiB) */
   memoryLimitBytes?: number;
   /** Folder for the temporary file. @default os.tmpdir() */
   directory?: string | undefined;
@@ -13,7 +13,7 @@ export interface EntitySpoolOptions {
   chunkBytes?: number;
 }
 
-export const DEFAULT_SPOOL_MEMORY_LIMIT = 16 * 1024 * 1024;
+export const DEFAULT_SPOOL_MEMORY_LIMIT = 8 * 1024 * 1024;
 
 /**
  * Holds one author's entities between paging and writing `entities.json`, sorted by id, without holding
@@ -63,7 +63,6 @@ export class EntitySpool implements EntityCollector {
   async add(entities: readonly ListedEntity[]): Promise<void> {
     if (entities.length === 0) return;
     const parts = entities.map((entity) => Buffer.from(entity.raw, 'utf8'));
-    const block = Buffer.concat(parts);
     let offset = this.size;
     entities.forEach((entity, index) => {
       this.ids.push(entity.id);
@@ -71,14 +70,15 @@ export class EntitySpool implements EntityCollector {
       this.lengths.push(parts[index]!.length);
       offset += parts[index]!.length;
     });
-    if (!this.file && this.size + block.length > this.memoryLimit) await this.spill();
+    const added = offset - this.size;
+    if (!this.file && this.size + added > this.memoryLimit) await this.spill();
     if (this.file) {
-      await this.file.handle.write(block, 0, block.length, this.size);
+      await this.file.handle.writev(parts, this.size);
     } else {
       this.memoryStarts.push(this.size);
-      this.memory.push(block);
+      this.memory.push(Buffer.concat(parts, added));
     }
-    this.size += block.length;
+    this.size += added;
   }
 
   /**
@@ -95,25 +95,34 @@ export class EntitySpool implements EntityCollector {
       yield Buffer.from('[]\n');
       return;
     }
+    // Entities are copied straight into chunk-sized buffers, a chunk's worth of reads at a time: no
+    // per-entity allocation on the way out, and the disk is asked for many entities at once.
     const separator = Buffer.from(',\n');
-    let pending: Buffer[] = [Buffer.from('[\n')];
-    let pendingBytes = 2;
-    for (let start = 0; start < order.length; start += 256) {
-      const batch = order.slice(start, start + 256);
-      const texts = await Promise.all(batch.map((index) => this.read(index)));
-      texts.forEach((text, position) => {
-        if (start + position > 0) pending.push(separator);
-        pending.push(text);
-        pendingBytes += text.length + 2;
-      });
-      if (pendingBytes >= this.chunkBytes) {
-        yield Buffer.concat(pending);
-        pending = [];
-        pendingBytes = 0;
+    let position = 0;
+    let first = true;
+    while (position < order.length) {
+      const chunk = Buffer.allocUnsafe(Math.max(this.chunkBytes, this.lengths[order[position]!]! + 4));
+      let used = first ? chunk.write('[\n') : 0;
+      const reads: Array<Promise<number>> = [];
+      while (position < order.length) {
+        const index = order[position]!;
+        const length = this.lengths[index]! + (position > 0 ? separator.length : 0);
+        if (used + length > chunk.length) break;
+        if (position > 0) used += separator.copy(chunk, used);
+        reads.push(this.readInto(index, chunk, used));
+        used += this.lengths[index]!;
+        position++;
       }
+      await Promise.all(reads);
+      first = false;
+      if (position === order.length && used + 3 <= chunk.length) {
+        used += chunk.write('\n]\n', used);
+        yield chunk.subarray(0, used);
+        return;
+      }
+      yield chunk.subarray(0, used);
     }
-    pending.push(Buffer.from('\n]\n'));
-    yield Buffer.concat(pending);
+    yield Buffer.from('\n]\n');
   }
 
   async dispose(): Promise<void> {
@@ -139,13 +148,18 @@ export class EntitySpool implements EntityCollector {
     this.memoryStarts = [];
   }
 
-  private async read(index: number): Promise<Buffer> {
+  /** Copies one entity's bytes into `target` at `at`; returns how many. */
+  private async readInto(index: number, target: Buffer, at: number): Promise<number> {
     const offset = this.offsets[index]!;
     const length = this.lengths[index]!;
     if (this.file) {
-      const buffer = Buffer.allocUnsafe(length);
-      await this.file.handle.read(buffer, 0, length, offset);
-      return buffer;
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await this.file.handle.read(target, at + done, length - done, offset + done);
+        if (bytesRead === 0) throw new Error('The entity spool file is shorter than its index');
+        done += bytesRead;
+      }
+      return length;
     }
     // Memory blocks are contiguous and ascending: find the one holding this offset.
     let low = 0;
@@ -156,6 +170,6 @@ export class EntitySpool implements EntityCollector {
       else high = middle - 1;
     }
     const start = offset - this.memoryStarts[low]!;
-    return this.memory[low]!.subarray(start, start + length);
+    return this.memory[low]!.copy(target, at, start, start + length);
   }
 }

@@ -12,7 +12,7 @@ export const JSON_CONTENT_TYPE = 'application/json';
 export interface BlobSnapshotStoreOptions {
   /** Size of each staged block of a large file. @default 4194304 (4 MiB) */
   blockBytes?: number;
-  /** Blocks staged at once. @default 4 */
+  /** Blocks staged at once. @default 2 */
   blockConcurrency?: number;
 }
 
@@ -43,7 +43,7 @@ export async function createBlobOnce(
   options: CreateBlobOptions,
 ): Promise<CreatedBlob> {
   const blockBytes = options.blockBytes ?? 4 * 1024 * 1024;
-  const blockConcurrency = options.blockConcurrency ?? 4;
+  const blockConcurrency = options.blockConcurrency ?? 2;
   const headers = { blobContentType: options.contentType ?? JSON_CONTENT_TYPE };
   const conditions = { ifNoneMatch: '*' };
   const hash = createHash('sha256');
@@ -71,11 +71,11 @@ export async function createBlobOnce(
       bytes += chunk.length;
       pending.push(chunk);
       pendingBytes += chunk.length;
-      while (pendingBytes >= blockBytes) {
-        const all = Buffer.concat(pending, pendingBytes);
-        await stage(all.subarray(0, blockBytes));
-        pending = [all.subarray(blockBytes)];
-        pendingBytes = all.length - blockBytes;
+      if (pendingBytes >= blockBytes) {
+        // A block is whatever has gathered past blockBytes (blocks need not be equal): one copy, no split.
+        await stage(Buffer.concat(pending, pendingBytes));
+        pending = [];
+        pendingBytes = 0;
       }
     }
     let response;

@@ -9,6 +9,7 @@ import {
 import { startVaultEmulator, type VaultEmulator } from '../../dev/vault-emulator';
 import type { Manifest, RunRecord } from '../../src/snapshots/formats';
 import { runCli } from '../support/cliHarness';
+import { validateStoredDocuments } from '../support/documents';
 import { containerFor, readAllBlobs, uniqueName } from '../support/storage';
 
 /**
@@ -157,6 +158,9 @@ test('50 authors, up to 2,000 entities each, through 429s, 503s, resets, broken 
     expect(throttled).toBeGreaterThan(catalog.stats.faults.throttle! * 0.8);
     expect(throttled).toBeLessThanOrEqual(catalog.stats.faults.throttle!);
     expect(record.authors.every((author) => typeof author.durationMs === 'number')).toBe(true);
+    const { problems, checked } = await validateStoredDocuments(container);
+    expect(problems).toEqual([]);
+    expect(checked).toMatchObject({ manifest: 50, run: 1, outcome: 50 });
   } finally {
     await catalog.close();
   }

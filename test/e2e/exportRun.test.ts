@@ -4,6 +4,7 @@ import { DEMO_AUTHORS, serializeCatalogJson } from '../../dev/catalog-simulator'
 import { startLocalStack, type DemoRegistration, type LocalStack } from '../../dev/localStack';
 import type { Manifest, RunRecord } from '../../src/snapshots/formats';
 import { runCli, type CliResult } from '../support/cliHarness';
+import { validateStoredDocuments } from '../support/documents';
 import { containerFor, readAllBlobs, uniqueName } from '../support/storage';
 
 /**
@@ -203,4 +204,10 @@ test('no token appears in any blob, log line or CLI output', async () => {
       expect(text.includes(signature)).toBe(false);
     }
   }
+});
+
+test('every manifest, run record and outcome written validates against its JSON Schema', async () => {
+  const { checked, problems } = await validateStoredDocuments(container);
+  expect(problems).toEqual([]);
+  expect(checked).toMatchObject({ manifest: 12, run: 2, outcome: 16 });
 });

@@ -55,3 +55,15 @@ test('reset forgets a discarded pass, in memory and on disk', async () => {
   expect(spool.count).toBe(1);
   await spool.dispose();
 });
+
+test('entities larger than a chunk still come out whole, in order, from memory and from disk', async () => {
+  for (const memoryLimitBytes of [1 << 20, 10]) {
+    const spool = new EntitySpool({ chunkBytes: 16, memoryLimitBytes });
+    await spool.add([entity('c', 'x'.repeat(50)), entity('a', 'y'.repeat(5)), entity('b')]);
+    const text = await collect(spool);
+    expect((JSON.parse(text) as Array<{ id: string }>).map((item) => item.id)).toEqual(['a', 'b', 'c']);
+    expect(text.startsWith('[\n{"id":"a"')).toBe(true);
+    expect(text.endsWith('"}\n]\n')).toBe(true);
+    await spool.dispose();
+  }
+});

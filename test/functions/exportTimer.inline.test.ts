@@ -4,6 +4,7 @@ import { exportTimer } from '../../src/functions/exportTimer';
 import { useEnvironment } from '../../src/functions/runtime';
 import type { Manifest, RunRecord } from '../../src/snapshots/formats';
 import { invocation, timer } from '../support/functionsHarness';
+import { validateStoredDocuments } from '../support/documents';
 import { containerFor, readAllBlobs, uniqueName } from '../support/storage';
 
 /** The exported timer handler, called as the host would, in a small deployment's inline mode. */
@@ -47,6 +48,8 @@ test('the timer exports every author itself and writes the same snapshots and a 
     logs.some((line) => line.includes('GalleryExport.RunFinished') && line.includes('status=partial')),
   ).toBe(true);
   for (const token of stack.catalog.issuedTokens) expect(logs.join('\n')).not.toContain(token);
+  const { problems } = await validateStoredDocuments(containerFor(stack.env.EXPORT_STORAGE!, name));
+  expect(problems).toEqual([]);
 });
 
 test('with settings missing, the timer fails naming every one', async () => {

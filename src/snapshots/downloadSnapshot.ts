@@ -1,0 +1,157 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Transform } from 'node:stream';
+import type { ContainerClient } from '@azure/storage-blob';
+import { GalleryExportError } from '../errors';
+import type { Manifest } from './formats';
+import { MANIFEST_FILE } from './layout';
+import { listCompleteSnapshots, type CompleteSnapshot } from './snapshotListing';
+import { storageError } from './storageErrors';
+
+export interface DownloadRequest {
+  authorId: string;
+  /** A run ID, or undefined for the latest complete snapshot. */
+  runId?: string | undefined;
+  /** Must not exist yet, or be empty: nothing already there is ever overwritten. */
+  outDir: string;
+  signal?: AbortSignal | undefined;
+}
+
+export interface DownloadedSnapshot {
+  snapshot: CompleteSnapshot;
+  folder: string;
+  files: string[];
+}
+
+/**
+ * A subject-access bundle: one complete snapshot downloaded into a folder, each file checked against the
+ * manifest's SHA-256 as it arrives, plus the manifest, a SHA256SUMS file (`sha256sum -c SHA256SUMS`) and a
+ * short README.txt saying what the files are. A file that does not match fails the download and nothing
+ * unverified is left behind.
+ */
+export async function downloadSnapshot(
+  container: ContainerClient,
+  request: DownloadRequest,
+): Promise<DownloadedSnapshot> {
+  const snapshots = await listCompleteSnapshots(container, {
+    authorId: request.authorId,
+    runId: request.runId,
+    signal: request.signal,
+  });
+  const snapshot = snapshots[0];
+  if (!snapshot) {
+    throw new GalleryExportError(
+      'RUN_NOT_FOUND',
+      request.runId
+        ? `No complete snapshot of author ${request.authorId} in run ${request.runId}`
+        : `No complete snapshot of author ${request.authorId}`,
+    );
+  }
+  await prepareEmptyFolder(request.outDir);
+  const written: string[] = [];
+  try {
+    for (const file of snapshot.manifest.files) {
+      const target = join(request.outDir, file.name);
+      const actual = await downloadVerified(container, file.path, target, request.signal);
+      written.push(target);
+      if (actual.sha256 !== file.sha256 || actual.bytes !== file.bytes) {
+        throw new GalleryExportError(
+          'SNAPSHOT_WRITE',
+          `${file.path} does not match its manifest (stored SHA-256 ${actual.sha256}, expected ${file.sha256}); the snapshot is damaged, run \`gallery-export verify\``,
+        );
+      }
+    }
+    const manifestText = (
+      await container.getBlockBlobClient(`${snapshot.prefix}${MANIFEST_FILE}`).downloadToBuffer()
+    ).toString('utf8');
+    await writeFile(join(request.outDir, MANIFEST_FILE), manifestText, { flag: 'wx' });
+    const sums = snapshot.manifest.files.map((file) => `${file.sha256}  ${file.name}\n`).join('');
+    await writeFile(join(request.outDir, 'SHA256SUMS'), sums, { flag: 'wx' });
+    await writeFile(join(request.outDir, 'README.txt'), describeBundle(snapshot.manifest), { flag: 'wx' });
+    written.push(...[MANIFEST_FILE, 'SHA256SUMS', 'README.txt'].map((name) => join(request.outDir, name)));
+  } catch (error) {
+    for (const path of written) await rm(path, { force: true });
+    throw error;
+  }
+  return { snapshot, folder: request.outDir, files: written };
+}
+
+async function prepareEmptyFolder(folder: string): Promise<void> {
+  await mkdir(folder, { recursive: true });
+  const existing = await readdir(folder);
+  if (existing.length > 0) {
+    throw new GalleryExportError(
+      'USAGE',
+      `${folder} is not empty; choose a new folder (nothing already there is overwritten)`,
+    );
+  }
+}
+
+async function downloadVerified(
+  container: ContainerClient,
+  path: string,
+  target: string,
+  signal?: AbortSignal,
+): Promise<{ sha256: string; bytes: number }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  try {
+    const response = await container.getBlockBlobClient(path).download(0, undefined, { abortSignal: signal });
+    if (!response.readableStreamBody) throw new Error('empty response');
+    await pipeline(
+      response.readableStreamBody,
+      new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          hash.update(chunk);
+          bytes += chunk.length;
+          done(null, chunk);
+        },
+      }),
+      createWriteStream(target, { flags: 'wx' }),
+    );
+  } catch (error) {
+    await rm(target, { force: true });
+    throw storageError(error, 'download', path, 'STORAGE_UNAVAILABLE');
+  }
+  return { sha256: hash.digest('hex'), bytes };
+}
+
+function describeBundle(manifest: Manifest): string {
+  const files = manifest.files.map(
+    (file) => `  ${file.name.padEnd(14)} ${String(file.bytes).padStart(10)} bytes  SHA-256 ${file.sha256}`,
+  );
+  const unlisted = manifest.includesUnlisted
+    ? 'It includes unlisted (hidden) entities: the access token on file was valid when the export ran.'
+    : `It does NOT include unlisted entities (access token: ${manifest.token.status}).`;
+  return [
+    'Azure AI Gallery data export',
+    '============================',
+    '',
+    `Author ID:   ${manifest.authorId}`,
+    `Exported:    ${manifest.completedAt} (run ${manifest.runId}, started by ${manifest.trigger})`,
+    `Source:      ${manifest.source.baseUrl}`,
+    `Entities:    ${manifest.counts.entities} (${manifest.counts.unlisted} unlisted)`,
+    '',
+    'This folder holds everything the Azure AI Gallery Catalog API returned for this author when the export',
+    `ran. ${unlisted}`,
+    '',
+    'Files:',
+    '  profile.json   the author profile, exactly as the Catalog API returned it (GET /users/<author ID>)',
+    '  entities.json  every entity the author published, one JSON array ordered by id, each entity exactly',
+    '                 as the Catalog API returned it',
+    '  manifest.json  what was exported, when and how, with the size and SHA-256 of each file',
+    '  SHA256SUMS     the same hashes for checking: sha256sum -c SHA256SUMS',
+    '  README.txt     this file',
+    '',
+    ...files,
+    ...(manifest.warnings.length > 0
+      ? ['', 'Notes:', ...manifest.warnings.map((warning) => `  - ${warning}`)]
+      : []),
+    '',
+    `Produced by ${manifest.generator.name} ${manifest.generator.version}.`,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,127 @@
+import { createHash } from 'node:crypto';
+import type { ContainerClient } from '@azure/storage-blob';
+import { GalleryExportError } from '../errors';
+import { createBlobOnce } from './BlobSnapshotStore';
+import type { ErasureRecord } from './formats';
+import { authorSnapshotsPrefix, erasureRecordPath, newRunId, parseSnapshotPath } from './layout';
+import type { RunLock } from './RunLock';
+import { storageCodeOf, storageError } from './storageErrors';
+
+export interface PurgeRequest {
+  authorId: string;
+  /** Who asked (an operator's name or ticket): recorded in the erasure record. */
+  requestedBy: string;
+  now: () => Date;
+  generator: { name: string; version: string };
+  signal?: AbortSignal | undefined;
+}
+
+export interface PurgeResult {
+  /** Undefined when there was nothing to erase (a repeated purge is a harmless no-op). */
+  record: ErasureRecord | undefined;
+  path: string | undefined;
+}
+
+/**
+ * Erases every snapshot of an author (complete or not, every blob version and blob snapshot under
+ * `snapshots/<authorId>/`) and writes an erasure record that proves it without naming anyone: a SHA-256 of
+ * the author ID, what was deleted (counts and run IDs) and when. Holds the run lock while it works, so no
+ * export can write a new snapshot of the author halfway through.
+ */
+export async function purgeAuthor(
+  container: ContainerClient,
+  lock: RunLock,
+  request: PurgeRequest,
+): Promise<PurgeResult> {
+  const requestedAt = request.now();
+  const leaseId = await lock.acquire(request.signal).catch((error: unknown) => {
+    if (error instanceof GalleryExportError && error.code === 'RUN_LOCKED') {
+      throw new GalleryExportError(
+        'RUN_LOCKED',
+        'An export run is in progress; erase when it has finished (nothing was erased)',
+        {
+          statusCode: 409,
+        },
+      );
+    }
+    throw error;
+  });
+  try {
+    const prefix = authorSnapshotsPrefix(request.authorId);
+    const runIds = new Set<string>();
+    let blobs = 0;
+    let bytes = 0;
+    try {
+      const items = [];
+      for await (const item of container.listBlobsFlat({
+        prefix,
+        includeVersions: true,
+        includeSnapshots: true,
+        abortSignal: request.signal,
+      })) {
+        items.push(item);
+      }
+      // Older versions and blob snapshots first, then the current blobs.
+      items.sort(
+        (a, b) => Number(Boolean(b.versionId || b.snapshot)) - Number(Boolean(a.versionId || a.snapshot)),
+      );
+      for (const item of items) {
+        const location = parseSnapshotPath(item.name);
+        if (location) runIds.add(location.runId);
+        let client = container.getBlobClient(item.name);
+        if (item.snapshot) client = client.withSnapshot(item.snapshot);
+        else if (item.versionId && item.isCurrentVersion === false)
+          client = client.withVersion(item.versionId);
+        const response = await client.deleteIfExists({
+          ...(item.snapshot || item.isCurrentVersion === false
+            ? {}
+            : { deleteSnapshots: 'include' as const }),
+          abortSignal: request.signal,
+        });
+        if (response.succeeded) {
+          blobs++;
+          bytes += item.properties.contentLength ?? 0;
+        }
+      }
+    } catch (error) {
+      if (
+        storageCodeOf(error) === 'BlobImmutableDueToPolicy' ||
+        storageCodeOf(error) === 'ContainerImmutableDueToPolicy'
+      ) {
+        throw new GalleryExportError(
+          'SNAPSHOT_WRITE',
+          `Cannot erase ${prefix}: the container's immutability (WORM) policy protects it until its retention period ends; some blobs may already be gone, run purge again then`,
+          { cause: error },
+        );
+      }
+      throw storageError(error, 'erase', prefix);
+    }
+    if (blobs === 0) return { record: undefined, path: undefined };
+
+    const completedAt = request.now();
+    const erasureId = newRunId(completedAt);
+    const record: ErasureRecord = {
+      schemaVersion: 1,
+      erasureId,
+      authorIdSha256: createHash('sha256').update(request.authorId.toUpperCase()).digest('hex'),
+      requestedAt: requestedAt.toISOString(),
+      completedAt: completedAt.toISOString(),
+      requestedBy: request.requestedBy,
+      deleted: { snapshots: runIds.size, blobs, bytes, runIds: [...runIds].sort() },
+      generator: request.generator,
+    };
+    const path = erasureRecordPath(erasureId);
+    // Index tags are searchable by anyone who can read the account: only the kind, no author.
+    await createBlobOnce(
+      container.getBlockBlobClient(path),
+      Buffer.from(`${JSON.stringify(record, null, 2)}\n`),
+      {
+        tags: { kind: 'erasure' },
+        signal: request.signal,
+      },
+    );
+    return { record, path };
+  } finally {
+    await lock.release(leaseId).catch(() => undefined);
+  }
+}

@@ -1,0 +1,32 @@
+import type { ContainerClient } from '@azure/storage-blob';
+import { schemaProblems, type DocumentKind } from '../../src/snapshots/schemas';
+
+/**
+ * Validates every document gallery-export wrote to a container against its JSON Schema: manifests, run
+ * records, per-author outcomes and erasure records. Tests that write call this on what they produced.
+ * Returns how many documents of each kind were checked, and every problem found.
+ */
+export async function validateStoredDocuments(
+  container: ContainerClient,
+): Promise<{ checked: Record<DocumentKind, number>; problems: string[] }> {
+  const checked: Record<DocumentKind, number> = { manifest: 0, run: 0, outcome: 0, erasure: 0 };
+  const problems: string[] = [];
+  for await (const blob of container.listBlobsFlat()) {
+    const kind = kindOf(blob.name);
+    if (!kind) continue;
+    const document = JSON.parse(
+      (await container.getBlockBlobClient(blob.name).downloadToBuffer()).toString('utf8'),
+    ) as unknown;
+    checked[kind]++;
+    for (const problem of schemaProblems(kind, document)) problems.push(`${blob.name}: ${problem}`);
+  }
+  return { checked, problems };
+}
+
+function kindOf(name: string): DocumentKind | undefined {
+  if (/^snapshots\/.+\/manifest\.json$/.test(name)) return 'manifest';
+  if (/^runs\/\d{4}\/\d{2}\/\d{2}\/[^/]+\.json$/.test(name)) return 'run';
+  if (/^runs\/\d{4}\/\d{2}\/\d{2}\/[^/]+\/(attempts\/)?[^/]+\.json$/.test(name)) return 'outcome';
+  if (/^erasures\/[^/]+\.json$/.test(name)) return 'erasure';
+  return undefined;
+}
