@@ -120,6 +120,7 @@ export function buildProgram(cli: CliContext, setExitCode: (code: number) => voi
     .command('demo', { hidden: true })
     .description('run one export on the embedded local stack (npm start)')
     .option('--data <dir>', "Azurite's data folder", '.gallery-export/azurite')
+    .option('--copies <dir>', 'where checked copies of the snapshots go', 'gallery-export-demo')
     .action(action<DemoOptions>((options) => demoCommand(cli, options)));
 
   return program;

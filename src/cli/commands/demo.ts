@@ -1,12 +1,17 @@
-import { resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { startLocalStack } from '../../../dev/localStack';
 import { runInProcess } from '../../export/runs';
+import { createStorageServices } from '../../services';
+import { downloadSnapshot } from '../../snapshots/downloadSnapshot';
+import { runRecordPath } from '../../snapshots/layout';
 import { CliContext, EXIT_FAILED, EXIT_OK } from '../CliContext';
 import { renderRunSummary, renderTable } from '../format';
 import { RunProgress } from '../RunProgress';
 
 export interface DemoOptions {
   data: string;
+  /** Where checked copies of the snapshots go (a folder per run). */
+  copies: string;
 }
 
 /**
@@ -50,18 +55,23 @@ export async function demoCommand(cli: CliContext, options: DemoOptions): Promis
     });
     cli.out(renderTable(['secret', 'status', 'check', 'why'], rows));
     cli.out('');
-    cli.out(
-      `Snapshots were written to Azurite, container "${stack.env.EXPORT_CONTAINER}", with Azurite's data kept in ${dataFolder}:`,
-    );
-    for (const author of record.authors.filter((entry) => entry.snapshot)) {
-      cli.out(`  ${stack.azurite.blobEndpoint}/${stack.env.EXPORT_CONTAINER}/${author.snapshot}`);
+    // Copies of the snapshots on disk, checked against their manifests, so the result can be opened now.
+    const copies = resolve(options.copies, record.runId);
+    const { container } = createStorageServices(demo.config({ needsVault: false }));
+    cli.out(`Snapshots were written to Azurite, container "${stack.env.EXPORT_CONTAINER}" (its data stays in ${dataFolder}).`);
+    cli.out(`Each complete one was downloaded and checked against its manifest into ${copies}:`);
+    for (const author of record.authors) {
+      if (!author.snapshot || !author.authorId) continue;
+      const label = author.secretName.replace(/^gallery-author-/, '');
+      const bundle = await downloadSnapshot(container, {
+        authorId: author.authorId,
+        runId: record.runId,
+        outDir: join(copies, label),
+      });
+      cli.out(`  ${author.snapshot}  ->  ${relative(process.cwd(), bundle.folder) || bundle.folder}`);
     }
-    cli.out(
-      `Run record: runs/${record.runId.slice(0, 4)}/${record.runId.slice(4, 6)}/${record.runId.slice(6, 8)}/${record.runId}.json`,
-    );
-    cli.out(
-      'Browse them with `npm run local` (keeps the stack running and prints its settings), then `gallery-export list` or `get`.',
-    );
+    cli.out(`Run record: ${runRecordPath(record.runId)}`);
+    cli.out('To browse the archive itself: `npm run local` (keeps the stack running), then `npx gallery-export list`.');
     const asExpected = rows.every((row) => row[2] === 'as expected');
     return asExpected ? EXIT_OK : EXIT_FAILED;
   } finally {
