@@ -14,7 +14,10 @@ async function run(): Promise<void> {
   const started = performance.now();
   const mb = (bytes: number): string => `${Math.round(bytes / 1048576)}M`;
   const peaks = { heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0, rss: 0 };
+  // Sampling memoryUsage() costs CPU: only when asked for (BENCH_MEMORY_TIMELINE or BENCH_MEMORY_PEAKS).
+  const sampling = Boolean(process.env.BENCH_MEMORY_TIMELINE ?? process.env.BENCH_MEMORY_PEAKS);
   const sampler = setInterval(() => {
+    if (!sampling) return;
     const usage = process.memoryUsage();
     for (const key of Object.keys(peaks) as Array<keyof typeof peaks>)
       peaks[key] = Math.max(peaks[key], usage[key]);
@@ -33,7 +36,7 @@ async function run(): Promise<void> {
   });
   const wallMs = performance.now() - started;
   process.stdout.write(
-    `${JSON.stringify({ code, wallMs, maxRssBytes: process.resourceUsage().maxRSS * 1024, memoryPeaks: peaks, output: Buffer.concat(chunks).toString('utf8') })}\n`,
+    `${JSON.stringify({ code, wallMs, maxRssBytes: process.resourceUsage().maxRSS * 1024, cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000, memoryPeaks: peaks, output: Buffer.concat(chunks).toString('utf8') })}\n`,
   );
 }
 

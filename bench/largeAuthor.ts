@@ -34,6 +34,7 @@ async function main(): Promise<void> {
       EXPORT_CONTAINER: 'bench-large',
     };
     console.error('Exporting...');
+    process.env.BENCH_MEMORY_PEAKS ??= '1';
     const exported = await runExporterProcess(['run', '--json'], env);
     const record = JSON.parse(exported.output) as RunRecord;
     const author = record.authors[0]!;

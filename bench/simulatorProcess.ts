@@ -17,12 +17,26 @@ async function main(): Promise<void> {
     data: generateCatalogData({ seed: setup.seed, authors: setup.authors }),
     faults: setup.faults ?? {},
   });
+  simulator.warmUp();
   const tokens = Object.fromEntries(
     setup.authors.map((author) => [author.authorId, simulator.issueToken(author.authorId)]),
   );
   process.stdout.write(`${JSON.stringify({ url: simulator.url, tokens })}\n`);
   process.on('message', (message) => {
-    if (message === 'stats') process.send?.({ stats: simulator.stats });
+    if (message === 'stats') {
+      const arrivals = simulator.requestLog.map((entry) => performance.timeOrigin + entry.arrivedAt);
+      process.send?.({
+        stats: {
+          ...simulator.stats,
+          firstArrival: Math.min(...arrivals),
+          lastArrival: Math.max(...arrivals),
+        },
+      });
+    }
+    if (message === 'reset') {
+      simulator.resetStats();
+      process.send?.({ reset: true });
+    }
   });
   const stop = (): void => {
     void simulator.close().then(() => process.exit(0));

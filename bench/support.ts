@@ -9,6 +9,7 @@ export interface SimulatorProcess {
   url: string;
   tokens: Record<string, string>;
   stats(): Promise<{ requests: number; maxInFlight: number; connections: number }>;
+  resetStats(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -39,41 +40,47 @@ export async function startSimulatorProcess(setup: {
         );
         child.send('stats');
       }),
+    resetStats: () =>
+      new Promise((resolve) => {
+        child.once('message', () => resolve());
+        child.send('reset');
+      }),
     stop: () => stopChild(child),
   };
 }
 
 export interface ExporterResult {
   code: number;
+  /** Inside the process, from the command's start. */
   wallMs: number;
+  /** From spawning the process to its exit. */
+  processWallMs: number;
   maxRssBytes: number;
   /** Peaks of process.memoryUsage(), sampled every 50 ms. */
   memoryPeaks: Record<string, number>;
   output: string;
 }
 
-/** Runs `gallery-export <argv>` in a fresh node process (so its peak RSS is the exporter's alone). */
+/**
+ * Runs `gallery-export <argv>` (or another bench script) in a fresh node process, so its peak RSS is its
+ * own and its wall time includes process start.
+ */
 export async function runExporterProcess(
   argv: string[],
   env: Record<string, string>,
+  script = 'exporterProcess.js',
 ): Promise<ExporterResult> {
-  const child = spawn(
-    process.execPath,
-    [
-      ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
-      join(__dirname, 'exporterProcess.js'),
-      ...argv,
-    ],
-    {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
+  const started = performance.now();
+  const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...flags, join(__dirname, script), ...argv], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const chunks: Buffer[] = [];
   child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
   await new Promise((resolve) => child.once('exit', resolve));
   const text = Buffer.concat(chunks).toString('utf8').trim().split('\n').at(-1) ?? '{}';
-  return JSON.parse(text) as ExporterResult;
+  return { ...(JSON.parse(text) as ExporterResult), processWallMs: performance.now() - started };
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {

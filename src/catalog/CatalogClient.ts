@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { Agent, request } from 'undici';
 import { GalleryExportError, throwIfAborted } from '../errors';
 import { abortableSleep } from './abortableSleep';
@@ -79,6 +80,12 @@ export interface AuthorCallOptions {
   /** Sent as DataLabAccessToken. Pass it only when the token is usable (see assessToken). */
   token?: string | undefined;
   signal?: AbortSignal | undefined;
+  /**
+   * Cancels the request while it waits for a slot or between retries, but never once it is on the wire:
+   * a page of an abandoned pass is let finish (and ignored), so the service never sees more than the
+   * concurrency budget, not even for the moment an aborted connection takes to close.
+   */
+  queueSignal?: AbortSignal | undefined;
   /** Counters to add this call's figures to. */
   stats?: CatalogCallStats;
   /** The author's shared retry budget; give every call of one author the same one. */
@@ -177,8 +184,8 @@ export class CatalogClient {
             path: `/entities?$filter=${filter}&$top=${top}&$skip=${skip}`,
             what: `the entities of author ${shortAuthorId(id)} at $skip=${skip}`,
           },
-          (body) => parseEntityPage(decodeUtf8(body)),
-          { ...options, signal },
+          (body) => parseEntityPage(body),
+          { ...options, queueSignal: signal },
         );
         if (options.stats) options.stats.pages++;
         return page;
@@ -188,7 +195,7 @@ export class CatalogClient {
         pageSize: this.pageSize,
         maxPasses: this.options.maxPasses,
         passRetryDelayMs: this.options.passRetryDelayMs,
-        signal: options.signal,
+        signal: options.queueSignal ? anySignal(options.signal, options.queueSignal) : options.signal,
         onProgress: options.onProgress,
         describeAuthor: shortAuthorId(id),
         // Enough pages ahead to keep the whole budget busy on one author, and no more held in memory.
@@ -211,6 +218,8 @@ export class CatalogClient {
 
   private async send<T>(target: Target, parse: (body: Buffer) => T, options: AuthorCallOptions): Promise<T> {
     const { signal, stats, token } = options;
+    const waitSignal = options.queueSignal ? anySignal(signal, options.queueSignal) : signal;
+    if (waitSignal) setMaxListeners(0, waitSignal);
     const budget = options.retryBudget ?? new RetryBudget();
     const clientRequestId = randomUUID();
     const startedAt = performance.now();
@@ -223,39 +232,50 @@ export class CatalogClient {
     if (token) headers.DataLabAccessToken = token;
 
     for (let attempt = 1; ; attempt++) {
-      throwIfAborted(signal);
+      throwIfAborted(waitSignal);
       let outcome: AttemptOutcome;
       let problem: string | undefined;
-      const release = await this.limiter.acquire(signal);
+      // The slot covers the request on the wire only: parsing happens after it is handed back, so the
+      // next request is already on its way while this body is checked.
+      const release = await this.limiter.acquire(waitSignal);
+      let response: AttemptResponse;
       try {
+        throwIfAborted(waitSignal);
         if (stats) stats.requests++;
-        const response = await this.attempt(target.path, headers, signal);
-        if (response.status >= 200 && response.status < 300) {
-          try {
-            const value = parse(response.body);
-            this.limiter.onSuccess();
-            budget.onSuccess();
-            return value;
-          } catch (error) {
-            if (!(error instanceof InvalidBodyError)) throw error;
-            outcome = { kind: 'invalid-body' };
-            problem = error.message;
-          }
-        } else {
-          if (response.status === 404 && target.notFound) throw target.notFound();
-          if (response.status === 429) {
-            if (stats) stats.throttled++;
-            this.limiter.onThrottled();
-          }
-          outcome = { kind: 'status', status: response.status, retryAfter: response.retryAfter };
-          problem = describeErrorBody(response.body, token);
-        }
+        response = await this.attempt(target.path, headers, signal);
       } catch (error) {
+        release();
         if (error instanceof GalleryExportError) throw error;
         throwIfAborted(signal);
-        outcome = { kind: 'error', error };
-      } finally {
-        release();
+        response = { status: 0, retryAfter: null, body: Buffer.alloc(0), error };
+      }
+      release();
+      // Let the request that takes this slot go out before the (CPU-bound) parsing below: when many
+      // answers arrive together, the next requests are then on the wire while these are parsed.
+      await yieldToEventLoop();
+      throwIfAborted(waitSignal);
+
+      if (response.error !== undefined) {
+        outcome = { kind: 'error', error: response.error };
+      } else if (response.status >= 200 && response.status < 300) {
+        try {
+          const value = parse(response.body);
+          this.limiter.onSuccess();
+          budget.onSuccess();
+          return value;
+        } catch (error) {
+          if (!(error instanceof InvalidBodyError)) throw error;
+          outcome = { kind: 'invalid-body' };
+          problem = error.message;
+        }
+      } else {
+        if (response.status === 404 && target.notFound) throw target.notFound();
+        if (response.status === 429) {
+          if (stats) stats.throttled++;
+          this.limiter.onThrottled();
+        }
+        outcome = { kind: 'status', status: response.status, retryAfter: response.retryAfter };
+        problem = describeErrorBody(response.body, token);
       }
 
       const decision = decideRetry({
@@ -267,12 +287,12 @@ export class CatalogClient {
         nowMs: Date.now(),
         random: this.random,
         timing: this.timing,
-        aborted: signal?.aborted,
+        aborted: waitSignal?.aborted,
       });
       if (!decision.retry) throw this.failure(target, outcome, decision, problem, attempt);
       budget.spend();
       if (stats) stats.retries++;
-      await abortableSleep(decision.delayMs, signal);
+      await abortableSleep(decision.delayMs, waitSignal);
     }
   }
 
@@ -315,7 +335,7 @@ export class CatalogClient {
     path: string,
     headers: Record<string, string>,
     signal: AbortSignal | undefined,
-  ): Promise<{ status: number; retryAfter: string | null; body: Buffer }> {
+  ): Promise<AttemptResponse> {
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(new RequestTimeoutError(this.timeoutMs)), this.timeoutMs);
     const attemptSignal = signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal;
@@ -354,21 +374,27 @@ export class CatalogClient {
   }
 }
 
+function anySignal(first: AbortSignal | undefined, second: AbortSignal): AbortSignal {
+  return first ? AbortSignal.any([first, second]) : second;
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+interface AttemptResponse {
+  status: number;
+  retryAfter: string | null;
+  body: Buffer;
+  /** Set when no response came (connection error, timeout). */
+  error?: unknown;
+}
+
 class RequestTimeoutError extends Error {
   override readonly name = 'TimeoutError';
   readonly code = 'REQUEST_TIMEOUT';
   constructor(timeoutMs: number) {
     super(`No complete response within ${timeoutMs} ms`);
-  }
-}
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-function decodeUtf8(body: Buffer): string {
-  try {
-    return utf8.decode(body);
-  } catch {
-    throw new InvalidBodyError('the body is not valid UTF-8');
   }
 }
 

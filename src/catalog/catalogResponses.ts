@@ -1,8 +1,9 @@
+import { isUtf8 } from 'node:buffer';
+
 /**
  * Defensive parsing of catalog responses. Entities are kept byte-for-byte as the catalog sent them
- * (JSON.parse + stringify would rewrite numbers such as 86.351575190956922 and reorder nothing but
- * still change bytes), so the list body is validated with JSON.parse and then scanned for the exact
- * text span of every item.
+ * (JSON.parse + stringify would rewrite numbers such as 86.351575190956922), so the list body is
+ * validated with JSON.parse and then scanned for the exact bytes of every item.
  */
 
 export class InvalidBodyError extends Error {
@@ -12,8 +13,8 @@ export class InvalidBodyError extends Error {
 export interface ListedEntity {
   /** The entity's id as a string (ids are compared and sorted by their UTF-16 code units). */
   id: string;
-  /** The entity's JSON text exactly as received, unwrapped from `{"entity": ...}`. */
-  raw: string;
+  /** The entity's JSON exactly as received (its bytes within the page), unwrapped from `{"entity": ...}`. */
+  raw: Buffer;
   hidden: boolean;
 }
 
@@ -23,9 +24,15 @@ export interface EntityPage {
   totalCount: number | undefined;
 }
 
-export function parseEntityPage(text: string): EntityPage {
-  const parsed = parseJson(text);
-  const scanner = new JsonScanner(text);
+/**
+ * Validates a list page (UTF-8, JSON, the envelope, every item an object with an id) and finds each
+ * item's exact bytes. JSON's structural characters are ASCII and never occur inside a UTF-8 multi-byte
+ * sequence, so the page is scanned as bytes and every entity is a zero-copy slice of the body.
+ */
+export function parseEntityPage(body: Buffer): EntityPage {
+  if (!isUtf8(body)) throw new InvalidBodyError('the body is not valid UTF-8');
+  const parsed = parseJson(body.toString('utf8'));
+  const scanner = new JsonByteScanner(body);
   let values: unknown[];
   let valueSpans: Array<[number, number]>;
   let totalCount: number | undefined;
@@ -38,9 +45,9 @@ export function parseEntityPage(text: string): EntityPage {
     const value = parsed.value;
     if (!Array.isArray(value)) throw new InvalidBodyError('the list envelope has no "value" array');
     values = value;
-    const span = scanner.objectMembers(scanner.skipWhitespace(0)).get('value');
-    if (!span) throw new InvalidBodyError('the list envelope has no "value" array');
-    valueSpans = scanner.arrayElements(span[0]);
+    const start = scanner.memberStart(scanner.skipWhitespace(0), 'value');
+    if (start === undefined) throw new InvalidBodyError('the list envelope has no "value" array');
+    valueSpans = scanner.arrayElements(start);
     const total = parsed.total_count;
     if (total !== undefined && total !== null) {
       if (typeof total !== 'number' || !Number.isSafeInteger(total) || total < 0) {
@@ -57,11 +64,11 @@ export function parseEntityPage(text: string): EntityPage {
   const items = values.map((value, index): ListedEntity => {
     const [start, end] = valueSpans[index]!;
     let entity = value;
-    let raw = text.slice(start, end);
+    let raw = body.subarray(start, end);
     if (isObject(value) && value.id === undefined && isObject(value.entity)) {
       entity = value.entity;
-      const inner = scanner.objectMembers(start).get('entity')!;
-      raw = text.slice(inner[0], inner[1]);
+      const inner = scanner.memberStart(start, 'entity')!;
+      raw = body.subarray(inner, scanner.endOfValue(inner));
     }
     if (!isObject(entity)) throw new InvalidBodyError(`item ${index} is not an object`);
     const id = entity.id;
@@ -70,6 +77,12 @@ export function parseEntityPage(text: string): EntityPage {
     }
     return { id: String(id), raw, hidden: entity.hidden === true || entity.hidden === 'true' };
   });
+  // The bytes and the parsed values must describe the same items (a duplicated "value" key could not).
+  for (const item of [items[0], items.at(-1)]) {
+    if (item && String((parseJson(item.raw.toString('utf8')) as { id?: unknown }).id) !== item.id) {
+      throw new InvalidBodyError('the list items could not be located in the body');
+    }
+  }
   return { items, totalCount };
 }
 
@@ -107,33 +120,38 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const COMMA = 0x2c;
 
-/** Finds value boundaries in text already known to be valid JSON. */
-class JsonScanner {
-  constructor(private readonly text: string) {}
+/** Finds value boundaries, as byte offsets, in a body already known to be valid JSON. */
+class JsonByteScanner {
+  constructor(private readonly bytes: Buffer) {}
 
   skipWhitespace(index: number): number {
-    const text = this.text;
-    while (index < text.length) {
-      const c = text.charCodeAt(index);
+    const bytes = this.bytes;
+    while (index < bytes.length) {
+      const c = bytes[index]!;
       if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
       index++;
     }
     return index;
   }
 
-  /** Index just past the value starting at `index`. */
+  /** Offset just past the value starting at `index`. */
   endOfValue(index: number): number {
-    const text = this.text;
-    const first = text.charCodeAt(index);
+    const bytes = this.bytes;
+    const first = bytes[index];
     if (first === QUOTE) return this.endOfString(index);
-    if (first === 0x7b || first === 0x5b) {
+    if (first === OPEN_BRACE || first === OPEN_BRACKET) {
       let depth = 0;
-      for (let i = index; i < text.length; i++) {
-        const c = text.charCodeAt(i);
+      for (let i = index; i < bytes.length; i++) {
+        const c = bytes[i]!;
         if (c === QUOTE) i = this.endOfString(i) - 1;
-        else if (c === 0x7b || c === 0x5b) depth++;
-        else if (c === 0x7d || c === 0x5d) {
+        else if (c === OPEN_BRACE || c === OPEN_BRACKET) depth++;
+        else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
           depth--;
           if (depth === 0) return i + 1;
         }
@@ -141,39 +159,49 @@ class JsonScanner {
       throw new InvalidBodyError('unbalanced JSON');
     }
     let i = index;
-    while (i < text.length) {
-      const c = text.charCodeAt(i);
-      if (c === 0x2c || c === 0x5d || c === 0x7d || c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09)
+    while (i < bytes.length) {
+      const c = bytes[i]!;
+      if (
+        c === COMMA ||
+        c === CLOSE_BRACKET ||
+        c === CLOSE_BRACE ||
+        c === 0x20 ||
+        c === 0x0a ||
+        c === 0x0d ||
+        c === 0x09
+      )
         break;
       i++;
     }
     return i;
   }
 
+  /** Strings are skipped with indexOf (native) rather than byte by byte: entities are mostly text. */
   private endOfString(index: number): number {
-    const text = this.text;
-    for (let i = index + 1; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      if (c === BACKSLASH) i++;
-      else if (c === QUOTE) return i + 1;
+    const bytes = this.bytes;
+    let quote = index;
+    for (;;) {
+      quote = bytes.indexOf(QUOTE, quote + 1);
+      if (quote < 0) throw new InvalidBodyError('unterminated JSON string');
+      let backslashes = 0;
+      while (bytes[quote - 1 - backslashes] === BACKSLASH) backslashes++;
+      if (backslashes % 2 === 0) return quote + 1;
     }
-    throw new InvalidBodyError('unterminated JSON string');
   }
 
-  /** Spans of an object's member values, by key (the last one wins, as with JSON.parse). */
-  objectMembers(index: number): Map<string, [number, number]> {
-    const members = new Map<string, [number, number]>();
+  /** Where the value of `key` starts in the object at `index`, or undefined. The first match wins. */
+  memberStart(index: number, key: string): number | undefined {
+    const bytes = this.bytes;
     let i = this.skipWhitespace(index) + 1; // past '{'
     for (;;) {
       i = this.skipWhitespace(i);
-      if (this.text.charCodeAt(i) === 0x7d) return members;
+      if (bytes[i] !== QUOTE) return undefined;
       const keyEnd = this.endOfString(i);
-      const key = JSON.parse(this.text.slice(i, keyEnd)) as string;
+      const name = JSON.parse(bytes.toString('utf8', i, keyEnd)) as string;
       i = this.skipWhitespace(this.skipWhitespace(keyEnd) + 1); // past ':'
-      const end = this.endOfValue(i);
-      members.set(key, [i, end]);
-      i = this.skipWhitespace(end);
-      if (this.text.charCodeAt(i) === 0x2c) i++;
+      if (name === key) return i;
+      i = this.skipWhitespace(this.endOfValue(i));
+      if (bytes[i] === COMMA) i++;
     }
   }
 
@@ -182,11 +210,11 @@ class JsonScanner {
     let i = this.skipWhitespace(index) + 1; // past '['
     for (;;) {
       i = this.skipWhitespace(i);
-      if (this.text.charCodeAt(i) === 0x5d) return spans;
+      if (this.bytes[i] === CLOSE_BRACKET || i >= this.bytes.length) return spans;
       const end = this.endOfValue(i);
       spans.push([i, end]);
       i = this.skipWhitespace(end);
-      if (this.text.charCodeAt(i) === 0x2c) i++;
+      if (this.bytes[i] === COMMA) i++;
     }
   }
 }

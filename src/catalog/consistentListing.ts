@@ -1,4 +1,5 @@
-import { GalleryExportError, throwIfAborted } from '../errors';
+import { setMaxListeners } from 'node:events';
+import { GalleryExportError, isGalleryExportError, throwIfAborted } from '../errors';
 import type { EntityPage, ListedEntity } from './catalogResponses';
 import { abortableSleep } from './abortableSleep';
 
@@ -85,13 +86,28 @@ export async function readConsistentListing(
 ): Promise<ListingResult> {
   const maxPasses = options.maxPasses ?? DEFAULT_MAX_PASSES;
   const discardedPasses: string[] = [];
+  let passOptions = options;
   for (let pass = 1; pass <= maxPasses; pass++) {
     throwIfAborted(options.signal);
     await collector.reset();
     try {
-      const result = await readPass(fetchPage, collector, options, pass);
+      const result = await readPass(fetchPage, collector, passOptions, pass);
       return { ...result, passes: pass, discardedPasses };
     } catch (error) {
+      if (isGalleryExportError(error, 'CATALOG_TOO_LARGE') && passOptions.pageSize > 2) {
+        // Pages too big to hold (very large entities): ask for smaller pages, fewer at a time. Not an
+        // inconsistency, so the pass does not count.
+        passOptions = {
+          ...passOptions,
+          pageSize: Math.max(2, Math.floor(passOptions.pageSize / 2)),
+          maxPagesInFlight: 2,
+        };
+        discardedPasses.push(
+          `pass ${pass}: a page was too large; reading again ${passOptions.pageSize} at a time`,
+        );
+        pass--;
+        continue;
+      }
       if (!(error instanceof PassInconsistent)) throw error;
       discardedPasses.push(`pass ${pass}: ${error.message}`);
       if (pass < maxPasses) {
@@ -122,6 +138,8 @@ async function readPass(
   const signal = options.signal
     ? AbortSignal.any([options.signal, passController.signal])
     : passController.signal;
+  // Every page request of the pass listens to it: many listeners on purpose, not a leak.
+  setMaxListeners(0, signal);
   const requested = options.pageSize;
   const state = new PassState(collector, pass, options);
 

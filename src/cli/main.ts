@@ -2,14 +2,14 @@ import { Command, CommanderError } from 'commander';
 import { isGalleryExportError, toGalleryExportError } from '../errors';
 import { GENERATOR } from '../version';
 import { CliContext, EXIT_FAILED, EXIT_USAGE, type CliIo } from './CliContext';
-import { demoCommand, type DemoOptions } from './commands/demo';
-import { getCommand, type GetOptions } from './commands/get';
-import { listCommand, type ListOptions } from './commands/list';
-import { purgeCommand, type PurgeOptions } from './commands/purge';
-import { registerAuthorCommand, type RegisterAuthorOptions } from './commands/registerAuthor';
-import { verifyCommand, type VerifyOptions } from './commands/verify';
-import { localCommand, type LocalOptions } from './commands/local';
-import { runCommand, type RunOptions } from './commands/run';
+import type { DemoOptions } from './commands/demo';
+import type { GetOptions } from './commands/get';
+import type { ListOptions } from './commands/list';
+import type { PurgeOptions } from './commands/purge';
+import type { RegisterAuthorOptions } from './commands/registerAuthor';
+import type { VerifyOptions } from './commands/verify';
+import type { LocalOptions } from './commands/local';
+import type { RunOptions } from './commands/run';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -30,6 +30,7 @@ export function buildProgram(cli: CliContext, setExitCode: (code: number) => voi
     });
 
   // commander hands actions untyped options; each command's options type documents what it reads.
+  // Commands are loaded when run, so `run` does not pay for the local stack's or verify's modules.
   const action =
     <T>(handler: (options: T) => Promise<number>) =>
     async (options: unknown): Promise<void> => {
@@ -41,7 +42,7 @@ export function buildProgram(cli: CliContext, setExitCode: (code: number) => voi
     .description('export now, in this process; progress on stderr, a summary table at the end')
     .option('--author <id>', 'only this author (64 hex); repeat for several', collect)
     .option('--json', 'print the run record as JSON instead of a table')
-    .action(action<RunOptions>((options) => runCommand(cli, options)));
+    .action(action<RunOptions>(async (options) => (await import('./commands/run')).runCommand(cli, options)));
 
   program
     .command('list')
@@ -50,7 +51,9 @@ export function buildProgram(cli: CliContext, setExitCode: (code: number) => voi
     .option('--since <date>', 'runs on or after this day (YYYY-MM-DD, UTC)')
     .option('--until <date>', 'runs on or before this day (YYYY-MM-DD, UTC)')
     .option('--json', 'print JSON instead of a table')
-    .action(action<ListOptions>((options) => listCommand(cli, options)));
+    .action(
+      action<ListOptions>(async (options) => (await import('./commands/list')).listCommand(cli, options)),
+    );
 
   program
     .command('verify')
@@ -60,7 +63,11 @@ export function buildProgram(cli: CliContext, setExitCode: (code: number) => voi
     .option('--author <id>', 'only this author (64 hex)')
     .option('--run <runId>', 'only this run')
     .option('--json', 'print JSON instead of lines')
-    .action(action<VerifyOptions>((options) => verifyCommand(cli, options)));
+    .action(
+      action<VerifyOptions>(async (options) =>
+        (await import('./commands/verify')).verifyCommand(cli, options),
+      ),
+    );
 
   program
     .command('get')
@@ -70,7 +77,7 @@ export function buildProgram(cli: CliContext, setExitCode: (code: number) => voi
     .option('--author <id>', 'the author (64 hex)')
     .option('--run <runId>', 'the run, or "latest"', 'latest')
     .option('--out <dir>', 'a new or empty folder')
-    .action(action<GetOptions>((options) => getCommand(cli, options)));
+    .action(action<GetOptions>(async (options) => (await import('./commands/get')).getCommand(cli, options)));
 
   program
     .command('purge')
@@ -79,7 +86,9 @@ export function buildProgram(cli: CliContext, setExitCode: (code: number) => voi
     .option('--yes', 'confirm the erasure')
     .option('--requested-by <who>', 'recorded in the erasure record (default: your user name)')
     .option('--json', 'print JSON')
-    .action(action<PurgeOptions>((options) => purgeCommand(cli, options)));
+    .action(
+      action<PurgeOptions>(async (options) => (await import('./commands/purge')).purgeCommand(cli, options)),
+    );
 
   program
     .command('register-author')
@@ -87,7 +96,11 @@ export function buildProgram(cli: CliContext, setExitCode: (code: number) => voi
     .option('--label <label>', 'the secret name suffix: letters, digits, dashes')
     .option('--author-id <id>', 'the author (64 hex)')
     .option('--token-stdin', 'read the DataLabAccessToken from standard input')
-    .action(action<RegisterAuthorOptions>((options) => registerAuthorCommand(cli, options)));
+    .action(
+      action<RegisterAuthorOptions>(async (options) =>
+        (await import('./commands/registerAuthor')).registerAuthorCommand(cli, options),
+      ),
+    );
 
   program
     .command('local')
@@ -114,14 +127,18 @@ export function buildProgram(cli: CliContext, setExitCode: (code: number) => voi
     .option('--churn-rate <p>', 'chance an entity is inserted or deleted before a list request')
     .option('--churn-max <n>', 'most churn events per author')
     .option('--max-top <n>', 'largest $top the catalog serves')
-    .action(action<LocalOptions>((options) => localCommand(cli, options)));
+    .action(
+      action<LocalOptions>(async (options) => (await import('./commands/local')).localCommand(cli, options)),
+    );
 
   program
     .command('demo', { hidden: true })
     .description('run one export on the embedded local stack (npm start)')
     .option('--data <dir>', "Azurite's data folder", '.gallery-export/azurite')
     .option('--copies <dir>', 'where checked copies of the snapshots go', 'gallery-export-demo')
-    .action(action<DemoOptions>((options) => demoCommand(cli, options)));
+    .action(
+      action<DemoOptions>(async (options) => (await import('./commands/demo')).demoCommand(cli, options)),
+    );
 
   return program;
 }

@@ -5,7 +5,7 @@ import type { ListedEntity } from '../catalog/catalogResponses';
 import type { EntityCollector } from '../catalog/consistentListing';
 
 export interface EntitySpoolOptions {
-  /** Entity bytes kept in memory before the spool moves to a temporary file. @default 8388608 (8 MiB) */
+  /** Entity bytes kept in memory before the spool moves to a temporary file. @default 4194304 (4 MiB) */
   memoryLimitBytes?: number;
   /** Folder for the temporary file. @default os.tmpdir() */
   directory?: string | undefined;
@@ -13,7 +13,7 @@ export interface EntitySpoolOptions {
   chunkBytes?: number;
 }
 
-export const DEFAULT_SPOOL_MEMORY_LIMIT = 8 * 1024 * 1024;
+export const DEFAULT_SPOOL_MEMORY_LIMIT = 4 * 1024 * 1024;
 
 /**
  * Holds one author's entities between paging and writing `entities.json`, sorted by id, without holding
@@ -62,7 +62,7 @@ export class EntitySpool implements EntityCollector {
 
   async add(entities: readonly ListedEntity[]): Promise<void> {
     if (entities.length === 0) return;
-    const parts = entities.map((entity) => Buffer.from(entity.raw, 'utf8'));
+    const parts = entities.map((entity) => entity.raw);
     let offset = this.size;
     entities.forEach((entity, index) => {
       this.ids.push(entity.id);

@@ -1,9 +1,10 @@
+import { setMaxListeners } from 'node:events';
 import type { AuthorCredentials } from '../authors/AuthorRegistry';
 import { newCatalogCallStats, type CatalogCallStats } from '../catalog/CatalogClient';
 import type { ListingProgress } from '../catalog/consistentListing';
 import { RetryBudget } from '../catalog/RetryBudget';
 import { assessToken, describeMissingUnlisted, type TokenHealth } from '../catalog/tokenHealth';
-import { throwIfAborted } from '../errors';
+import { isAbortError, throwIfAborted, toGalleryExportError } from '../errors';
 import type { Manifest, Trigger } from '../snapshots/formats';
 import type { ExportServices } from './ports';
 
@@ -43,24 +44,45 @@ export async function exportAuthor(
   const token = assessToken(author.accessToken, author.authorId, startedAt);
   const target = services.snapshots.open(author.authorId, runId);
 
-  const existing = await target.readManifest(signal);
+  const existing = await target.prepare(signal);
   if (existing) return { manifest: existing, figures: newCatalogCallStats(), token, alreadyComplete: true };
-  await target.removeIncomplete(signal);
 
   const figures = newCatalogCallStats();
+  // The profile and the list are independent: ask for both at once, and stop the other when one fails.
+  const catalogCalls = new AbortController();
+  // Many requests of this author wait on it at once: not a listener leak.
+  setMaxListeners(0, catalogCalls.signal);
   const callOptions = {
     token: token.sendToken ? (author.accessToken ?? undefined) : undefined,
     signal,
+    queueSignal: catalogCalls.signal,
     stats: figures,
     retryBudget: new RetryBudget(),
   };
-  const profile = await services.catalog.getProfile(author.authorId, callOptions);
   const spool = services.createSpool();
   try {
-    const listing = await services.catalog.listEntities(author.authorId, spool, {
-      ...callOptions,
-      onProgress: request.onProgress,
-    });
+    const [profileResult, listingResult] = await Promise.allSettled([
+      services.catalog.getProfile(author.authorId, callOptions).catch((error: unknown) => {
+        catalogCalls.abort();
+        throw error;
+      }),
+      services.catalog
+        .listEntities(author.authorId, spool, { ...callOptions, onProgress: request.onProgress })
+        .catch((error: unknown) => {
+          catalogCalls.abort();
+          throw error;
+        }),
+    ]);
+    if (profileResult.status === 'rejected' || listingResult.status === 'rejected') {
+      throwIfAborted(signal);
+      // The failure that came first is the cause; the other call was only stopped because of it.
+      const failures: unknown[] = [profileResult, listingResult].flatMap((result) =>
+        result.status === 'rejected' ? [result.reason as unknown] : [],
+      );
+      throw toGalleryExportError(failures.find((failure) => !isAbortError(failure)) ?? failures[0]);
+    }
+    const profile = profileResult.value;
+    const listing = listingResult.value;
     throwIfAborted(signal);
     const profileFile = await target.writeFile('profile.json', profile.raw, signal);
     const entitiesFile = await target.writeFile('entities.json', spool.sortedJson(), signal);

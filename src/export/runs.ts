@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { reasonToSkip, type AuthorSecretRef } from '../authors/AuthorRegistry';
 import { normalizeAuthorId } from '../catalog/authorId';
 import type { ListingProgress } from '../catalog/consistentListing';
@@ -195,7 +196,12 @@ export interface AuthorExportResult {
 export async function exportRegisteredAuthor(
   services: ExportServices,
   work: AuthorWorkItem,
-  options: { signal?: AbortSignal | undefined; onProgress?: (progress: ListingProgress) => void } = {},
+  options: {
+    signal?: AbortSignal | undefined;
+    onProgress?: (progress: ListingProgress) => void;
+    /** False when nothing can be recorded yet (this process planned the run just now). @default true */
+    checkRecorded?: boolean;
+  } = {},
 ): Promise<AuthorExportResult> {
   const startedAt = services.now();
   let authorId: string | null = null;
@@ -212,8 +218,10 @@ export async function exportRegisteredAuthor(
   };
 
   try {
-    const recorded = await services.runs.readOutcome(work.runId, work.secretName, options.signal);
-    if (recorded) return { outcome: recorded, retryable: false };
+    if (options.checkRecorded !== false) {
+      const recorded = await services.runs.readOutcome(work.runId, work.secretName, options.signal);
+      if (recorded) return { outcome: recorded, retryable: false };
+    }
     const author = await services.registry.readAuthor(work.secretName, options.signal);
     authorId = author.authorId;
     const result = await exportAuthor(services, {
@@ -273,10 +281,12 @@ export async function recordOutcome(
 export async function finalizeRunIfDone(
   services: ExportServices,
   runId: string,
+  /** Every outcome of the run, when the caller already holds them (the in-process run): saves reading them back. */
+  knownOutcomes?: readonly AuthorOutcome[],
 ): Promise<RunRecord | undefined> {
   const stored = await services.runs.read(runId);
   if (!stored || stored.status !== 'running') return undefined;
-  const outcomes = await services.runs.listOutcomes(runId);
+  const outcomes = knownOutcomes ?? (await services.runs.listOutcomes(runId));
   const merged = mergeOutcomes(stored, outcomes);
   if (merged.authors.some((author) => author.status === 'pending')) return undefined;
 
@@ -356,8 +366,10 @@ export async function runInProcess(
         ...(signal ? [signal] : []),
         AbortSignal.timeout(services.authorTimeoutMs),
       ]);
+      setMaxListeners(0, authorSignal);
       const { outcome } = await exportRegisteredAuthor(services, work, {
         signal: authorSignal,
+        checkRecorded: false,
         onProgress: (progress) =>
           onEvent?.({ type: 'author-progress', secretName: work.secretName, progress }),
       });
@@ -375,7 +387,7 @@ export async function runInProcess(
   let record: RunRecord | undefined;
   if (!unsaved) {
     try {
-      record = await finalizeRunIfDone(services, plan.record.runId);
+      record = await finalizeRunIfDone(services, plan.record.runId, outcomes);
     } catch (error) {
       unsaved = toGalleryExportError(error);
     }

@@ -139,31 +139,31 @@ class BlobSnapshotTarget implements SnapshotTarget {
     this.prefix = snapshotPrefix(authorId, runId);
   }
 
-  readManifest(signal?: AbortSignal): Promise<Manifest | undefined> {
-    return readManifest(this.container, this.prefix, signal);
-  }
-
-  async removeIncomplete(signal?: AbortSignal): Promise<number> {
-    let removed = 0;
+  async prepare(signal?: AbortSignal): Promise<Manifest | undefined> {
+    const names: string[] = [];
     try {
-      const names: string[] = [];
       for await (const blob of this.container.listBlobsFlat({ prefix: this.prefix, abortSignal: signal })) {
         names.push(blob.name);
       }
-      if (names.includes(`${this.prefix}${MANIFEST_FILE}`)) {
-        throw new GalleryExportError(
-          'SNAPSHOT_EXISTS',
-          `The snapshot ${this.prefix} is complete: nothing to remove`,
-        );
-      }
-      for (const name of names) {
-        await this.container.getBlockBlobClient(name).deleteIfExists({ abortSignal: signal });
-        removed++;
-      }
     } catch (error) {
-      throw storageError(error, 'clean up', this.prefix);
+      throw storageError(error, 'list', this.prefix, 'STORAGE_UNAVAILABLE');
     }
-    return removed;
+    if (names.includes(`${this.prefix}${MANIFEST_FILE}`)) {
+      const manifest = await readManifest(this.container, this.prefix, signal);
+      if (manifest) return manifest;
+      throw new GalleryExportError(
+        'SNAPSHOT_EXISTS',
+        `${this.prefix}${MANIFEST_FILE} exists but cannot be read; not touching it`,
+      );
+    }
+    for (const name of names) {
+      try {
+        await this.container.getBlockBlobClient(name).deleteIfExists({ abortSignal: signal });
+      } catch (error) {
+        throw storageError(error, 'clean up', name);
+      }
+    }
+    return undefined;
   }
 
   async writeFile(
@@ -188,21 +188,24 @@ class BlobSnapshotTarget implements SnapshotTarget {
 
   async writeManifest(manifest: Manifest, signal?: AbortSignal): Promise<void> {
     // Another delivery of the same work item could have replaced a file between our write and now; a
-    // manifest must only ever describe bytes this attempt wrote and hashed.
+    // manifest must only ever describe bytes this attempt wrote and hashed. One listing gives every ETag.
+    const stored = new Map<string, string | undefined>();
+    try {
+      for await (const blob of this.container.listBlobsFlat({ prefix: this.prefix, abortSignal: signal })) {
+        stored.set(blob.name, blob.properties.etag);
+      }
+    } catch (error) {
+      throw storageError(error, 'check', this.prefix);
+    }
     for (const file of manifest.files) {
       const expected = this.written.get(file.path);
-      let actual: string | undefined;
-      try {
-        actual = (await this.container.getBlockBlobClient(file.path).getProperties({ abortSignal: signal }))
-          .etag;
-      } catch (error) {
-        throw storageError(error, 'check', file.path);
-      }
-      if (expected === undefined || actual !== expected) {
+      if (expected === undefined || unquote(stored.get(file.path)) !== unquote(expected)) {
         throw new GalleryExportError(
           'SNAPSHOT_WRITE',
           `${file.path} changed after it was written; the manifest is not written`,
-          { details: { path: file.path } },
+          {
+            details: { path: file.path },
+          },
         );
       }
     }
@@ -216,4 +219,9 @@ class BlobSnapshotTarget implements SnapshotTarget {
       },
     );
   }
+}
+
+/** ETags arrive quoted from some operations and bare from listings. */
+function unquote(etag: string | undefined): string | undefined {
+  return etag?.replace(/^"|"$/g, '');
 }

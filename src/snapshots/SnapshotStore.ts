@@ -9,10 +9,11 @@ export interface SnapshotTarget {
   readonly runId: string;
   /** The folder, ending with a slash. */
   readonly prefix: string;
-  /** The manifest if the snapshot is complete. */
-  readManifest(signal?: AbortSignal): Promise<Manifest | undefined>;
-  /** Deletes what an interrupted attempt of this same run left (never a complete snapshot). */
-  removeIncomplete(signal?: AbortSignal): Promise<number>;
+  /**
+   * Readies the folder for writing, in one listing: returns the manifest when the snapshot is already
+   * complete (nothing is touched), otherwise deletes what an interrupted attempt of this same run left.
+   */
+  prepare(signal?: AbortSignal): Promise<Manifest | undefined>;
   /** Creates a file that must not exist yet; returns its manifest entry (SHA-256 of the stored bytes). */
   writeFile(
     name: SnapshotFileName,

@@ -1,4 +1,17 @@
-import { InvalidBodyError, parseEntityPage, parseProfile } from '../../src/catalog/catalogResponses';
+import {
+  InvalidBodyError,
+  parseEntityPage as parseBuffer,
+  parseProfile,
+} from '../../src/catalog/catalogResponses';
+
+/** Parses a page given as text, and shows each item's raw bytes as text for readable expectations. */
+function parseEntityPage(text: string): {
+  items: Array<{ id: string; raw: string; hidden: boolean }>;
+  totalCount: number | undefined;
+} {
+  const page = parseBuffer(Buffer.from(text, 'utf8'));
+  return { ...page, items: page.items.map((item) => ({ ...item, raw: item.raw.toString('utf8') })) };
+}
 
 describe('parseEntityPage', () => {
   test('keeps every entity byte for byte, unknown fields and number spellings included', () => {
@@ -64,4 +77,16 @@ describe('parseProfile', () => {
     expect(() => parseProfile(Buffer.from(`{"id":"${'D'.repeat(64)}"}`), id)).toThrow(/another author/);
     expect(() => parseProfile(Buffer.from('[]'), id)).toThrow(InvalidBodyError);
   });
+});
+
+test('invalid UTF-8 is refused before parsing', () => {
+  expect(() => parseBuffer(Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]))).toThrow(
+    /not valid UTF-8/,
+  );
+});
+
+test('a duplicated "value" key cannot make bytes and ids disagree', () => {
+  expect(() =>
+    parseBuffer(Buffer.from('{"value":[{"id":"a"}],"value":[{"id":"b"}],"total_count":1}')),
+  ).toThrow(InvalidBodyError);
 });

@@ -1,4 +1,5 @@
 import type { EntityPage, ListedEntity } from '../../src/catalog/catalogResponses';
+import { GalleryExportError } from '../../src/errors';
 import {
   readConsistentListing,
   type EntityCollector,
@@ -23,7 +24,7 @@ class PagedList {
     const top = Math.min(request.top, this.cap);
     const items = this.ids
       .slice(request.skip, request.skip + top)
-      .map((id) => ({ id, raw: `{"id":"${id}"}`, hidden: false }));
+      .map((id) => ({ id, raw: Buffer.from(`{"id":"${id}"}`), hidden: false }));
     return Promise.resolve({ items, totalCount: this.omitTotal ? undefined : this.ids.length });
   };
 }
@@ -169,4 +170,18 @@ test('an aborted signal stops the listing', async () => {
   ).rejects.toMatchObject({
     code: 'ABORTED',
   });
+});
+
+test('pages too large to hold are asked for again, smaller and fewer at a time', async () => {
+  const list = new PagedList(30);
+  const fetch = list.fetch;
+  const tooLarge = async (request: PageRequest): Promise<EntityPage> => {
+    if (request.top > 8) throw new GalleryExportError('CATALOG_TOO_LARGE', 'too large');
+    return fetch(request);
+  };
+  const collector = new ArrayCollector();
+  const result = await readConsistentListing(tooLarge, collector, { ...options, pageSize: 40 });
+  expect(collector.ids()).toEqual(list.ids);
+  expect(result).toMatchObject({ passes: 1, effectivePageSize: 5 });
+  expect(result.discardedPasses).toHaveLength(3);
 });

@@ -8,9 +8,9 @@ async function collect(spool: EntitySpool): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-const entity = (id: string, extra = ''): { id: string; raw: string; hidden: boolean } => ({
+const entity = (id: string, extra = ''): { id: string; raw: Buffer; hidden: boolean } => ({
   id,
-  raw: `{"id":"${id}","text":"é ✓ 李 ${extra}"}`,
+  raw: Buffer.from(`{"id":"${id}","text":"é ✓ 李 ${extra}"}`),
   hidden: false,
 });
 

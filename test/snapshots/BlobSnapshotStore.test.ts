@@ -95,7 +95,7 @@ test('the manifest is written last and only over the files this attempt wrote', 
   // Another writer replaced a file: no manifest may vouch for bytes this attempt did not hash.
   await container.getBlockBlobClient(entities.path).upload('[1]', 3);
   await expect(target.writeManifest(manifest)).rejects.toMatchObject({ code: 'SNAPSHOT_WRITE' });
-  expect(await target.readManifest()).toBeUndefined();
+  expect(await target.prepare()).toBeUndefined();
 
   const other = store.open(AUTHOR, '20261128T020000Z-abc124');
   const files = [
@@ -103,14 +103,16 @@ test('the manifest is written last and only over the files this attempt wrote', 
     await other.writeFile('entities.json', Buffer.from('[]')),
   ];
   await other.writeManifest({ files } as unknown as Manifest);
-  expect((await other.readManifest())!.files).toEqual(files);
-  await expect(other.removeIncomplete()).rejects.toMatchObject({ code: 'SNAPSHOT_EXISTS' });
+  // A complete snapshot is returned as it is by prepare(), and left alone.
+  expect((await other.prepare())!.files).toEqual(files);
+  expect((await other.prepare())!.files).toEqual(files);
 });
 
-test('removeIncomplete clears what an interrupted attempt of the same run left', async () => {
+test('prepare clears what an interrupted attempt of the same run left', async () => {
   const target = new BlobSnapshotStore(container).open(AUTHOR, RUN);
   await target.writeFile('profile.json', Buffer.from('{}'));
-  expect(await target.removeIncomplete()).toBe(1);
+  expect(await target.prepare()).toBeUndefined();
+  expect(await container.getBlockBlobClient(`${target.prefix}profile.json`).exists()).toBe(false);
   await expect(target.writeFile('profile.json', Buffer.from('{}'))).resolves.toMatchObject({ bytes: 2 });
 });
 

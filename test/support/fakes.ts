@@ -92,7 +92,7 @@ export class MemoryCatalog implements CatalogSource {
     await collector.add(
       visible.map((entity) => ({
         id: entity.id,
-        raw: JSON.stringify(entity),
+        raw: Buffer.from(JSON.stringify(entity)),
         hidden: entity.hidden === true,
       })),
     );
@@ -126,19 +126,11 @@ export class MemorySnapshotStore implements SnapshotStore {
       authorId,
       runId,
       prefix,
-      readManifest: () => {
+      prepare: () => {
         const body = blobs.get(`${prefix}manifest.json`);
-        return Promise.resolve(body ? (JSON.parse(body.toString()) as Manifest) : undefined);
-      },
-      removeIncomplete: () => {
-        let removed = 0;
-        for (const name of [...blobs.keys()]) {
-          if (name.startsWith(prefix)) {
-            blobs.delete(name);
-            removed++;
-          }
-        }
-        return Promise.resolve(removed);
+        if (body) return Promise.resolve(JSON.parse(body.toString()) as Manifest);
+        for (const name of [...blobs.keys()]) if (name.startsWith(prefix)) blobs.delete(name);
+        return Promise.resolve(undefined);
       },
       writeFile: async (
         name: SnapshotFileName,

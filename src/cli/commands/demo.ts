@@ -58,7 +58,9 @@ export async function demoCommand(cli: CliContext, options: DemoOptions): Promis
     // Copies of the snapshots on disk, checked against their manifests, so the result can be opened now.
     const copies = resolve(options.copies, record.runId);
     const { container } = createStorageServices(demo.config({ needsVault: false }));
-    cli.out(`Snapshots were written to Azurite, container "${stack.env.EXPORT_CONTAINER}" (its data stays in ${dataFolder}).`);
+    cli.out(
+      `Snapshots were written to Azurite, container "${stack.env.EXPORT_CONTAINER}" (its data stays in ${dataFolder}).`,
+    );
     cli.out(`Each complete one was downloaded and checked against its manifest into ${copies}:`);
     for (const author of record.authors) {
       if (!author.snapshot || !author.authorId) continue;
@@ -71,7 +73,9 @@ export async function demoCommand(cli: CliContext, options: DemoOptions): Promis
       cli.out(`  ${author.snapshot}  ->  ${relative(process.cwd(), bundle.folder) || bundle.folder}`);
     }
     cli.out(`Run record: ${runRecordPath(record.runId)}`);
-    cli.out('To browse the archive itself: `npm run local` (keeps the stack running), then `npx gallery-export list`.');
+    cli.out(
+      'To browse the archive itself: `npm run local` (keeps the stack running), then `npx gallery-export list`.',
+    );
     const asExpected = rows.every((row) => row[2] === 'as expected');
     return asExpected ? EXIT_OK : EXIT_FAILED;
   } finally {
