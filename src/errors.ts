@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'STORAGE_UNAVAILABLE'
   | 'RUN_LOCKED'
   | 'RUN_NOT_FOUND'
+  | 'OUTPUT_NOT_EMPTY'
   | 'ABORTED'
   | 'INTERNAL';
 

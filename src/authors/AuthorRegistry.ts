@@ -15,6 +15,8 @@ export interface AuthorCredentials {
   secretName: string;
   authorId: string;
   accessToken: string | null;
+  /** The secret's own expiry: once passed, the token is not used (public data is still exported). */
+  secretExpiresOn?: Date | undefined;
 }
 
 /** Where authors are registered. The export core knows only this interface. */
@@ -30,7 +32,7 @@ export interface AuthorRegistry {
 export function reasonToSkip(ref: AuthorSecretRef, now: Date): string | undefined {
   if (!ref.enabled) return 'the secret is disabled';
   if (ref.notBefore && ref.notBefore.getTime() > now.getTime()) {
-    return `the secret is not valid before ${ref.notBefore.toISOString()}`;
+    return `the secret is not yet valid (valid from ${ref.notBefore.toISOString()})`;
   }
   return undefined;
 }

@@ -1,5 +1,5 @@
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
-import { SecretClient, type SecretProperties } from '@azure/keyvault-secrets';
+import { SecretClient, type KeyVaultSecret, type SecretProperties } from '@azure/keyvault-secrets';
 import { normalizeAuthorId } from '../catalog/authorId';
 import { GalleryExportError, isAbortError, throwIfAborted } from '../errors';
 import { isLoopbackHost } from '../net';
@@ -78,9 +78,17 @@ export class KeyVaultAuthorRegistry implements AuthorRegistry {
   }
 
   async readAuthor(secretName: string, signal?: AbortSignal): Promise<AuthorCredentials> {
-    let value: string | undefined;
+    // Checked before anything is read: a forged work item must not make the app read other secrets.
+    const label = secretName.slice(this.prefix.length);
+    if (!secretName.startsWith(this.prefix) || !AUTHOR_LABEL.test(label)) {
+      throw new GalleryExportError(
+        'AUTHOR_CONFIG',
+        `Secret "${secretName.slice(0, 127)}" is not named ${this.prefix}<label> with a label of letters, digits and dashes`,
+      );
+    }
+    let secret: KeyVaultSecret;
     try {
-      value = (await this.client.getSecret(secretName, { abortSignal: signal })).value;
+      secret = await this.client.getSecret(secretName, { abortSignal: signal });
     } catch (error) {
       const status = (error as { statusCode?: number }).statusCode;
       if (status === 404) {
@@ -96,14 +104,17 @@ export class KeyVaultAuthorRegistry implements AuthorRegistry {
       }
       throw this.vaultError(error, `read secret "${secretName}"`, signal);
     }
-    const label = secretName.slice(this.prefix.length);
-    if (!secretName.startsWith(this.prefix) || !AUTHOR_LABEL.test(label)) {
+    const author = parseAuthorSecret(secretName, secret.value);
+    // Runs select authors by the authorId tag: a tag naming someone else would export the wrong author.
+    const tagged = secret.properties.tags?.authorId;
+    if (tagged !== undefined && normalizeAuthorId(tagged) !== author.authorId) {
       throw new GalleryExportError(
         'AUTHOR_CONFIG',
-        `Secret "${secretName}" is not named ${this.prefix}<label> with a label of letters, digits and dashes`,
+        `Secret "${secretName}" has an authorId tag that does not match the authorId in its value`,
+        { details: { secretName } },
       );
     }
-    return parseAuthorSecret(secretName, value);
+    return { ...author, secretExpiresOn: secret.properties.expiresOn };
   }
 
   /** Writes (a new version of) an author's secret, as the contract describes it. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { Agent, request } from 'undici';
-import { GalleryExportError, throwIfAborted } from '../errors';
+import { GalleryExportError, isGalleryExportError, throwIfAborted } from '../errors';
 import { abortableSleep } from './abortableSleep';
 import { AdaptiveLimiter } from './AdaptiveLimiter';
 import { normalizeAuthorId, shortAuthorId } from './authorId';
@@ -120,6 +120,8 @@ export class CatalogClient {
   private readonly random: () => number;
   private readonly userAgent: string;
   private readonly concurrency: number;
+  /** Cleared when the catalog answers 400 to `$orderby`. */
+  private orderBySupported = true;
 
   constructor(private readonly options: CatalogClientOptions) {
     const defaults = DEFAULT_CATALOG_CLIENT_OPTIONS;
@@ -179,14 +181,27 @@ export class CatalogClient {
     const filter = encodeURIComponent(`author/id eq '${id}'`);
     const result = await readConsistentListing(
       async ({ skip, top, signal }): Promise<EntityPage> => {
-        const page = await this.send(
-          {
-            path: `/entities?$filter=${filter}&$top=${top}&$skip=${skip}`,
-            what: `the entities of author ${shortAuthorId(id)} at $skip=${skip}`,
-          },
-          (body) => parseEntityPage(body),
-          { ...options, queueSignal: signal },
-        );
+        const fetch = (ordered: boolean): Promise<EntityPage> =>
+          this.send(
+            {
+              // A stable order makes offset paging repeatable; `$orderby` is part of the documented API.
+              path: `/entities?$filter=${filter}${ordered ? '&$orderby=id' : ''}&$top=${top}&$skip=${skip}`,
+              what: `the entities of author ${shortAuthorId(id)} at $skip=${skip}`,
+            },
+            (body) => parseEntityPage(body),
+            { ...options, queueSignal: signal },
+          );
+        let page: EntityPage;
+        const ordered = this.orderBySupported;
+        try {
+          page = await fetch(ordered);
+        } catch (error) {
+          // A catalog that refuses `$orderby` (400) is asked again without it, from then on.
+          if (!ordered || !isGalleryExportError(error, 'CATALOG_HTTP') || error.statusCode !== 400)
+            throw error;
+          this.orderBySupported = false;
+          page = await fetch(false);
+        }
         if (options.stats) options.stats.pages++;
         return page;
       },
@@ -250,6 +265,11 @@ export class CatalogClient {
         response = { status: 0, retryAfter: null, body: Buffer.alloc(0), error };
       }
       release();
+      // A 429 slows the whole client down, whatever became of the request that got it.
+      if (response.status === 429) {
+        if (stats) stats.throttled++;
+        this.limiter.onThrottled();
+      }
       // Let the request that takes this slot go out before the (CPU-bound) parsing below: when many
       // answers arrive together, the next requests are then on the wire while these are parsed.
       await yieldToEventLoop();
@@ -270,10 +290,6 @@ export class CatalogClient {
         }
       } else {
         if (response.status === 404 && target.notFound) throw target.notFound();
-        if (response.status === 429) {
-          if (stats) stats.throttled++;
-          this.limiter.onThrottled();
-        }
         outcome = { kind: 'status', status: response.status, retryAfter: response.retryAfter };
         problem = describeErrorBody(response.body, token);
       }
@@ -401,15 +417,16 @@ class RequestTimeoutError extends Error {
 /** The ASP.NET-style `{"Message": ...}` of an error body, shortened, with the token scrubbed out. */
 function describeErrorBody(body: Buffer, token: string | undefined): string | undefined {
   if (body.length === 0) return undefined;
-  let text = body.subarray(0, 2048).toString('utf8');
+  let text = body.subarray(0, 64 * 1024).toString('utf8');
   try {
-    const parsed = JSON.parse(body.toString('utf8')) as unknown;
+    const parsed = JSON.parse(text) as unknown;
     if (typeof parsed === 'object' && parsed !== null && 'Message' in parsed) {
       text = String(parsed.Message);
     }
   } catch {
     // not JSON: keep the text
   }
+  // Scrub before shortening, so no prefix of the token can survive a cut.
   if (token) text = text.split(token).join('[redacted]');
   text = text.replace(/\s+/g, ' ').trim();
   return text.length > 200 ? `${text.slice(0, 200)}…` : text || undefined;

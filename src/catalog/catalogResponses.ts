@@ -13,6 +13,8 @@ export class InvalidBodyError extends Error {
 export interface ListedEntity {
   /** The entity's id as a string (ids are compared and sorted by their UTF-16 code units). */
   id: string;
+  /** Set when the catalog sent the id as a JSON number: such ids sort numerically. */
+  numericId?: number;
   /** The entity's JSON exactly as received (its bytes within the page), unwrapped from `{"entity": ...}`. */
   raw: Buffer;
   hidden: boolean;
@@ -29,7 +31,8 @@ export interface EntityPage {
  * item's exact bytes. JSON's structural characters are ASCII and never occur inside a UTF-8 multi-byte
  * sequence, so the page is scanned as bytes and every entity is a zero-copy slice of the body.
  */
-export function parseEntityPage(body: Buffer): EntityPage {
+export function parseEntityPage(received: Buffer): EntityPage {
+  const body = withoutBom(received);
   if (!isUtf8(body)) throw new InvalidBodyError('the body is not valid UTF-8');
   const parsed = parseJson(body.toString('utf8'));
   const scanner = new JsonByteScanner(body);
@@ -75,7 +78,12 @@ export function parseEntityPage(body: Buffer): EntityPage {
     if (!((typeof id === 'string' && id.trim() !== '') || (typeof id === 'number' && Number.isFinite(id)))) {
       throw new InvalidBodyError(`item ${index} has no usable "id"`);
     }
-    return { id: String(id), raw, hidden: entity.hidden === true || entity.hidden === 'true' };
+    return {
+      id: String(id),
+      ...(typeof id === 'number' ? { numericId: id } : {}),
+      raw,
+      hidden: entity.hidden === true || entity.hidden === 'true',
+    };
   });
   // The bytes and the parsed values must describe the same items (a duplicated "value" key could not).
   for (const item of [items[0], items.at(-1)]) {
@@ -94,7 +102,7 @@ export interface Profile {
 
 /** Validates `GET /users/{id}`: a JSON object for this author. */
 export function parseProfile(body: Buffer, authorId: string): Profile {
-  const parsed = parseJson(body.toString('utf8'));
+  const parsed = parseJson(withoutBom(body).toString('utf8'));
   if (!isObject(parsed)) throw new InvalidBodyError('the profile is not a JSON object');
   if (typeof parsed.id === 'string' && parsed.id.toUpperCase() !== authorId.toUpperCase()) {
     throw new InvalidBodyError('the profile belongs to another author id');
@@ -104,6 +112,13 @@ export function parseProfile(body: Buffer, authorId: string): Profile {
     raw: body,
     entitiesCount: typeof count === 'number' && Number.isSafeInteger(count) && count >= 0 ? count : undefined,
   };
+}
+
+/** A UTF-8 byte order mark is not JSON; some servers send one anyway. */
+function withoutBom(body: Buffer): Buffer {
+  return body.length >= 3 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf
+    ? body.subarray(3)
+    : body;
 }
 
 function parseJson(text: string): unknown {

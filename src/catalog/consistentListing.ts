@@ -75,6 +75,13 @@ export const DEFAULT_MAX_PASSES = 6;
 export const DEFAULT_PASS_RETRY_DELAY_MS = 100;
 export const DEFAULT_MAX_PAGES_IN_FLIGHT = 32;
 
+function pageRefused(error: unknown): boolean {
+  return (
+    isGalleryExportError(error, 'CATALOG_TOO_LARGE') ||
+    (isGalleryExportError(error, 'CATALOG_HTTP') && error.statusCode === 400)
+  );
+}
+
 class PassInconsistent extends Error {
   override readonly name = 'PassInconsistent';
 }
@@ -94,22 +101,28 @@ export async function readConsistentListing(
       const result = await readPass(fetchPage, collector, passOptions, pass);
       return { ...result, passes: pass, discardedPasses };
     } catch (error) {
-      if (isGalleryExportError(error, 'CATALOG_TOO_LARGE') && passOptions.pageSize > 2) {
-        // Pages too big to hold (very large entities): ask for smaller pages, fewer at a time. Not an
+      if (pageRefused(error) && passOptions.pageSize > 1) {
+        // Pages too big to hold (very large entities), or a $top above what the service accepts (ASP.NET
+        // OData answers 400 past its MaxTop): ask for smaller pages, fewer at a time. Not an
         // inconsistency, so the pass does not count.
         passOptions = {
           ...passOptions,
-          pageSize: Math.max(2, Math.floor(passOptions.pageSize / 2)),
+          pageSize: Math.max(1, Math.floor(passOptions.pageSize / 2)),
           maxPagesInFlight: 2,
         };
         discardedPasses.push(
-          `pass ${pass}: a page was too large; reading again ${passOptions.pageSize} at a time`,
+          `pass ${pass}: a page was refused or too large; reading again ${passOptions.pageSize} at a time`,
         );
         pass--;
         continue;
       }
-      if (!(error instanceof PassInconsistent)) throw error;
-      discardedPasses.push(`pass ${pass}: ${error.message}`);
+      // A page whose every attempt failed (the service was down for a while, or kept sending broken
+      // bodies) costs this pass, not the author: the next pass asks again, within the author's budget.
+      const pageLost =
+        isGalleryExportError(error, 'CATALOG_UNAVAILABLE') || isGalleryExportError(error, 'CATALOG_INVALID');
+      if (pageLost && pass >= maxPasses) throw error;
+      if (!pageLost && !(error instanceof PassInconsistent)) throw error;
+      discardedPasses.push(`pass ${pass}: ${(error as Error).message}`);
       if (pass < maxPasses) {
         await abortableSleep(
           (options.passRetryDelayMs ?? DEFAULT_PASS_RETRY_DELAY_MS) * pass,
@@ -165,7 +178,8 @@ async function readPass(
 
   const accept = async (index: number, page: EntityPage): Promise<void> => {
     const skip = index * stride;
-    if (page.totalCount !== total) {
+    // A catalog may send total_count on the first page only: a missing one is no evidence of change.
+    if (page.totalCount !== undefined && page.totalCount !== total) {
       throw new PassInconsistent(
         `total_count changed from ${total} to ${String(page.totalCount)} at $skip=${skip}`,
       );
@@ -239,20 +253,28 @@ async function readSequentially(
   signal: AbortSignal,
 ): Promise<PassResult> {
   let page = first;
-  let skip = 0;
   let pages = 1;
   await state.collect(page.items, 0);
-  while (page.items.length > 1 || (skip === 0 && page.items.length === 1)) {
+  // Positions [0, covered) have been read. Each step either adds at least one new item or ends the list,
+  // so the loop always finishes.
+  let covered = page.items.length;
+  while (page.items.length > 0) {
+    // Overlap by one item when pages hold two or more; a server serving one item per page cannot overlap.
+    const overlap = page.items.length >= 2;
     const lastId = page.items.at(-1)!.id;
-    skip += page.items.length - 1;
+    const skip = overlap ? covered - 1 : covered;
     page = await fetchPage({ skip, top: pageSize, pass: state.pass, signal });
     pages++;
-    if (page.items.length === 0)
-      throw new PassInconsistent(`the page at $skip=${skip} lost the overlap item`);
-    if (page.items[0]!.id !== lastId) {
-      throw new PassInconsistent(`the items shifted before $skip=${skip}`);
+    let fresh = page.items;
+    if (overlap) {
+      if (page.items.length === 0)
+        throw new PassInconsistent(`the page at $skip=${skip} lost the overlap item`);
+      if (page.items[0]!.id !== lastId) throw new PassInconsistent(`the items shifted before $skip=${skip}`);
+      fresh = page.items.slice(1);
     }
-    await state.collect(page.items.slice(1), skip);
+    if (fresh.length === 0) break;
+    await state.collect(fresh, skip);
+    covered = skip + page.items.length;
   }
   return {
     reportedByCatalog: state.entities,

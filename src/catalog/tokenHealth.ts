@@ -38,9 +38,30 @@ export function readJwtClaims(token: string): JwtClaims | undefined {
   };
 }
 
-export function assessToken(token: string | null | undefined, authorId: string, now: Date): TokenHealth {
+/**
+ * @param secretExpiresOn the Key Vault secret's expiry: an expired secret still exports public data,
+ * so its token is treated as expired whatever the JWT says.
+ */
+export function assessToken(
+  token: string | null | undefined,
+  authorId: string,
+  now: Date,
+  secretExpiresOn?: Date,
+): TokenHealth {
   if (token === undefined || token === null || token.trim() === '')
     return { status: 'absent', sendToken: false };
+  const health = assessJwt(token, authorId, now);
+  if (health.sendToken && secretExpiresOn && secretExpiresOn.getTime() <= now.getTime()) {
+    return {
+      status: 'expired',
+      sendToken: false,
+      expiresAt: health.expiresAt ?? toIsoSeconds(secretExpiresOn.getTime() / 1000),
+    };
+  }
+  return health;
+}
+
+function assessJwt(token: string, authorId: string, now: Date): TokenHealth {
   const claims = readJwtClaims(token.trim());
   if (!claims) return { status: 'unreadable', sendToken: false };
   const expiresAt = claims.exp === undefined ? undefined : toIsoSeconds(claims.exp);

@@ -23,6 +23,8 @@ export const DEFAULT_SPOOL_MEMORY_LIMIT = 4 * 1024 * 1024;
  */
 export class EntitySpool implements EntityCollector {
   private ids: string[] = [];
+  /** Ids the catalog sent as JSON numbers sort as numbers (1, 2, 10), before any string id. */
+  private numericIds: Array<number | undefined> = [];
   private offsets: number[] = [];
   private lengths: number[] = [];
   private size = 0;
@@ -52,6 +54,7 @@ export class EntitySpool implements EntityCollector {
 
   async reset(): Promise<void> {
     this.ids = [];
+    this.numericIds = [];
     this.offsets = [];
     this.lengths = [];
     this.size = 0;
@@ -66,6 +69,7 @@ export class EntitySpool implements EntityCollector {
     let offset = this.size;
     entities.forEach((entity, index) => {
       this.ids.push(entity.id);
+      this.numericIds.push(entity.numericId);
       this.offsets.push(offset);
       this.lengths.push(parts[index]!.length);
       offset += parts[index]!.length;
@@ -82,11 +86,19 @@ export class EntitySpool implements EntityCollector {
   }
 
   /**
-   * `entities.json`'s bytes: a JSON array of the entities as received, one per line, ordered by id
-   * (UTF-16 code unit order, the same in every runtime).
+   * `entities.json`'s bytes: a JSON array of the entities as received, one per line, ordered by id:
+   * string ids in UTF-16 code unit order (the same in every runtime); ids sent as JSON numbers
+   * numerically, before the string ones.
    */
   async *sortedJson(): AsyncGenerator<Buffer> {
     const order = Array.from(this.ids.keys()).sort((a, b) => {
+      const m = this.numericIds[a];
+      const n = this.numericIds[b];
+      if (m !== undefined || n !== undefined) {
+        if (m === undefined) return 1;
+        if (n === undefined) return -1;
+        if (m !== n) return m - n;
+      }
       const x = this.ids[a]!;
       const y = this.ids[b]!;
       return x < y ? -1 : x > y ? 1 : 0;

@@ -13,6 +13,9 @@ const TRANSIENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'VAULT_UNAVAILABLE',
   'ABORTED',
   'INTERNAL',
+  // Another delivery (or a second secret of the same author) writing the same snapshot at the same time:
+  // the next delivery finds it complete and reuses it.
+  'SNAPSHOT_EXISTS',
 ]);
 
 export function isTransient(code: ErrorCode): boolean {

@@ -21,6 +21,7 @@ export async function startFanOutRun(
 ): Promise<RunRecord> {
   const plan = await planRun(services, request);
   if (plan.work.length === 0) return plan.record;
+  const renewal = keepLockAlive(services, plan.leaseId);
   try {
     await queue.enqueue(plan.work, request.signal);
   } catch (error) {
@@ -40,6 +41,8 @@ export async function startFanOutRun(
     }
     await finalizeRunIfDone(services, plan.record.runId).catch(() => undefined);
     throw failure;
+  } finally {
+    renewal.stop();
   }
   return plan.record;
 }

@@ -55,6 +55,8 @@ export async function planRun(services: ExportServices, request: PlanRequest): P
   const requested = normalizeRequestedAuthors(request.authorIds);
   throwIfAborted(signal);
   const leaseId = await services.lock.acquire(signal);
+  // Listing a large vault (and reading untagged secrets) can outlast one lease period.
+  const renewal = keepLockAlive(services, leaseId);
   try {
     const startedAt = services.now();
     const runId = newRunId(startedAt);
@@ -126,6 +128,8 @@ export async function planRun(services: ExportServices, request: PlanRequest): P
   } catch (error) {
     await services.lock.release(leaseId).catch(() => undefined);
     throw error;
+  } finally {
+    renewal.stop();
   }
 }
 
@@ -201,6 +205,11 @@ export async function exportRegisteredAuthor(
     onProgress?: (progress: ListingProgress) => void;
     /** False when nothing can be recorded yet (this process planned the run just now). @default true */
     checkRecorded?: boolean;
+    /**
+     * Claims the author for this secret; returns the secret that claimed it first when another did.
+     * Two untagged secrets of one author are only seen to be the same once their values are read.
+     */
+    claimAuthor?: (authorId: string, secretName: string) => string | undefined;
   } = {},
 ): Promise<AuthorExportResult> {
   const startedAt = services.now();
@@ -224,6 +233,13 @@ export async function exportRegisteredAuthor(
     }
     const author = await services.registry.readAuthor(work.secretName, options.signal);
     authorId = author.authorId;
+    const claimedBy = options.claimAuthor?.(author.authorId, work.secretName);
+    if (claimedBy !== undefined && claimedBy !== work.secretName) {
+      return {
+        outcome: finish({ status: 'skipped', reason: `same author as secret ${claimedBy}` }),
+        retryable: false,
+      };
+    }
     const result = await exportAuthor(services, {
       runId: work.runId,
       trigger: work.trigger,
@@ -358,6 +374,12 @@ export async function runInProcess(
   const renewal = keepLockAlive(services, plan.leaseId);
   const outcomes: AuthorOutcome[] = [];
   let unsaved: GalleryExportError | undefined;
+  const claims = new Map<string, string>();
+  const claimAuthor = (authorId: string, secretName: string): string | undefined => {
+    const first = claims.get(authorId);
+    if (first === undefined) claims.set(authorId, secretName);
+    return first;
+  };
   try {
     await mapWithConcurrency(plan.work, services.authorConcurrency, async (work) => {
       const planned = plan.record.authors.find((author) => author.secretName === work.secretName);
@@ -370,6 +392,7 @@ export async function runInProcess(
       const { outcome } = await exportRegisteredAuthor(services, work, {
         signal: authorSignal,
         checkRecorded: false,
+        claimAuthor,
         onProgress: (progress) =>
           onEvent?.({ type: 'author-progress', secretName: work.secretName, progress }),
       });

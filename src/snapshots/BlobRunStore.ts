@@ -5,7 +5,8 @@ import type { AuthorOutcome, RunRecord } from './formats';
 import {
   isRunId,
   RUNS_ROOT,
-  runLastErrorPath,
+  runAttemptPath,
+  runAttemptsPrefix,
   runOutcomePath,
   runOutcomesPrefix,
   runRecordPath,
@@ -83,16 +84,20 @@ export class BlobRunStore implements RunStore {
   }
 
   async writeLastError(runId: string, outcome: AuthorOutcome, signal?: AbortSignal): Promise<void> {
-    const path = runLastErrorPath(runId, outcome.secretName);
-    const body = serialize(outcome);
+    // One blob per attempt, created once: a failed delivery never overwrites what an earlier one recorded.
+    const attempt = outcome.attempts ?? Date.now();
     try {
-      await this.container.getBlockBlobClient(path).upload(body, body.length, {
-        blobHTTPHeaders: { blobContentType: JSON_CONTENT_TYPE },
-        tags: { runId, kind: 'run' },
-        abortSignal: signal,
-      });
+      await createBlobOnce(
+        this.container.getBlockBlobClient(runAttemptPath(runId, outcome.secretName, attempt)),
+        serialize(outcome),
+        {
+          tags: { runId, kind: 'run' },
+          signal,
+        },
+      );
     } catch (error) {
-      throw storageError(error, 'write', path);
+      if (error instanceof GalleryExportError && error.code === 'SNAPSHOT_EXISTS') return;
+      throw error;
     }
   }
 
@@ -101,7 +106,16 @@ export class BlobRunStore implements RunStore {
     secretName: string,
     signal?: AbortSignal,
   ): Promise<AuthorOutcome | undefined> {
-    return this.readJson<AuthorOutcome>(runLastErrorPath(runId, secretName), signal);
+    const prefix = runAttemptsPrefix(runId, secretName);
+    const names: string[] = [];
+    try {
+      for await (const blob of this.container.listBlobsFlat({ prefix, abortSignal: signal }))
+        names.push(blob.name);
+    } catch (error) {
+      throw storageError(error, 'list', prefix, 'STORAGE_UNAVAILABLE');
+    }
+    const last = names.sort().at(-1);
+    return last === undefined ? undefined : this.readJson<AuthorOutcome>(last, signal);
   }
 
   async listOutcomes(runId: string, signal?: AbortSignal): Promise<AuthorOutcome[]> {

@@ -19,7 +19,7 @@ export interface RunStore {
   writeOutcome(runId: string, outcome: AuthorOutcome, signal?: AbortSignal): Promise<AuthorOutcome>;
   readOutcome(runId: string, secretName: string, signal?: AbortSignal): Promise<AuthorOutcome | undefined>;
   listOutcomes(runId: string, signal?: AbortSignal): Promise<AuthorOutcome[]>;
-  /** Keeps the latest transient failure of an author (overwritten by each attempt) for the poison handler. */
+  /** Records a transient failure of one delivery (one blob per attempt), for the poison handler. */
   writeLastError(runId: string, outcome: AuthorOutcome, signal?: AbortSignal): Promise<void>;
   readLastError(runId: string, secretName: string, signal?: AbortSignal): Promise<AuthorOutcome | undefined>;
   /** Run IDs, newest first. */

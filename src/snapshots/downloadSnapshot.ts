@@ -7,7 +7,7 @@ import { Transform } from 'node:stream';
 import type { ContainerClient } from '@azure/storage-blob';
 import { GalleryExportError } from '../errors';
 import type { Manifest } from './formats';
-import { MANIFEST_FILE } from './layout';
+import { MANIFEST_FILE, SNAPSHOT_DATA_FILES } from './layout';
 import { listCompleteSnapshots, type CompleteSnapshot } from './snapshotListing';
 import { storageError } from './storageErrors';
 
@@ -50,6 +50,17 @@ export async function downloadSnapshot(
         : `No complete snapshot of author ${request.authorId}`,
     );
   }
+  // The manifest decides which blobs are read and which files are written: it must name only this
+  // snapshot's two files (a tampered one could otherwise pull in other blobs or write outside the folder).
+  for (const file of snapshot.manifest.files) {
+    const known = (SNAPSHOT_DATA_FILES as readonly string[]).includes(file.name);
+    if (!known || file.path !== `${snapshot.prefix}${file.name}`) {
+      throw new GalleryExportError(
+        'SNAPSHOT_WRITE',
+        `The manifest of ${snapshot.prefix} lists an unexpected file; the snapshot is damaged, run \`gallery-export verify\``,
+      );
+    }
+  }
   await prepareEmptyFolder(request.outDir);
   const written: string[] = [];
   try {
@@ -84,7 +95,7 @@ async function prepareEmptyFolder(folder: string): Promise<void> {
   const existing = await readdir(folder);
   if (existing.length > 0) {
     throw new GalleryExportError(
-      'USAGE',
+      'OUTPUT_NOT_EMPTY',
       `${folder} is not empty; choose a new folder (nothing already there is overwritten)`,
     );
   }

@@ -6,12 +6,11 @@ import { randomBytes } from 'node:crypto';
  *   runs/<YYYY>/<MM>/<DD>/<runId>.json            the run record
  *   runs/<YYYY>/<MM>/<DD>/<runId>/<secret>.json   one author's outcome, gathered when the run is finalised
  *   erasures/<erasureId>.json                      erasure records
- *   locks/export-run.lock                          the one-run-at-a-time lease
+ * The one-run-at-a-time lock is a lease on the container itself (see BlobRunLock): no blob.
  */
 export const SNAPSHOTS_ROOT = 'snapshots/';
 export const RUNS_ROOT = 'runs/';
 export const ERASURES_ROOT = 'erasures/';
-export const RUN_LOCK_BLOB = 'locks/export-run.lock';
 
 export const PROFILE_FILE = 'profile.json';
 export const ENTITIES_FILE = 'entities.json';
@@ -77,9 +76,13 @@ export function runOutcomePath(runId: string, secretName: string): string {
   return `${runOutcomesPrefix(runId)}${secretName}.json`;
 }
 
-/** The latest transient failure of an author in a fan-out run, overwritten by every attempt. */
-export function runLastErrorPath(runId: string, secretName: string): string {
-  return `${runOutcomesPrefix(runId)}attempts/${secretName}.json`;
+/** The transient failures of an author in a fan-out run, one blob per delivery. */
+export function runAttemptsPrefix(runId: string, secretName: string): string {
+  return `${runOutcomesPrefix(runId)}attempts/${secretName}/`;
+}
+
+export function runAttemptPath(runId: string, secretName: string, attempt: number): string {
+  return `${runAttemptsPrefix(runId, secretName)}${String(attempt).padStart(13, '0')}.json`;
 }
 
 export function erasureRecordPath(erasureId: string): string {

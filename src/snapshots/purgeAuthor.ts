@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ContainerClient } from '@azure/storage-blob';
+import type { BlobItem, ContainerClient } from '@azure/storage-blob';
 import { GalleryExportError } from '../errors';
 import { createBlobOnce } from './BlobSnapshotStore';
 import type { ErasureRecord } from './formats';
@@ -14,7 +14,12 @@ export interface PurgeRequest {
   now: () => Date;
   generator: { name: string; version: string };
   signal?: AbortSignal | undefined;
+  /** How often the run lock is renewed while erasing. @default 20000 */
+  renewEveryMs?: number;
 }
+
+/** Rounds of listing and deleting (versions appear as their current blobs are deleted). */
+const MAX_ERASE_ROUNDS = 5;
 
 export interface PurgeResult {
   /** Undefined when there was nothing to erase (a repeated purge is a harmless no-op). */
@@ -24,7 +29,7 @@ export interface PurgeResult {
 
 /**
  * Erases every snapshot of an author (complete or not, every blob version and blob snapshot under
- * `snapshots/<authorId>/`) and writes an erasure record that proves it without naming anyone: a SHA-256 of
+ * `snapshots/<authorId>/`, listing again until nothing is left) and writes an erasure record that proves it without naming anyone: a SHA-256 of
  * the author ID, what was deleted (counts and run IDs) and when. Holds the run lock while it works, so no
  * export can write a new snapshot of the author halfway through.
  */
@@ -46,41 +51,52 @@ export async function purgeAuthor(
     }
     throw error;
   });
+  // Erasing many snapshots one blob at a time can outlast one lease period.
+  const renewal = setInterval(
+    () => void lock.renew(leaseId).catch(() => undefined),
+    request.renewEveryMs ?? 20_000,
+  );
+  renewal.unref();
   try {
     const prefix = authorSnapshotsPrefix(request.authorId);
     const runIds = new Set<string>();
-    let blobs = 0;
+    const names = new Set<string>();
     let bytes = 0;
     try {
-      const items = [];
-      for await (const item of container.listBlobsFlat({
-        prefix,
-        includeVersions: true,
-        includeSnapshots: true,
-        abortSignal: request.signal,
-      })) {
-        items.push(item);
-      }
-      // Older versions and blob snapshots first, then the current blobs.
-      items.sort(
-        (a, b) => Number(Boolean(b.versionId || b.snapshot)) - Number(Boolean(a.versionId || a.snapshot)),
-      );
-      for (const item of items) {
-        const location = parseSnapshotPath(item.name);
-        if (location) runIds.add(location.runId);
-        let client = container.getBlobClient(item.name);
-        if (item.snapshot) client = client.withSnapshot(item.snapshot);
-        else if (item.versionId && item.isCurrentVersion === false)
-          client = client.withVersion(item.versionId);
-        const response = await client.deleteIfExists({
-          ...(item.snapshot || item.isCurrentVersion === false
-            ? {}
-            : { deleteSnapshots: 'include' as const }),
+      // With blob versioning on, deleting a blob keeps its data as a previous version: list again with
+      // versions and delete those too, until nothing is left under the prefix.
+      for (let round = 1; ; round++) {
+        const items: BlobItem[] = [];
+        for await (const item of container.listBlobsFlat({
+          prefix,
+          includeVersions: true,
+          includeSnapshots: true,
           abortSignal: request.signal,
-        });
-        if (response.succeeded) {
-          blobs++;
-          bytes += item.properties.contentLength ?? 0;
+        })) {
+          items.push(item);
+        }
+        if (items.length === 0) break;
+        if (round > MAX_ERASE_ROUNDS) {
+          throw new GalleryExportError(
+            'SNAPSHOT_WRITE',
+            `${items.length} blob(s) under ${prefix} could not be erased`,
+          );
+        }
+        for (const item of items) {
+          const location = parseSnapshotPath(item.name);
+          if (location) runIds.add(location.runId);
+          const current = !item.snapshot && item.isCurrentVersion !== false;
+          if (!names.has(item.name)) {
+            names.add(item.name);
+            bytes += item.properties.contentLength ?? 0;
+          }
+          let client = container.getBlobClient(item.name);
+          if (item.snapshot) client = client.withSnapshot(item.snapshot);
+          else if (!current && item.versionId) client = client.withVersion(item.versionId);
+          await client.deleteIfExists({
+            ...(current ? { deleteSnapshots: 'include' as const } : {}),
+            abortSignal: request.signal,
+          });
         }
       }
     } catch (error) {
@@ -96,6 +112,7 @@ export async function purgeAuthor(
       }
       throw storageError(error, 'erase', prefix);
     }
+    const blobs = names.size;
     if (blobs === 0) return { record: undefined, path: undefined };
 
     const completedAt = request.now();
@@ -122,6 +139,7 @@ export async function purgeAuthor(
     );
     return { record, path };
   } finally {
+    clearInterval(renewal);
     await lock.release(leaseId).catch(() => undefined);
   }
 }

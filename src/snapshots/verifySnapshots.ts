@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ContainerClient } from '@azure/storage-blob';
-import type { Manifest } from './formats';
-import { MANIFEST_FILE } from './layout';
+import type { ErasureRecord, Manifest } from './formats';
+import { ERASURES_ROOT, MANIFEST_FILE } from './layout';
 import type { RunStore } from './RunStore';
 import { schemaProblems } from './schemas';
 import { listSnapshotFolders, type SnapshotFolder, type SnapshotQuery } from './snapshotListing';
@@ -51,7 +51,90 @@ export async function verifySnapshots(
     results.push(result);
     onSnapshot?.(result);
   }
+  for (const result of await findVanishedSnapshots(
+    container,
+    runs,
+    query,
+    new Set(folders.map((folder) => folder.prefix)),
+  )) {
+    results.push(result);
+    onSnapshot?.(result);
+  }
   return results;
+}
+
+/**
+ * Snapshots the run records say were completed but of which nothing is stored, unless an erasure record
+ * accounts for them (purge removes snapshots on purpose; run records keep saying they were written).
+ */
+async function findVanishedSnapshots(
+  container: ContainerClient,
+  runs: RunStore,
+  query: SnapshotQuery,
+  stored: Set<string>,
+): Promise<SnapshotVerification[]> {
+  const runIds = query.runId
+    ? [query.runId]
+    : await runs.listRunIds({ since: query.since, signal: query.signal });
+  const erased = await readErasedSnapshots(container, query.signal);
+  const vanished: SnapshotVerification[] = [];
+  for (const runId of runIds) {
+    if (query.until && runId.slice(0, 8) > query.until.toISOString().slice(0, 10).replace(/-/g, '')) continue;
+    const record = await runs.read(runId, query.signal);
+    if (!record) continue;
+    const authors =
+      record.status === 'running'
+        ? [...record.authors, ...(await runs.listOutcomes(runId, query.signal))]
+        : record.authors;
+    for (const author of authors) {
+      if (author.status !== 'complete' || !author.snapshot || !author.authorId) continue;
+      if (query.authorId && author.authorId !== query.authorId) continue;
+      if (stored.has(author.snapshot) || erased.has(`${sha256(author.authorId)}:${runId}`)) continue;
+      vanished.push({
+        authorId: author.authorId,
+        runId,
+        prefix: author.snapshot,
+        status: 'damaged',
+        problems: [
+          {
+            path: author.snapshot,
+            kind: 'missing',
+            detail:
+              'the run record says this snapshot was completed, but nothing of it is stored (and no erasure record explains it)',
+          },
+        ],
+        files: 0,
+        bytes: 0,
+      });
+      stored.add(author.snapshot);
+    }
+  }
+  return vanished;
+}
+
+/** `<sha256 of author ID>:<runId>` for every snapshot an erasure record says was deleted. */
+async function readErasedSnapshots(container: ContainerClient, signal?: AbortSignal): Promise<Set<string>> {
+  const erased = new Set<string>();
+  try {
+    for await (const blob of container.listBlobsFlat({ prefix: ERASURES_ROOT, abortSignal: signal })) {
+      const record = JSON.parse(
+        (
+          await container
+            .getBlockBlobClient(blob.name)
+            .downloadToBuffer(0, undefined, { abortSignal: signal })
+        ).toString('utf8'),
+      ) as Partial<ErasureRecord>;
+      for (const runId of record.deleted?.runIds ?? []) erased.add(`${record.authorIdSha256}:${runId}`);
+    }
+  } catch (error) {
+    if (error instanceof SyntaxError) return erased;
+    throw storageError(error, 'read', ERASURES_ROOT, 'STORAGE_UNAVAILABLE');
+  }
+  return erased;
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text.toUpperCase()).digest('hex');
 }
 
 async function verifyComplete(

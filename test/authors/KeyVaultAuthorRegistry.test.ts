@@ -50,7 +50,7 @@ test('lists only prefixed secrets, across nextLink pages, with their properties'
       refs.find((ref) => ref.label === 'later')!,
       now,
     ),
-  ).toMatch(/not valid before/);
+  ).toMatch(/not yet valid/);
   expect(vault.requests.filter((request) => request.path === '/secrets').length).toBeGreaterThanOrEqual(2);
   // The SDK met the emulator's challenge and then sent a bearer token.
   expect(vault.requests[0]!.authorized).toBe(false);
@@ -136,4 +136,30 @@ test('plain http is allowed only for a loopback vault', () => {
   expect(() => createSecretClient('http://10.0.0.5:8080')).toThrow(/127.0.0.1 or localhost/);
   expect(() => createSecretClient('http://localhost:4181')).not.toThrow();
   expect(() => createSecretClient('https://myvault.vault.azure.net')).not.toThrow();
+});
+
+test('a secret whose authorId tag names another author is refused; the secret expiry is passed on', async () => {
+  vault.setSecret('gallery-author-mixed', JSON.stringify({ authorId: A, accessToken: null }), {
+    tags: { authorId: 'CD'.repeat(32) },
+  });
+  await expect(registry.readAuthor('gallery-author-mixed')).rejects.toMatchObject({
+    code: 'AUTHOR_CONFIG',
+    message:
+      'Secret "gallery-author-mixed" has an authorId tag that does not match the authorId in its value',
+  });
+  const expiresOn = new Date('2026-01-01T00:00:00Z');
+  vault.setSecret('gallery-author-old', JSON.stringify({ authorId: A, accessToken: null }), {
+    tags: { authorId: A },
+    expiresOn,
+  });
+  await expect(registry.readAuthor('gallery-author-old')).resolves.toMatchObject({
+    secretExpiresOn: expiresOn,
+  });
+});
+
+test('a name outside the prefix is refused before the vault is asked', async () => {
+  vault.setSecret('storage-account-key', 'do not read');
+  const before = vault.requests.length;
+  await expect(registry.readAuthor('storage-account-key')).rejects.toMatchObject({ code: 'AUTHOR_CONFIG' });
+  expect(vault.requests.length).toBe(before);
 });

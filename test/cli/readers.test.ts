@@ -158,7 +158,8 @@ test('get: a folder whose files match the manifest hashes, with a README; never 
 
   await writeFile(join(out, 'note.txt'), 'mine');
   const refused = await runCli(['get', '--author', ada.authorId, '--out', out], env);
-  expect(refused.code).toBe(2);
+  expect(refused.code).toBe(1);
+  expect(refused.stderr).toContain('is not empty');
   expect(await readFile(join(out, 'note.txt'), 'utf8')).toBe('mine');
   expect((await runCli(['get', '--author', li.authorId, '--out', join(out, '..', 'none')], env)).code).toBe(
     1,
@@ -214,6 +215,18 @@ test('purge: nothing without --yes; then no blob under the author, an erasure re
   const { problems, checked } = await validateStoredDocuments(container);
   expect(problems).toEqual([]);
   expect(checked.erasure).toBe(1);
+  // Run records still say Ada's snapshots were written; the erasure record accounts for them.
+  expect((await runCli(['verify'], env)).code).toBe(0);
+});
+
+test('verify: 1 when a whole snapshot the run record says was completed is gone', async () => {
+  const { env, container, record } = await exported(li.authorId);
+  const prefix = record.authors[0]!.snapshot!;
+  for (const name of ['profile.json', 'entities.json', 'manifest.json'])
+    await container.getBlockBlobClient(`${prefix}${name}`).delete();
+  const result = await runCli(['verify'], env);
+  expect(result.code).toBe(1);
+  expect(result.stdout).toContain(`missing          ${prefix}`);
 });
 
 test('usage errors exit 2 and start nothing', async () => {

@@ -153,10 +153,8 @@ test('50 authors, up to 2,000 entities each, through 429s, 503s, resets, broken 
     }
     const figures = record.authors.map((author) => author.catalog!);
     expect(figures.reduce((sum, entry) => sum + entry.retries, 0)).toBeGreaterThan(0);
-    // Every 429 the client saw is counted (a request abandoned with its pass may miss its 429).
-    const throttled = figures.reduce((sum, entry) => sum + entry.throttled, 0);
-    expect(throttled).toBeGreaterThan(catalog.stats.faults.throttle! * 0.8);
-    expect(throttled).toBeLessThanOrEqual(catalog.stats.faults.throttle!);
+    // Every 429 the service sent was seen and counted (requests are never cut off on the wire).
+    expect(figures.reduce((sum, entry) => sum + entry.throttled, 0)).toBe(catalog.stats.faults.throttle);
     expect(record.authors.every((author) => typeof author.durationMs === 'number')).toBe(true);
     const { problems, checked } = await validateStoredDocuments(container);
     expect(problems).toEqual([]);

@@ -72,7 +72,7 @@ describe('runInProcess', () => {
       status: 'skipped',
       reason: 'the secret is disabled',
     });
-    expect(by.get('gallery-author-later')!.reason).toMatch(/not valid before 2027-01-01/);
+    expect(by.get('gallery-author-later')!.reason).toMatch(/not yet valid \(valid from 2027-01-01/);
     expect(record.counts).toEqual({ authors: 6, complete: 2, failed: 2, skipped: 2, pending: 0 });
 
     // The stored record is the final one, and the lock is free again.
@@ -301,5 +301,44 @@ describe('fan-out', () => {
     const plan = await planRun(world.services, { trigger: 'timer' });
     expect(plan.record.lockLeaseId).toBe(plan.leaseId);
     await expect(planRun(world.services, { trigger: 'http' })).rejects.toMatchObject({ code: 'RUN_LOCKED' });
+  });
+});
+
+describe('more of what a vault can hold', () => {
+  test('two untagged secrets of one author: the author is exported once, the other secret skipped', async () => {
+    const world = worldWithAuthors();
+    world.registry.add('a-one', secret(A));
+    world.registry.add('a-two', secret(A));
+    const record = await runInProcess(world.services, { trigger: 'cli' });
+    expect(record.authors.map((author) => author.status).sort()).toEqual(['complete', 'skipped']);
+    const skipped = record.authors.find((author) => author.status === 'skipped')!;
+    expect(skipped.reason).toMatch(/^same author as secret gallery-author-a-(one|two)$/);
+    expect(record.status).toBe('complete');
+  });
+
+  test('an expired secret exports public data only, and the snapshot says why', async () => {
+    const world = worldWithAuthors();
+    world.registry.add('a', secret(A, validToken(A)), {
+      taggedAuthorId: A,
+      expiresOn: new Date('2026-11-27T00:00:00Z'),
+    });
+    const record = await runInProcess(world.services, { trigger: 'cli' });
+    expect(record.authors[0]).toMatchObject({
+      status: 'complete',
+      tokenStatus: 'expired',
+      counts: { entities: 2, unlisted: 0 },
+    });
+    expect(record.authors[0]!.warnings!.join(' ')).toMatch(
+      /Key Vault secret expired at 2026-11-27T00:00:00.000Z/,
+    );
+    expect(world.catalog.tokensSeen.every((token) => token === undefined)).toBe(true);
+  });
+
+  test('the lock is renewed while a slow vault is listed', async () => {
+    const world = worldWithAuthors();
+    world.registry.add('a', secret(A), { taggedAuthorId: A });
+    world.registry.listDelayMs = 120;
+    await runInProcess({ ...world.services, lockRenewIntervalMs: 20 }, { trigger: 'timer' });
+    expect(world.lock.renewals).toBeGreaterThanOrEqual(3);
   });
 });

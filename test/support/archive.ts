@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ContainerClient } from '@azure/storage-blob';
 import { BlobRunStore } from '../../src/snapshots/BlobRunStore';
 import { verifySnapshots } from '../../src/snapshots/verifySnapshots';
+import { validateStoredDocuments } from './documents';
 
 /** SHA-256 of every blob under snapshots/, to prove later that none of them changed. */
 export async function fingerprintSnapshots(container: ContainerClient): Promise<Map<string, string>> {
@@ -23,6 +24,8 @@ export async function expectArchiveSound(
 ): Promise<void> {
   const results = await verifySnapshots(container, new BlobRunStore(container), {});
   expect(results.filter((result) => result.status === 'damaged')).toEqual([]);
+  // Whatever a failure left behind, every document is still well-formed.
+  expect((await validateStoredDocuments(container)).problems).toEqual([]);
   const now = await fingerprintSnapshots(container);
   for (const [path, sha] of earlier) expect([path, now.get(path)]).toEqual([path, sha]);
 }

@@ -26,7 +26,7 @@ export async function validateStoredDocuments(
 function kindOf(name: string): DocumentKind | undefined {
   if (/^snapshots\/.+\/manifest\.json$/.test(name)) return 'manifest';
   if (/^runs\/\d{4}\/\d{2}\/\d{2}\/[^/]+\.json$/.test(name)) return 'run';
-  if (/^runs\/\d{4}\/\d{2}\/\d{2}\/[^/]+\/(attempts\/)?[^/]+\.json$/.test(name)) return 'outcome';
+  if (/^runs\/\d{4}\/\d{2}\/\d{2}\/[^/]+\/(attempts\/[^/]+\/)?[^/]+\.json$/.test(name)) return 'outcome';
   if (/^erasures\/[^/]+\.json$/.test(name)) return 'erasure';
   return undefined;
 }

@@ -21,6 +21,8 @@ export class MemoryRegistry implements AuthorRegistry {
   readonly location = 'memory://vault';
   readonly secrets = new Map<string, { value: string; ref: AuthorSecretRef }>();
   failList: Error | undefined;
+  /** Makes listing take this long, as a large vault would. */
+  listDelayMs = 0;
 
   add(label: string, value: string, ref: Partial<AuthorSecretRef> = {}): string {
     const secretName = `gallery-author-${label}`;
@@ -41,13 +43,17 @@ export class MemoryRegistry implements AuthorRegistry {
 
   listAuthorSecrets(): Promise<AuthorSecretRef[]> {
     if (this.failList) return Promise.reject(this.failList);
-    return Promise.resolve([...this.secrets.values()].map((secret) => secret.ref));
+    const refs = [...this.secrets.values()].map((secret) => secret.ref);
+    return new Promise((resolve) => setTimeout(() => resolve(refs), this.listDelayMs));
   }
 
   readAuthor(secretName: string): Promise<AuthorCredentials> {
     const secret = this.secrets.get(secretName);
     if (!secret) return Promise.reject(new GalleryExportError('AUTHOR_CONFIG', `no secret ${secretName}`));
-    return Promise.resolve().then(() => parseAuthorSecret(secretName, secret.value));
+    return Promise.resolve().then(() => ({
+      ...parseAuthorSecret(secretName, secret.value),
+      secretExpiresOn: secret.ref.expiresOn,
+    }));
   }
 }
 
@@ -213,6 +219,7 @@ export class MemoryRunStore implements RunStore {
 
 export class MemoryRunLock implements RunLock {
   holder: string | undefined;
+  renewals = 0;
   private next = 0;
 
   acquire(): Promise<string> {
@@ -223,6 +230,7 @@ export class MemoryRunLock implements RunLock {
   }
 
   renew(leaseId: string): Promise<boolean> {
+    this.renewals++;
     return Promise.resolve(this.holder === leaseId);
   }
 

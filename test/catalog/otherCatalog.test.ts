@@ -1,0 +1,182 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CatalogClient } from '../../src/catalog/CatalogClient';
+import { EntitySpool } from '../../src/export/EntitySpool';
+import { exportAuthor } from '../../src/export/exportAuthor';
+import { fakeJwt, fakeWorld } from '../support/fakes';
+
+/**
+ * The client against a second, independent catalog implementation with the quirks a real ASP.NET/OData
+ * service might have and the project's simulator does not: a refused $orderby, a MaxTop answered with
+ * 400, total_count only on the first page, a byte order mark, numeric ids, a 401 for a bad token.
+ */
+const AUTHOR = 'AB'.repeat(32);
+
+interface Quirks {
+  refuseOrderBy?: boolean;
+  maxTop?: number;
+  totalOnFirstPageOnly?: boolean;
+  bom?: boolean;
+  numericIds?: boolean;
+  noTotal?: boolean;
+  rejectToken?: boolean;
+}
+
+async function otherCatalog(
+  count: number,
+  quirks: Quirks,
+): Promise<{ url: string; requests: string[]; close(): Promise<void> }> {
+  const requests: string[] = [];
+  const entities = Array.from({ length: count }, (_, index) => ({
+    id: quirks.numericIds ? count - index : `e${String(count - index).padStart(4, '0')}`,
+    name: `Entity ${index}`,
+    hidden: index % 5 === 0,
+  }));
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    requests.push(`${url.pathname}${url.search}`);
+    const send = (status: number, body: unknown): void => {
+      const text = `${quirks.bom ? '\uFEFF' : ''}${JSON.stringify(body)}`;
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+      res.end(text);
+    };
+    const token = req.headers.datalabaccesstoken;
+    if (quirks.rejectToken && token)
+      return send(401, { Message: 'Authorization has been denied for this request.' });
+    if (url.pathname === `/users/${AUTHOR}`)
+      return send(200, { id: AUTHOR, name: 'Other', entities_count: count });
+    if (url.pathname !== '/entities') return send(404, { Message: 'Not found' });
+    if (quirks.refuseOrderBy && url.searchParams.has('$orderby'))
+      return send(400, { Message: "The query parameter '$orderby' is not supported." });
+    const top = Number(url.searchParams.get('$top') ?? 20);
+    const skip = Number(url.searchParams.get('$skip') ?? 0);
+    if (quirks.maxTop !== undefined && top > quirks.maxTop) {
+      return send(400, { Message: `The limit of '${quirks.maxTop}' for Top query has been exceeded.` });
+    }
+    const visible = entities.filter((entity) => token || !entity.hidden);
+    const value = visible.slice(skip, skip + top);
+    if (quirks.noTotal) return send(200, value);
+    const withTotal = !quirks.totalOnFirstPageOnly || skip === 0;
+    return send(200, { value, count: value.length, ...(withTotal ? { total_count: visible.length } : {}) });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+async function exportFrom(
+  catalogUrl: string,
+  token: string | null,
+): Promise<{ ids: Array<string | number>; warnings: string[]; includesUnlisted: boolean }> {
+  const world = fakeWorld();
+  const catalog = new CatalogClient({
+    baseUrl: catalogUrl,
+    pageSize: 100,
+    retryTiming: { baseDelayMs: 1, maxDelayMs: 5 },
+  });
+  try {
+    const result = await exportAuthor(
+      { ...world.services, catalog, createSpool: () => new EntitySpool() },
+      {
+        runId: '20261128T020000Z-abc123',
+        trigger: 'cli',
+        author: { secretName: 'gallery-author-x', authorId: AUTHOR, accessToken: token },
+      },
+    );
+    const entitiesPath = result.manifest.files[1]!.path;
+    const entities = JSON.parse(world.snapshots.storage.blobs.get(entitiesPath)!.toString()) as Array<{
+      id: string | number;
+    }>;
+    return {
+      ids: entities.map((entity) => entity.id),
+      warnings: result.manifest.warnings,
+      includesUnlisted: result.manifest.includesUnlisted,
+    };
+  } finally {
+    await catalog.close();
+  }
+}
+
+const validToken = fakeJwt({
+  author_id: AUTHOR,
+  exp: Math.floor(Date.parse('2026-11-28T02:00:00Z') / 1000) + 3600,
+});
+
+test('a catalog that refuses $orderby is asked again without it', async () => {
+  const server = await otherCatalog(250, { refuseOrderBy: true });
+  try {
+    const { ids } = await exportFrom(server.url, validToken);
+    expect(ids).toHaveLength(250);
+    expect(server.requests.filter((request) => request.includes('orderby'))).toHaveLength(1);
+  } finally {
+    await server.close();
+  }
+});
+
+test('a $top over the MaxTop answered with 400 is halved until accepted', async () => {
+  const server = await otherCatalog(130, { maxTop: 30 });
+  try {
+    const { ids } = await exportFrom(server.url, validToken);
+    expect(new Set(ids).size).toBe(130);
+    expect(server.requests.some((request) => request.includes('$top=25'))).toBe(true);
+  } finally {
+    await server.close();
+  }
+});
+
+test('total_count on the first page only is enough', async () => {
+  const server = await otherCatalog(250, { totalOnFirstPageOnly: true });
+  try {
+    expect((await exportFrom(server.url, validToken)).ids).toHaveLength(250);
+  } finally {
+    await server.close();
+  }
+});
+
+test.each([0, 1, 2, 99, 100, 101, 250])(
+  'no total_count at all, %i entities: paged to the end, and it ends',
+  async (count) => {
+    const server = await otherCatalog(count, { noTotal: true });
+    try {
+      const { ids } = await exportFrom(server.url, validToken);
+      expect(new Set(ids).size).toBe(count);
+      expect(server.requests.length).toBeLessThan(count / 50 + 5);
+    } finally {
+      await server.close();
+    }
+  },
+);
+
+test('a one-item-per-page catalog without total_count ends', async () => {
+  const server = await otherCatalog(3, { noTotal: true, maxTop: 1 });
+  try {
+    expect((await exportFrom(server.url, validToken)).ids).toHaveLength(3);
+  } finally {
+    await server.close();
+  }
+});
+
+test('a byte order mark is tolerated; numeric ids sort as numbers', async () => {
+  const server = await otherCatalog(12, { bom: true, numericIds: true });
+  try {
+    const { ids } = await exportFrom(server.url, validToken);
+    expect(ids).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+  } finally {
+    await server.close();
+  }
+});
+
+test('a catalog that refuses the token (401) still gives the public entities, and says so', async () => {
+  const server = await otherCatalog(10, { rejectToken: true });
+  try {
+    const result = await exportFrom(server.url, validToken);
+    expect(result.ids).toHaveLength(8);
+    expect(result.includesUnlisted).toBe(false);
+    expect(result.warnings.join(' ')).toMatch(/refused the access token \(HTTP 401\)/);
+  } finally {
+    await server.close();
+  }
+});

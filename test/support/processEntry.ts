@@ -1,0 +1,4 @@
+import { runFromProcess } from '../../src/cli/main';
+
+// What bin/gallery-export.js does with the compiled code, run on the sources (through tsChild.js).
+runFromProcess();
