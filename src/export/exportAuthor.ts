@@ -20,6 +20,11 @@ export interface ExportAuthorRequest {
   author: AuthorCredentials;
   signal?: AbortSignal | undefined;
   onProgress?: (progress: ListingProgress) => void;
+  /**
+   * True when this process planned the run just now and claimed the author: no earlier attempt can have
+   * left files and nobody else writes the folder, so the checks for those (two listings) are skipped.
+   */
+  fresh?: boolean;
 }
 
 export interface ExportedSnapshot {
@@ -50,8 +55,10 @@ export async function exportAuthor(
   const token = assessToken(author.accessToken, author.authorId, startedAt, author.secretExpiresOn);
   const target = services.snapshots.open(author.authorId, runId);
 
-  const existing = await target.prepare(signal);
-  if (existing) return { manifest: existing, figures: newCatalogCallStats(), token, alreadyComplete: true };
+  if (!request.fresh) {
+    const existing = await target.prepare(signal);
+    if (existing) return { manifest: existing, figures: newCatalogCallStats(), token, alreadyComplete: true };
+  }
 
   const figures = newCatalogCallStats();
   const retryBudget = new RetryBudget();
@@ -128,7 +135,7 @@ export async function exportAuthor(
       files: [profileFile, entitiesFile],
       generator: services.generator,
     };
-    await target.writeManifest(manifest, signal);
+    await target.writeManifest(manifest, signal, { checkFiles: !request.fresh });
     return { manifest, figures, token, alreadyComplete: false };
   } finally {
     await spool.dispose();

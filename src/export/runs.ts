@@ -246,6 +246,8 @@ export async function exportRegisteredAuthor(
       author,
       signal: options.signal,
       onProgress: options.onProgress,
+      // Planned by this process and claimed for this secret: nothing else can be writing the folder.
+      fresh: options.checkRecorded === false && options.claimAuthor !== undefined,
     });
     logTokenHealth(services, work.secretName, author.authorId, result.token.status, result.token.expiresAt);
     const { manifest, figures } = result;

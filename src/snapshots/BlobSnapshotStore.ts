@@ -186,9 +186,28 @@ class BlobSnapshotTarget implements SnapshotTarget {
     return { name, path, bytes: created.bytes, sha256: created.sha256, contentType: JSON_CONTENT_TYPE };
   }
 
-  async writeManifest(manifest: Manifest, signal?: AbortSignal): Promise<void> {
-    // Another delivery of the same work item could have replaced a file between our write and now; a
-    // manifest must only ever describe bytes this attempt wrote and hashed. One listing gives every ETag.
+  async writeManifest(
+    manifest: Manifest,
+    signal?: AbortSignal,
+    options: { checkFiles?: boolean } = {},
+  ): Promise<void> {
+    if (options.checkFiles !== false) await this.checkFilesUnchanged(manifest, signal);
+    const path = `${this.prefix}${MANIFEST_FILE}`;
+    await createBlobOnce(
+      this.container.getBlockBlobClient(path),
+      Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`),
+      {
+        tags: { runId: this.runId, kind: 'manifest', authorId: this.authorId },
+        signal,
+      },
+    );
+  }
+
+  /**
+   * Another delivery of the same work item could have replaced a file between our write and now; a
+   * manifest must only ever describe bytes this attempt wrote and hashed. One listing gives every ETag.
+   */
+  private async checkFilesUnchanged(manifest: Manifest, signal?: AbortSignal): Promise<void> {
     const stored = new Map<string, string | undefined>();
     try {
       for await (const blob of this.container.listBlobsFlat({ prefix: this.prefix, abortSignal: signal })) {
@@ -209,15 +228,6 @@ class BlobSnapshotTarget implements SnapshotTarget {
         );
       }
     }
-    const path = `${this.prefix}${MANIFEST_FILE}`;
-    await createBlobOnce(
-      this.container.getBlockBlobClient(path),
-      Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`),
-      {
-        tags: { runId: this.runId, kind: 'manifest', authorId: this.authorId },
-        signal,
-      },
-    );
   }
 }
 

@@ -20,8 +20,11 @@ export interface SnapshotTarget {
     content: Buffer | AsyncIterable<Buffer>,
     signal?: AbortSignal,
   ): Promise<ManifestFile>;
-  /** Writes the manifest, after checking every file it lists is still the one written. */
-  writeManifest(manifest: Manifest, signal?: AbortSignal): Promise<void>;
+  /**
+   * Writes the manifest, after checking every file it lists is still the one written (skipped with
+   * `checkFiles: false` when no other writer can exist: a run this process planned just now).
+   */
+  writeManifest(manifest: Manifest, signal?: AbortSignal, options?: { checkFiles?: boolean }): Promise<void>;
 }
 
 export interface SnapshotStore {

@@ -1,27 +1,15 @@
-import { startAzurite, type RunningAzurite } from '../../dev/azurite';
 import { generateCatalogData } from '../../dev/catalog-simulator';
-import { startVaultEmulator, type VaultEmulator } from '../../dev/vault-emulator';
 import type { Manifest, RunRecord } from '../../src/snapshots/formats';
 import { expectArchiveSound, fingerprintSnapshots } from '../support/archive';
 import { runCli } from '../support/cliHarness';
 import { readAllBlobs } from '../support/storage';
-import { drillAuthorId, drillWorld } from './drillSetup';
+import { createWorld, useAzuriteAndVault, worldAuthorId } from '../support/world';
 
 /** Drills: one author the catalog answers with garbage; one author whose entities are huge. */
-let azurite: RunningAzurite;
-let vault: VaultEmulator;
-
-beforeAll(async () => {
-  azurite = await startAzurite();
-  vault = await startVaultEmulator();
-});
-afterAll(async () => {
-  await vault?.close();
-  await azurite?.stop();
-});
+const servers = useAzuriteAndVault();
 
 test('the catalog returning garbage for one author: that author fails, the rest complete', async () => {
-  const world = await drillWorld(azurite, vault, 4);
+  const world = await createWorld(servers, 4, { env: { CATALOG_MAX_RETRIES: '2' } });
   try {
     expect((await runCli(['run'], world.env)).code).toBe(0);
     const earlier = await fingerprintSnapshots(world.container);
@@ -42,26 +30,26 @@ test('an author with very large entities is read in smaller pages and exported w
   const data = generateCatalogData({
     seed: 5,
     authors: [
-      { authorId: drillAuthorId(100), entities: 40 },
-      { authorId: drillAuthorId(101), entities: 20 },
+      { authorId: worldAuthorId(100), entities: 40 },
+      { authorId: worldAuthorId(101), entities: 20 },
     ],
   });
   // 40 entities of about 2 MB each: one 100-entity page would be ~80 MB, over the client's 64 MB limit.
-  const big = data.authors.get(drillAuthorId(100))!;
+  const big = data.authors.get(worldAuthorId(100))!;
   big.entities.forEach((entity, index) => {
     entity.description = `${index}:${'Ω'.repeat(1_000_000)}`;
   });
-  const world = await drillWorld(azurite, vault, data);
+  const world = await createWorld(servers, data);
   try {
     const result = await runCli(['run', '--json'], world.env);
     expect(result.code).toBe(0);
     const record = JSON.parse(result.stdout) as RunRecord;
     expect(record.counts).toMatchObject({ complete: 2, failed: 0 });
-    const huge = record.authors.find((author) => author.authorId === drillAuthorId(100))!;
+    const huge = record.authors.find((author) => author.authorId === worldAuthorId(100))!;
     expect(huge.counts!.entities).toBe(40);
     // Asked for 100, then 50, then 25 at a time: each page under the client's response limit.
     const asked = world.catalog.requestLog.filter(
-      (entry) => entry.path === '/entities' && entry.authorId === drillAuthorId(100),
+      (entry) => entry.path === '/entities' && entry.authorId === worldAuthorId(100),
     );
     expect([...new Set(asked.map((entry) => entry.query.$top))]).toEqual(['100', '50', '25']);
     const blobs = await readAllBlobs(world.container, huge.snapshot);

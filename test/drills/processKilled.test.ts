@@ -1,27 +1,18 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { startAzurite, type RunningAzurite } from '../../dev/azurite';
-import { startVaultEmulator, type VaultEmulator } from '../../dev/vault-emulator';
 import type { RunRecord } from '../../src/snapshots/formats';
 import { expectArchiveSound, fingerprintSnapshots } from '../support/archive';
 import { runCli } from '../support/cliHarness';
-import { drillWorld, waitFor } from './drillSetup';
+import { createWorld, runOnceUnlocked, useAzuriteAndVault, waitFor } from '../support/world';
 
 /** Drill: the export process is killed (SIGKILL: no cleanup at all) in the middle of a run. */
-let azurite: RunningAzurite;
-let vault: VaultEmulator;
-
-beforeAll(async () => {
-  azurite = await startAzurite();
-  vault = await startVaultEmulator();
-});
-afterAll(async () => {
-  await vault?.close();
-  await azurite?.stop();
-});
+const servers = useAzuriteAndVault();
 
 test('SIGKILL mid-run: nothing looks complete unless it is, the lock is recovered after it expires, the next run completes', async () => {
-  const world = await drillWorld(azurite, vault, 10, { faults: { latencyMs: 100 } });
+  const world = await createWorld(servers, 10, {
+    simulator: { faults: { latencyMs: 100 } },
+    env: { RUN_LOCK_SECONDS: '15' },
+  });
   try {
     expect((await runCli(['run'], world.env)).code).toBe(0);
     const earlier = await fingerprintSnapshots(world.container);
@@ -49,11 +40,7 @@ test('SIGKILL mid-run: nothing looks complete unless it is, the lock is recovere
     expect(blocked.code).toBe(1);
     expect(blocked.stderr).toContain('Another export run is in progress');
 
-    let next = blocked;
-    for (let attempt = 0; next.code !== 0 && attempt < 40; attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      next = await runCli(['run', '--json'], world.env);
-    }
+    const next = await runOnceUnlocked(['--json'], world.env);
     expect(next.code).toBe(0);
     expect((JSON.parse(next.stdout) as RunRecord).counts).toMatchObject({ complete: 10, failed: 0 });
     await expectArchiveSound(world.container, earlier);

@@ -1,23 +1,12 @@
-import { startAzurite, type RunningAzurite } from '../../dev/azurite';
-import { startVaultEmulator, type VaultEmulator } from '../../dev/vault-emulator';
+import { startVaultEmulator } from '../../dev/vault-emulator';
 import type { RunRecord } from '../../src/snapshots/formats';
 import { expectArchiveSound, fingerprintSnapshots } from '../support/archive';
 import { runCli } from '../support/cliHarness';
 import { readAllBlobs } from '../support/storage';
-import { drillWorld } from './drillSetup';
+import { createWorld, useAzuriteAndVault } from '../support/world';
 
 /** Drill: the vault cannot be reached. */
-let azurite: RunningAzurite;
-let vault: VaultEmulator;
-
-beforeAll(async () => {
-  azurite = await startAzurite();
-  vault = await startVaultEmulator();
-});
-afterAll(async () => {
-  await vault?.close();
-  await azurite?.stop();
-});
+const servers = useAzuriteAndVault();
 
 test.each([
   ['refuses connections', 'closed' as const],
@@ -25,22 +14,21 @@ test.each([
 ])(
   'a vault that %s fails the run at once, naming the vault, with a run record saying so',
   async (_, outage) => {
-    const world = await drillWorld(azurite, vault, 2);
+    const world = await createWorld(servers, 2);
     try {
       expect((await runCli(['run'], world.env)).code).toBe(0);
       const earlier = await fingerprintSnapshots(world.container);
       const requests = world.catalog.stats.requests;
 
       const env = { ...world.env };
-      let spare: VaultEmulator | undefined;
       if (outage === 'closed') {
-        spare = await startVaultEmulator();
-        env.KEY_VAULT_URL = spare.url;
-        await spare.close();
+        const gone = await startVaultEmulator();
+        env.KEY_VAULT_URL = gone.url;
+        await gone.close();
       } else {
-        vault.setOutage('unavailable');
+        servers.vault.setOutage('unavailable');
       }
-      const result = await runCli(['run'], env).finally(() => vault.setOutage(undefined));
+      const result = await runCli(['run'], env).finally(() => servers.vault.setOutage(undefined));
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(`Key Vault ${env.KEY_VAULT_URL}`);
       expect(world.catalog.stats.requests).toBe(requests);

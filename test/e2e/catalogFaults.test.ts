@@ -1,86 +1,23 @@
-import { createHash } from 'node:crypto';
 import type { ContainerClient } from '@azure/storage-blob';
-import { startAzurite, type RunningAzurite } from '../../dev/azurite';
-import {
-  generateCatalogData,
-  startCatalogSimulator,
-  type CatalogSimulator,
-} from '../../dev/catalog-simulator';
-import { startVaultEmulator, type VaultEmulator } from '../../dev/vault-emulator';
+import { generateCatalogData, startCatalogSimulator } from '../../dev/catalog-simulator';
 import type { Manifest, RunRecord } from '../../src/snapshots/formats';
 import { runCli } from '../support/cliHarness';
 import { validateStoredDocuments } from '../support/documents';
-import { containerFor, readAllBlobs, uniqueName } from '../support/storage';
+import { readAllBlobs } from '../support/storage';
+import { createWorld, useAzuriteAndVault, waitFor, type World, type WorldOptions } from '../support/world';
 
 /**
  * The catalog client under a hostile service: throttling, 5xx, resets, broken bodies, latency and data that
  * changes while it is paged, over real HTTP, through a whole export into Azurite.
  */
-let azurite: RunningAzurite;
-let vault: VaultEmulator;
+const servers = useAzuriteAndVault();
 
-beforeAll(async () => {
-  azurite = await startAzurite();
-  vault = await startVaultEmulator();
-});
-afterAll(async () => {
-  await vault?.close();
-  await azurite?.stop();
-});
-
-function authorId(index: number): string {
-  return createHash('sha256').update(`fault-author-${index}`).digest('hex').toUpperCase();
-}
-
-async function setUp(
-  authors: Array<{ entities: number }>,
-  options: Parameters<typeof startCatalogSimulator>[0],
-): Promise<{
-  catalog: CatalogSimulator;
-  env: Record<string, string>;
-  container: ContainerClient;
-  prefix: string;
-  ids: string[];
-}> {
-  const ids = authors.map((_, index) => authorId(index));
-  const catalog = await startCatalogSimulator({
-    ...options,
-    data: generateCatalogData({
-      seed: 11,
-      authors: authors.map((author, index) => ({
-        authorId: ids[index],
-        entities: author.entities,
-        unlistedRatio: 0.1,
-      })),
-    }),
+/** A world of authors with the given entity counts, at the concurrency these tests assume. */
+function setUp(authors: Array<{ entities: number }>, simulator: WorldOptions['simulator']): Promise<World> {
+  return createWorld(servers, authors, {
+    simulator,
+    env: { CATALOG_CONCURRENCY: '8', AUTHOR_CONCURRENCY: '16' },
   });
-  const prefix = `${uniqueName('f')}-`;
-  ids.forEach((id, index) => {
-    vault.setSecret(
-      `${prefix}a${index}`,
-      JSON.stringify({ authorId: id, accessToken: catalog.issueToken(id) }),
-      {
-        contentType: 'application/json',
-        tags: { authorId: id },
-      },
-    );
-  });
-  const name = uniqueName('faults');
-  return {
-    catalog,
-    ids,
-    prefix,
-    container: containerFor(azurite.connectionString, name),
-    env: {
-      CATALOG_BASE_URL: catalog.url,
-      KEY_VAULT_URL: vault.url,
-      EXPORT_STORAGE: azurite.connectionString,
-      EXPORT_CONTAINER: name,
-      AUTHOR_SECRET_PREFIX: prefix,
-      CATALOG_CONCURRENCY: '8',
-      AUTHOR_CONCURRENCY: '16',
-    },
-  };
 }
 
 async function manifests(
@@ -101,7 +38,12 @@ test('50 authors, up to 2,000 entities each, through 429s, 503s, resets, broken 
   const sizes = Array.from({ length: 50 }, (_, index) => ({
     entities: index === 0 ? 2000 : 1 + ((index * 733) % 2000),
   }));
-  const { catalog, env, container, ids } = await setUp(sizes, {
+  const {
+    catalog,
+    env,
+    container,
+    authorIds: ids,
+  } = await setUp(sizes, {
     faults: {
       seed: 42,
       throttleRate: 0.1,
@@ -193,12 +135,14 @@ test.each([
 );
 
 test('a list that never stops moving fails that author with CATALOG_INCONSISTENT and no manifest; the others complete', async () => {
-  const { catalog, env, container, ids } = await setUp(
-    [{ entities: 150 }, { entities: 250 }, { entities: 30 }],
-    {
-      faults: { seed: 9 },
-    },
-  );
+  const {
+    catalog,
+    env,
+    container,
+    authorIds: ids,
+  } = await setUp([{ entities: 150 }, { entities: 250 }, { entities: 30 }], {
+    faults: { seed: 9 },
+  });
   catalog.setFaults({ perAuthor: { [ids[1]!]: { churn: { rate: 1 } } } });
   try {
     const result = await runCli(['run', '--json'], env);
@@ -217,10 +161,10 @@ test('a list that never stops moving fails that author with CATALOG_INCONSISTENT
 }, 60_000);
 
 test('a token the service silently ignores is caught by the profile count and recorded as a warning', async () => {
-  const { catalog, env, container, ids, prefix } = await setUp([{ entities: 40 }], {});
+  const { catalog, env, container, authorIds: ids, prefix } = await setUp([{ entities: 40 }], {});
   // A token from another issuer looks valid to gallery-export but the catalog ignores it.
   const stranger = await startCatalogSimulator({ data: generateCatalogData({ seed: 1, authors: [] }) });
-  vault.setSecret(
+  servers.vault.setSecret(
     `${prefix}a0`,
     JSON.stringify({ authorId: ids[0], accessToken: stranger.issueToken(ids[0]!) }),
     { tags: { authorId: ids[0]! } },
@@ -251,7 +195,7 @@ test('aborting a run stops every request and wait at once and leaves nothing loo
   try {
     const controller = new AbortController();
     const running = runCli(['run', '--json'], env, { signal: controller.signal });
-    while (catalog.stats.requests < 4) await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitFor(() => catalog.stats.requests >= 4, 'the run to reach the catalog');
     controller.abort(new Error('interrupted'));
     const result = await running;
     const abortedAt = performance.now();
