@@ -22,7 +22,3 @@ export class StorageWorkQueue implements WorkQueue {
 export function encodeWorkItem(item: AuthorWorkItem): string {
   return Buffer.from(JSON.stringify(item), 'utf8').toString('base64');
 }
-
-export function decodeWorkItemText(messageText: string): string {
-  return Buffer.from(messageText, 'base64').toString('utf8');
-}

@@ -49,12 +49,6 @@ export function runDatePath(runId: string): string {
   return `${runId.slice(0, 4)}/${runId.slice(4, 6)}/${runId.slice(6, 8)}`;
 }
 
-export function runStartedAt(runId: string): Date {
-  return new Date(
-    `${runId.slice(0, 4)}-${runId.slice(4, 6)}-${runId.slice(6, 8)}T${runId.slice(9, 11)}:${runId.slice(11, 13)}:${runId.slice(13, 15)}Z`,
-  );
-}
-
 export function authorSnapshotsPrefix(authorId: string): string {
   return `${SNAPSHOTS_ROOT}${authorId}/`;
 }

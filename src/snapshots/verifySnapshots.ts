@@ -266,7 +266,7 @@ function damaged(result: SnapshotVerification, problems: VerifyProblem[]): Snaps
 }
 
 /** SHA-256 and size of a blob's stored bytes, streamed (snapshots can be large). */
-export async function hashBlob(
+async function hashBlob(
   container: ContainerClient,
   path: string,
   signal?: AbortSignal,
