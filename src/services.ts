@@ -37,8 +37,10 @@ export interface StorageServices {
 }
 
 /** Storage alone, for the commands that only read or erase snapshots. */
-export function createStorageServices(config: Config): StorageServices {
-  const { blobService } = createStorageClients(config.storage);
+export function createStorageServices(
+  config: Config,
+  blobService = createStorageClients(config.storage).blobService,
+): StorageServices {
   const container = blobService.getContainerClient(config.container);
   return {
     container,
@@ -54,7 +56,8 @@ export function createStorageServices(config: Config): StorageServices {
  */
 export function createServices(config: Config, options: CreateServicesOptions): AppServices {
   const { blobService, queueService } = createStorageClients(config.storage);
-  const container = blobService.getContainerClient(config.container);
+  const storage = createStorageServices(config, blobService);
+  const { container } = storage;
   const queue = queueService.getQueueClient(config.queue);
   const poisonQueue = queueService.getQueueClient(`${config.queue}-poison`);
   const catalog = new CatalogClient({
@@ -74,14 +77,11 @@ export function createServices(config: Config, options: CreateServicesOptions): 
 
   return {
     config,
-    container,
     queue,
     poisonQueue,
     registry,
     catalog,
-    snapshots: new BlobSnapshotStore(container),
-    runs: new BlobRunStore(container),
-    lock: new BlobRunLock(container, config.runLockSeconds),
+    ...storage,
     createSpool: () => new EntitySpool({ directory: config.spoolDir }),
     logger: options.logger,
     now: options.now ?? (() => new Date()),

@@ -27,7 +27,7 @@ export class AdaptiveLimiter {
   private window: number;
   private active = 0;
   private lastDecreaseAt = -Infinity;
-  private readonly waiters: Array<{ grant: () => void; reject: (error: unknown) => void }> = [];
+  private readonly waiters: Array<{ grant: () => void }> = [];
   /** Highest number of requests ever in flight at once (for run figures and tests). */
   peakInFlight = 0;
   throttleSignals = 0;
@@ -68,7 +68,6 @@ export class AdaptiveLimiter {
           signal?.removeEventListener('abort', onAbort);
           resolve(this.take());
         },
-        reject,
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.waiters.push(waiter);

@@ -2,12 +2,11 @@ import Table from 'cli-table3';
 import { shortAuthorId } from '../catalog/authorId';
 import type { AuthorOutcome, RunRecord } from '../snapshots/formats';
 
-export function renderTable(head: string[], rows: string[][], columns?: number): string {
+export function renderTable(head: string[], rows: string[][]): string {
   const table = new Table({
     head,
     style: { head: [], border: [] },
     wordWrap: true,
-    ...(columns && columns > 40 ? {} : {}),
   });
   table.push(...rows);
   return table.toString();
