@@ -1,6 +1,9 @@
 // @ts-check
 import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import boundariesConfig from './eslint.boundaries.cjs';
+
+const { boundaries } = boundariesConfig;
 
 export default tseslint.config(
   {
@@ -10,6 +13,7 @@ export default tseslint.config(
       'coverage/**',
       'bin/**',
       '**/*.js',
+      '*.cjs',
       '*.mjs',
       '.tools/**',
       'gallery-export-demo/**',
@@ -24,6 +28,7 @@ export default tseslint.config(
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
     },
   },
+  ...boundaries,
   {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { startAzurite } from '../dev/azurite';
 import { startVaultEmulator } from '../dev/vault-emulator';
-import type { RunRecord } from '../src/snapshots/formats';
+import type { RunRecord } from '../src/contract/formats';
 import { mib, runExporterProcess, startSimulatorProcess, writeResults } from './support';
 
 /**

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { startAzurite } from '../dev/azurite';
 import { startVaultEmulator } from '../dev/vault-emulator';
-import type { RunRecord } from '../src/snapshots/formats';
+import type { RunRecord } from '../src/contract/formats';
 import { lineChartSvg, type Series } from './chart';
 import { runExporterProcess, startSimulatorProcess, writeResults, type ExporterResult } from './support';
 

@@ -1,5 +1,5 @@
 import { KeyVaultAuthorRegistry } from '../src/authors/KeyVaultAuthorRegistry';
-import { DEFAULT_SETTINGS } from '../src/config';
+import { DEFAULT_SETTINGS } from '../src/contract/defaults';
 import { startAzurite, type AzuriteOptions, type RunningAzurite } from './azurite';
 import {
   DEMO_AUTHORS,

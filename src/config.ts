@@ -1,61 +1,15 @@
-import { isLoopbackHost } from './net';
-import { GalleryExportError } from './errors';
+import { DEFAULT_SETTINGS, defaultAuthorConcurrency, type SettingName } from './contract/defaults';
+import type { Config, ExportMode, StorageConfig } from './contract/settings';
+import { GalleryExportError } from './contract/errors';
+import { isLoopbackHost } from './contract/loopback';
 
 /**
- * Every setting gallery-export reads, with its default. This module is the only reader of
- * `process.env` (callers pass the environment in); `loadConfig` validates everything at once and names
- * every missing or malformed setting in one error.
+ * Every setting gallery-export reads. This module is the only reader of `process.env` (callers pass the
+ * environment in); `loadConfig` validates everything at once and names every missing or malformed
+ * setting in one error. The defaults live in contract/defaults.ts.
  */
-export const DEFAULT_SETTINGS = {
-  CATALOG_BASE_URL: 'https://catalog.cortanaanalytics.com',
-  AUTHOR_SECRET_PREFIX: 'gallery-author-',
-  EXPORT_CONTAINER: 'gallery-exports',
-  EXPORT_QUEUE: 'gallery-export-authors',
-  EXPORT_SCHEDULE: '0 0 2 * * *',
-  CATALOG_PAGE_SIZE: '100',
-  CATALOG_CONCURRENCY: '8',
-  CATALOG_MAX_RETRIES: '5',
-  CATALOG_TIMEOUT_MS: '30000',
-  AUTHOR_CONCURRENCY: '16',
-  AUTHOR_TIMEOUT_MS: '1200000',
-  RUN_LOCK_SECONDS: '60',
-  EXPORT_SPOOL_DIR: '',
-  EXPORT_MODE: 'queue',
-} as const;
-
-/** `queue`: the timer fans out one queue message per author; `inline`: it exports every author itself. */
-export type ExportMode = 'queue' | 'inline';
-
-export type StorageConfig =
-  | { kind: 'connectionString'; connectionString: string }
-  | { kind: 'identity'; blobServiceUri: string; queueServiceUri: string; clientId: string | undefined };
-
-export interface CatalogConfig {
-  baseUrl: string;
-  pageSize: number;
-  concurrency: number;
-  maxRetries: number;
-  timeoutMs: number;
-}
-
-export interface Config {
-  catalog: CatalogConfig;
-  keyVaultUrl: string;
-  authorSecretPrefix: string;
-  storage: StorageConfig;
-  container: string;
-  queue: string;
-  schedule: string;
-  /** Authors exported at once by one process (in-process runs). */
-  authorConcurrency: number;
-  /** Deadline for one author's export; the Functions adapter keeps it below the plan's timeout. */
-  authorTimeoutMs: number;
-  /** Duration of the run lock's blob lease (15-60 s); it is renewed while the run works. */
-  runLockSeconds: number;
-  /** Where an author's entities are spooled while paging; empty means the OS temp directory. */
-  spoolDir: string | undefined;
-  exportMode: ExportMode;
-}
+export { DEFAULT_SETTINGS };
+export type { CatalogConfig, Config, ExportMode, StorageConfig } from './contract/settings';
 
 /** The settings that shape a run and may be recorded in a run record: nothing secret, no URLs with keys. */
 export function describeRunSettings(config: Config): Record<string, string | number> {
@@ -83,7 +37,7 @@ class SettingsReader {
     return value === undefined || value === '' ? undefined : value;
   }
 
-  string(name: keyof typeof DEFAULT_SETTINGS): string {
+  string(name: SettingName): string {
     return this.raw(name) ?? DEFAULT_SETTINGS[name];
   }
 
@@ -93,7 +47,7 @@ class SettingsReader {
     return value ?? '';
   }
 
-  integer(name: keyof typeof DEFAULT_SETTINGS, min: number, max: number): number {
+  integer(name: SettingName, min: number, max: number): number {
     const text = this.string(name);
     const value = /^\d+$/.test(text) ? Number(text) : NaN;
     if (!Number.isSafeInteger(value) || value < min || value > max) {
@@ -184,12 +138,18 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     container,
     queue,
     schedule,
-    authorConcurrency: reader.integer('AUTHOR_CONCURRENCY', 1, 64),
+    authorConcurrency: 0,
     authorTimeoutMs: reader.integer('AUTHOR_TIMEOUT_MS', 1000, 24 * 3600_000),
     runLockSeconds: reader.integer('RUN_LOCK_SECONDS', 15, 60),
     spoolDir: reader.raw('EXPORT_SPOOL_DIR'),
     exportMode: readExportMode(reader),
+    signingKeyName: readSigningKeyName(reader),
+    snapshotRetentionDays: reader.integer('SNAPSHOT_RETENTION_DAYS', 1, 36_500),
   };
+  config.authorConcurrency =
+    reader.raw('AUTHOR_CONCURRENCY') === undefined
+      ? defaultAuthorConcurrency(config.catalog.concurrency)
+      : reader.integer('AUTHOR_CONCURRENCY', 1, 256);
 
   if (reader.problems.length > 0) {
     throw new GalleryExportError('CONFIG', `Invalid settings:\n  - ${reader.problems.join('\n  - ')}`, {
@@ -197,6 +157,17 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     });
   }
   return config;
+}
+
+/** Key Vault key names: 1-127 letters, digits and dashes. */
+const KEY_NAME = /^[A-Za-z0-9-]{1,127}$/;
+
+function readSigningKeyName(reader: SettingsReader): string | undefined {
+  const name = reader.raw('SIGNING_KEY_NAME');
+  if (name !== undefined && !KEY_NAME.test(name)) {
+    reader.problems.push('SIGNING_KEY_NAME must be a Key Vault key name (letters, digits and dashes)');
+  }
+  return name;
 }
 
 function readExportMode(reader: SettingsReader): ExportMode {

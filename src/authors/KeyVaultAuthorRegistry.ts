@@ -1,10 +1,10 @@
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { SecretClient, type KeyVaultSecret, type SecretProperties } from '@azure/keyvault-secrets';
-import { normalizeAuthorId } from '../catalog/authorId';
-import { GalleryExportError, isAbortError, throwIfAborted } from '../errors';
-import { isLoopbackHost } from '../net';
-import { AUTHOR_LABEL, formatAuthorSecret, parseAuthorSecret } from './authorSecret';
-import type { AuthorCredentials, AuthorRegistry, AuthorSecretRef } from './AuthorRegistry';
+import { normalizeAuthorId } from '../contract/authorId';
+import { GalleryExportError, isAbortError, throwIfAborted } from '../contract/errors';
+import { isLoopbackHost } from '../contract/loopback';
+import { AUTHOR_LABEL, formatAuthorSecret, parseAuthorSecret } from '../contract/authorSecret';
+import type { AuthorCredentials, AuthorSecretRef } from '../contract/authorSecret';
 
 export interface KeyVaultAuthorRegistryOptions {
   vaultUrl: string;
@@ -53,7 +53,7 @@ export function createSecretClient(
   );
 }
 
-export class KeyVaultAuthorRegistry implements AuthorRegistry {
+export class KeyVaultAuthorRegistry {
   readonly location: string;
   readonly client: SecretClient;
   private readonly prefix: string;

@@ -1,7 +1,7 @@
-import { normalizeAuthorId } from '../catalog/authorId';
-import { readJwtClaims } from '../catalog/tokenHealth';
-import { GalleryExportError } from '../errors';
-import { AUTHOR_LABEL } from './authorSecret';
+import { normalizeAuthorId } from '../contract/authorId';
+import { readJwtClaims } from '../contract/tokenHealth';
+import { GalleryExportError } from '../contract/errors';
+import { AUTHOR_LABEL } from '../contract/authorSecret';
 import type { KeyVaultAuthorRegistry } from './KeyVaultAuthorRegistry';
 
 export interface RegisterAuthorRequest {

@@ -1,4 +1,4 @@
-import { GalleryExportError, describeAbort } from '../errors';
+import { abortError } from '../contract/errors';
 
 export interface AdaptiveLimiterOptions {
   /** Most requests in flight at once (CATALOG_CONCURRENCY). */
@@ -52,16 +52,14 @@ export class AdaptiveLimiter {
   /** Waits for a slot. The returned function gives it back; call it exactly once. */
   acquire(signal?: AbortSignal): Promise<() => void> {
     if (signal?.aborted) {
-      return Promise.reject(
-        new GalleryExportError('ABORTED', describeAbort(signal), { cause: signal.reason }),
-      );
+      return Promise.reject(abortError(signal));
     }
     if (this.active < this.limit && this.waiters.length === 0) return Promise.resolve(this.take());
     return new Promise<() => void>((resolve, reject) => {
       const onAbort = (): void => {
         const index = this.waiters.indexOf(waiter);
         if (index >= 0) this.waiters.splice(index, 1);
-        reject(new GalleryExportError('ABORTED', describeAbort(signal!), { cause: signal!.reason }));
+        reject(abortError(signal));
       };
       const waiter = {
         grant: () => {

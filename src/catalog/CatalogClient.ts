@@ -1,30 +1,28 @@
-import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { Agent, request } from 'undici';
-import { GalleryExportError, isGalleryExportError, throwIfAborted } from '../errors';
-import { abortableSleep } from './abortableSleep';
-import { AdaptiveLimiter } from './AdaptiveLimiter';
-import { normalizeAuthorId, shortAuthorId } from './authorId';
+import type {
+  AuthorReading,
+  EntityCollector,
+  ListingProgress,
+  ListingResult,
+  Profile,
+  ReadAuthorOptions,
+} from '../contract/catalogApi';
+import { newCatalogFigures } from '../contract/catalogApi';
+import { normalizeAuthorId, shortAuthorId } from '../contract/authorId';
+import { DEFAULT_CATALOG_CLIENT } from '../contract/defaults';
 import {
-  InvalidBodyError,
-  parseEntityPage,
-  parseProfile,
-  type EntityPage,
-  type Profile,
-} from './catalogResponses';
-import {
-  readConsistentListing,
-  type EntityCollector,
-  type ListingProgress,
-  type ListingResult,
-} from './consistentListing';
-import {
-  DEFAULT_RETRY_TIMING,
-  decideRetry,
-  errorCode,
-  type AttemptOutcome,
-  type RetryTimingOptions,
-} from './retryPolicy';
+  GalleryExportError,
+  isAbortError,
+  isGalleryExportError,
+  throwIfAborted,
+  toGalleryExportError,
+} from '../contract/errors';
+import type { CatalogFigures } from '../contract/formats';
+import type { AdaptiveLimiter } from './AdaptiveLimiter';
+import { parseEntityPage, parseProfile, type EntityPage } from './catalogResponses';
+import { CatalogTransport, anySignal, type RequestOptions } from './CatalogTransport';
+import { readConsistentListing } from './consistentListing';
+import { DEFAULT_RETRY_TIMING, type RetryTimingOptions } from './retryPolicy';
 import { RetryBudget } from './RetryBudget';
 
 export interface CatalogClientOptions {
@@ -53,41 +51,15 @@ export interface CatalogClientOptions {
   userAgent?: string;
 }
 
-export const DEFAULT_CATALOG_CLIENT_OPTIONS = {
-  pageSize: 100,
-  concurrency: 8,
-  maxRetries: 5,
-  timeoutMs: 30_000,
-  requestRetryBudgetMs: 180_000,
-  maxResponseBytes: 64 * 1024 * 1024,
-  keepAliveTimeoutMs: 30_000,
-} as const;
-
-/** Counters for one author's export, reported in the run record. */
-export interface CatalogCallStats {
-  requests: number;
-  retries: number;
-  throttled: number;
-  pages: number;
-  passes: number;
-}
-
-export function newCatalogCallStats(): CatalogCallStats {
-  return { requests: 0, retries: 0, throttled: 0, pages: 0, passes: 0 };
-}
-
+/** Options of one call for one author (the profile or one listing). */
 export interface AuthorCallOptions {
   /** Sent as DataLabAccessToken. Pass it only when the token is usable (see assessToken). */
   token?: string | undefined;
   signal?: AbortSignal | undefined;
-  /**
-   * Cancels the request while it waits for a slot or between retries, but never once it is on the wire:
-   * a page of an abandoned pass is let finish (and ignored), so the service never sees more than the
-   * concurrency budget, not even for the moment an aborted connection takes to close.
-   */
-  queueSignal?: AbortSignal | undefined;
+  /** See RequestOptions.waitSignal: stops waiting requests, never one on the wire. */
+  stopWaiting?: AbortSignal | undefined;
   /** Counters to add this call's figures to. */
-  stats?: CatalogCallStats;
+  stats?: CatalogFigures;
   /** The author's shared retry budget; give every call of one author the same one. */
   retryBudget?: RetryBudget;
 }
@@ -96,59 +68,80 @@ export interface ListEntitiesOptions extends AuthorCallOptions {
   onProgress?: (progress: ListingProgress) => void;
 }
 
-interface Target {
-  path: string;
-  /** For messages: what was asked, e.g. "the profile of author CB9AEF…8BE". */
-  what: string;
-  notFound?: () => GalleryExportError;
-}
-
 /**
- * The Catalog API client: one keep-alive pool and one adaptive concurrency budget per process, shared
- * by every author; retries decided by `decideRetry`; lists read by `readConsistentListing`.
+ * The Catalog API client: one keep-alive pool and one adaptive concurrency budget per process (the
+ * transport), shared by every author; lists read by `readConsistentListing`; `readAuthor` is what the
+ * export core asks for.
  */
 export class CatalogClient {
-  readonly limiter: AdaptiveLimiter;
-  private readonly agent: Agent;
   readonly baseUrl: string;
+  private readonly transport: CatalogTransport;
   private readonly pageSize: number;
-  private readonly maxRetries: number;
-  private readonly timeoutMs: number;
-  private readonly timing: RetryTimingOptions;
-  private readonly requestRetryBudgetMs: number;
-  private readonly maxResponseBytes: number;
-  private readonly random: () => number;
-  private readonly userAgent: string;
   private readonly concurrency: number;
   /** Cleared when the catalog answers 400 to `$orderby`. */
   private orderBySupported = true;
 
   constructor(private readonly options: CatalogClientOptions) {
-    const defaults = DEFAULT_CATALOG_CLIENT_OPTIONS;
+    const defaults = DEFAULT_CATALOG_CLIENT;
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.pageSize = options.pageSize ?? defaults.pageSize;
-    this.maxRetries = options.maxRetries ?? defaults.maxRetries;
-    this.timeoutMs = options.timeoutMs ?? defaults.timeoutMs;
-    this.timing = { ...DEFAULT_RETRY_TIMING, ...options.retryTiming };
-    this.requestRetryBudgetMs = options.requestRetryBudgetMs ?? defaults.requestRetryBudgetMs;
-    this.maxResponseBytes = options.maxResponseBytes ?? defaults.maxResponseBytes;
-    this.random = options.random ?? Math.random;
-    this.userAgent = options.userAgent ?? 'gallery-export';
-    const concurrency = options.concurrency ?? defaults.concurrency;
-    this.concurrency = concurrency;
-    this.limiter = new AdaptiveLimiter({ maxConcurrency: concurrency });
-    this.agent = new Agent({
-      connections: concurrency,
-      pipelining: 1,
-      keepAliveTimeout: defaults.keepAliveTimeoutMs,
-      connect: { timeout: this.timeoutMs },
+    this.concurrency = options.concurrency ?? defaults.concurrency;
+    this.transport = new CatalogTransport({
+      baseUrl: this.baseUrl,
+      concurrency: this.concurrency,
+      maxRetries: options.maxRetries ?? defaults.maxRetries,
+      timeoutMs: options.timeoutMs ?? defaults.timeoutMs,
+      timing: { ...DEFAULT_RETRY_TIMING, ...options.retryTiming },
+      requestRetryBudgetMs: options.requestRetryBudgetMs ?? defaults.requestRetryBudgetMs,
+      maxResponseBytes: options.maxResponseBytes ?? defaults.maxResponseBytes,
+      random: options.random ?? Math.random,
+      userAgent: options.userAgent ?? 'gallery-export',
     });
+  }
+
+  /** The process's one concurrency budget (for run figures and tests). */
+  get limiter(): AdaptiveLimiter {
+    return this.transport.limiter;
+  }
+
+  /**
+   * One author, as the export core needs it: the profile and a consistent list, asked for at once; when
+   * one fails the other stops taking new requests. A catalog that refuses the token (401/403) instead
+   * of ignoring it, as the documented one does, still gives its public data.
+   */
+  async readAuthor(
+    authorId: string,
+    collector: EntityCollector,
+    options: ReadAuthorOptions = {},
+  ): Promise<AuthorReading> {
+    const figures = newCatalogFigures();
+    const retryBudget = new RetryBudget();
+    const call: ListEntitiesOptions = {
+      signal: options.signal,
+      stats: figures,
+      retryBudget,
+      onProgress: options.onProgress,
+    };
+    const token = options.token?.value;
+    if (token === undefined) {
+      const { profile, listing } = await this.readBoth(authorId, collector, call);
+      return { profile, listing, figures, tokenUsed: false };
+    }
+    try {
+      const { profile, listing } = await this.readBoth(authorId, collector, { ...call, token });
+      return { profile, listing, figures, tokenUsed: true };
+    } catch (error) {
+      const statusCode = isGalleryExportError(error, 'CATALOG_HTTP') ? error.statusCode : undefined;
+      if (statusCode !== 401 && statusCode !== 403) throw error;
+      const { profile, listing } = await this.readBoth(authorId, collector, call);
+      return { profile, listing, figures, tokenUsed: false, tokenDropped: { reason: 'refused', statusCode } };
+    }
   }
 
   /** `GET /users/{authorId}`: the profile, exactly as received. 404 is CATALOG_NOT_FOUND. */
   async getProfile(authorId: string, options: AuthorCallOptions = {}): Promise<Profile> {
     const id = this.checkAuthorId(authorId);
-    return this.send(
+    return this.transport.send(
       {
         path: `/users/${id}`,
         what: `the profile of author ${shortAuthorId(id)}`,
@@ -156,14 +149,11 @@ export class CatalogClient {
           new GalleryExportError(
             'CATALOG_NOT_FOUND',
             `The catalog has no author ${id} (GET /users answered 404)`,
-            {
-              statusCode: 404,
-              details: { authorId: id },
-            },
+            { statusCode: 404, details: { authorId: id } },
           ),
       },
       (body) => parseProfile(body, id),
-      options,
+      requestOptions(options),
     );
   }
 
@@ -182,14 +172,14 @@ export class CatalogClient {
     const result = await readConsistentListing(
       async ({ skip, top, signal }): Promise<EntityPage> => {
         const fetch = (ordered: boolean): Promise<EntityPage> =>
-          this.send(
+          this.transport.send(
             {
               // A stable order makes offset paging repeatable; `$orderby` is part of the documented API.
               path: `/entities?$filter=${filter}${ordered ? '&$orderby=id' : ''}&$top=${top}&$skip=${skip}`,
               what: `the entities of author ${shortAuthorId(id)} at $skip=${skip}`,
             },
             (body) => parseEntityPage(body),
-            { ...options, queueSignal: signal },
+            { ...requestOptions(options), waitSignal: signal },
           );
         let page: EntityPage;
         const ordered = this.orderBySupported;
@@ -210,7 +200,7 @@ export class CatalogClient {
         pageSize: this.pageSize,
         maxPasses: this.options.maxPasses,
         passRetryDelayMs: this.options.passRetryDelayMs,
-        signal: options.queueSignal ? anySignal(options.signal, options.queueSignal) : options.signal,
+        signal: options.stopWaiting ? anySignal(options.signal, options.stopWaiting) : options.signal,
         onProgress: options.onProgress,
         describeAuthor: shortAuthorId(id),
         // Enough pages ahead to keep the whole budget busy on one author, and no more held in memory.
@@ -218,11 +208,11 @@ export class CatalogClient {
       },
     );
     if (options.stats) options.stats.passes += result.passes;
-    return result;
+    return { ...result, ordered: this.orderBySupported };
   }
 
-  async close(): Promise<void> {
-    await this.agent.close();
+  close(): Promise<void> {
+    return this.transport.close();
   }
 
   private checkAuthorId(authorId: string): string {
@@ -231,203 +221,60 @@ export class CatalogClient {
     return id;
   }
 
-  private async send<T>(target: Target, parse: (body: Buffer) => T, options: AuthorCallOptions): Promise<T> {
-    const { signal, stats, token } = options;
-    const waitSignal = options.queueSignal ? anySignal(signal, options.queueSignal) : signal;
-    if (waitSignal) setMaxListeners(0, waitSignal);
-    const budget = options.retryBudget ?? new RetryBudget();
-    const clientRequestId = randomUUID();
-    const startedAt = performance.now();
-    const headers: Record<string, string> = {
-      accept: 'application/json',
-      'user-agent': this.userAgent,
-      // One id for every attempt of a request, as the gallery's front end and the Azure SDKs do.
-      'x-ms-client-request-id': clientRequestId,
-    };
-    if (token) headers.DataLabAccessToken = token;
-
-    for (let attempt = 1; ; attempt++) {
-      throwIfAborted(waitSignal);
-      let outcome: AttemptOutcome;
-      let problem: string | undefined;
-      // The slot covers the request on the wire only: parsing happens after it is handed back, so the
-      // next request is already on its way while this body is checked.
-      const release = await this.limiter.acquire(waitSignal);
-      let response: AttemptResponse;
-      try {
-        throwIfAborted(waitSignal);
-        if (stats) stats.requests++;
-        response = await this.attempt(target.path, headers, signal);
-      } catch (error) {
-        release();
-        if (error instanceof GalleryExportError) throw error;
-        throwIfAborted(signal);
-        response = { status: 0, retryAfter: null, body: Buffer.alloc(0), error };
-      }
-      release();
-      // A 429 slows the whole client down, whatever became of the request that got it.
-      if (response.status === 429) {
-        if (stats) stats.throttled++;
-        this.limiter.onThrottled();
-      }
-      // Let the request that takes this slot go out before the (CPU-bound) parsing below: when many
-      // answers arrive together, the next requests are then on the wire while these are parsed.
-      await yieldToEventLoop();
-      throwIfAborted(waitSignal);
-
-      if (response.error !== undefined) {
-        outcome = { kind: 'error', error: response.error };
-      } else if (response.status >= 200 && response.status < 300) {
-        try {
-          const value = parse(response.body);
-          this.limiter.onSuccess();
-          budget.onSuccess();
-          return value;
-        } catch (error) {
-          if (!(error instanceof InvalidBodyError)) throw error;
-          outcome = { kind: 'invalid-body' };
-          problem = error.message;
-        }
-      } else {
-        if (response.status === 404 && target.notFound) throw target.notFound();
-        outcome = { kind: 'status', status: response.status, retryAfter: response.retryAfter };
-        problem = describeErrorBody(response.body, token);
-      }
-
-      const decision = decideRetry({
-        attempt,
-        maxRetries: this.maxRetries,
-        outcome,
-        budgetRemainingMs: this.requestRetryBudgetMs - (performance.now() - startedAt),
-        authorRetriesRemaining: budget.remaining,
-        nowMs: Date.now(),
-        random: this.random,
-        timing: this.timing,
-        aborted: waitSignal?.aborted,
-      });
-      if (!decision.retry) throw this.failure(target, outcome, decision, problem, attempt);
-      budget.spend();
-      if (stats) stats.retries++;
-      await abortableSleep(decision.delayMs, waitSignal);
-    }
-  }
-
-  private failure(
-    target: Target,
-    outcome: AttemptOutcome,
-    { reason, retryable }: { reason: string; retryable: boolean },
-    problem: string | undefined,
-    attempts: number,
-  ): GalleryExportError {
-    const where = `${this.baseUrl}${target.path.split('?')[0]}`;
-    const context = { url: where, attempts };
-    const tries = attempts === 1 ? '' : ` (${attempts} attempts)`;
-    switch (outcome.kind) {
-      case 'invalid-body':
-        return new GalleryExportError(
-          'CATALOG_INVALID',
-          `The catalog sent an unusable response for ${target.what}${tries}: ${problem ?? 'invalid body'}`,
-          { details: context },
-        );
-      case 'status': {
-        return new GalleryExportError(
-          retryable ? 'CATALOG_UNAVAILABLE' : 'CATALOG_HTTP',
-          `GET ${where} for ${target.what} answered HTTP ${outcome.status}${tries}${problem ? `: ${problem}` : ''}${retryable ? ` (${reason})` : ''}`,
-          { statusCode: outcome.status, details: context },
-        );
-      }
-      case 'error': {
-        const code = errorCode(outcome.error) ?? 'unknown error';
-        return new GalleryExportError(
-          'CATALOG_UNAVAILABLE',
-          `The catalog at ${this.baseUrl} could not be reached for ${target.what}${tries}: ${code} (${reason})`,
-          { cause: outcome.error, details: { ...context, code } },
-        );
-      }
-    }
-  }
-
-  private async attempt(
-    path: string,
-    headers: Record<string, string>,
-    signal: AbortSignal | undefined,
-  ): Promise<AttemptResponse> {
-    const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(new RequestTimeoutError(this.timeoutMs)), this.timeoutMs);
-    const attemptSignal = signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal;
-    try {
-      const response = await request(`${this.baseUrl}${path}`, {
-        method: 'GET',
-        headers,
-        dispatcher: this.agent,
-        signal: attemptSignal,
-      });
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of response.body as AsyncIterable<Buffer>) {
-        size += chunk.length;
-        if (size > this.maxResponseBytes) {
-          response.body.destroy();
-          throw new GalleryExportError(
-            'CATALOG_TOO_LARGE',
-            `A catalog response for ${path.split('?')[0]} exceeded ${this.maxResponseBytes} bytes; lower CATALOG_PAGE_SIZE`,
-          );
-        }
-        chunks.push(chunk);
-      }
-      const retryAfter = response.headers['retry-after'];
-      return {
-        status: response.statusCode,
-        retryAfter: typeof retryAfter === 'string' ? retryAfter : null,
-        body: Buffer.concat(chunks, size),
-      };
-    } catch (error) {
-      if (timeout.signal.aborted && !signal?.aborted) throw new RequestTimeoutError(this.timeoutMs);
+  /**
+   * The profile and the list are independent: both are asked for at once, and when one fails the other
+   * stops taking new requests (those already on the wire finish, see `stopWaiting`).
+   */
+  private async readBoth(
+    authorId: string,
+    collector: EntityCollector,
+    options: ListEntitiesOptions,
+  ): Promise<{ profile: Profile; listing: ListingResult }> {
+    const catalogCalls = new AbortController();
+    // Many requests of this author wait on it at once: not a listener leak.
+    setMaxListeners(0, catalogCalls.signal);
+    const callOptions = { ...options, stopWaiting: catalogCalls.signal };
+    const stopTheOther = (error: unknown): never => {
+      catalogCalls.abort();
       throw error;
-    } finally {
-      clearTimeout(timer);
+    };
+    const [profileResult, listingResult] = await Promise.allSettled([
+      this.getProfileTwice(authorId, callOptions).catch(stopTheOther),
+      this.listEntities(authorId, collector, callOptions).catch(stopTheOther),
+    ]);
+    if (profileResult.status === 'fulfilled' && listingResult.status === 'fulfilled') {
+      return { profile: profileResult.value, listing: listingResult.value };
+    }
+    throwIfAborted(options.signal);
+    // The failure that came first is the cause; the other call was only stopped because of it.
+    const failures: unknown[] = [profileResult, listingResult].flatMap((result) =>
+      result.status === 'rejected' ? [result.reason as unknown] : [],
+    );
+    throw toGalleryExportError(failures.find((failure) => !isAbortError(failure)) ?? failures[0]);
+  }
+
+  /**
+   * The profile is one request: when every attempt of it failed on something transient, it gets one more
+   * round (the list's pages get theirs from the next pass), within the author's retry budget.
+   */
+  private async getProfileTwice(authorId: string, options: AuthorCallOptions): Promise<Profile> {
+    try {
+      return await this.getProfile(authorId, options);
+    } catch (error) {
+      const transient =
+        isGalleryExportError(error, 'CATALOG_UNAVAILABLE') || isGalleryExportError(error, 'CATALOG_INVALID');
+      if (!transient || options.signal?.aborted || options.stopWaiting?.aborted) throw error;
+      return this.getProfile(authorId, options);
     }
   }
 }
 
-function anySignal(first: AbortSignal | undefined, second: AbortSignal): AbortSignal {
-  return first ? AbortSignal.any([first, second]) : second;
-}
-
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-interface AttemptResponse {
-  status: number;
-  retryAfter: string | null;
-  body: Buffer;
-  /** Set when no response came (connection error, timeout). */
-  error?: unknown;
-}
-
-class RequestTimeoutError extends Error {
-  override readonly name = 'TimeoutError';
-  readonly code = 'REQUEST_TIMEOUT';
-  constructor(timeoutMs: number) {
-    super(`No complete response within ${timeoutMs} ms`);
-  }
-}
-
-/** The ASP.NET-style `{"Message": ...}` of an error body, shortened, with the token scrubbed out. */
-function describeErrorBody(body: Buffer, token: string | undefined): string | undefined {
-  if (body.length === 0) return undefined;
-  let text = body.subarray(0, 64 * 1024).toString('utf8');
-  try {
-    const parsed = JSON.parse(text) as unknown;
-    if (typeof parsed === 'object' && parsed !== null && 'Message' in parsed) {
-      text = String(parsed.Message);
-    }
-  } catch {
-    // not JSON: keep the text
-  }
-  // Scrub before shortening, so no prefix of the token can survive a cut.
-  if (token) text = text.split(token).join('[redacted]');
-  text = text.replace(/\s+/g, ' ').trim();
-  return text.length > 200 ? `${text.slice(0, 200)}…` : text || undefined;
+function requestOptions(options: AuthorCallOptions): RequestOptions {
+  return {
+    token: options.token,
+    signal: options.signal,
+    waitSignal: options.stopWaiting,
+    figures: options.stats,
+    retryBudget: options.retryBudget,
+  };
 }

@@ -1,3 +1,5 @@
+import { DEFAULT_CATALOG_CLIENT } from '../contract/defaults';
+
 /**
  * The retries one author may spend in total, on top of each request's own limit. It grows with the
  * author's successful requests (an author with 2,000 pages may need more retries than one with 2), so
@@ -13,8 +15,8 @@ export class RetryBudget {
    * @param retriesPerSuccess extra retries earned by each successful request. @default 0.5
    */
   constructor(
-    private readonly baseRetries = 30,
-    private readonly retriesPerSuccess = 0.5,
+    private readonly baseRetries: number = DEFAULT_CATALOG_CLIENT.authorRetries,
+    private readonly retriesPerSuccess: number = DEFAULT_CATALOG_CLIENT.authorRetriesPerSuccess,
   ) {}
 
   get remaining(): number {

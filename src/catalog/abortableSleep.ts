@@ -1,15 +1,15 @@
-import { GalleryExportError, describeAbort } from '../errors';
+import { abortError } from '../contract/errors';
 
 /** setTimeout as a promise that rejects with ABORTED as soon as the signal fires. */
 export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
   if (signal?.aborted) {
-    return Promise.reject(new GalleryExportError('ABORTED', describeAbort(signal), { cause: signal.reason }));
+    return Promise.reject(abortError(signal));
   }
   if (ms <= 0) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const onAbort = (): void => {
       clearTimeout(timer);
-      reject(new GalleryExportError('ABORTED', describeAbort(signal!), { cause: signal!.reason }));
+      reject(abortError(signal));
     };
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);

@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import type { ListedEntity, Profile } from '../contract/catalogApi';
 
 /**
  * Defensive parsing of catalog responses. Entities are kept byte-for-byte as the catalog sent them
@@ -8,16 +9,6 @@ import { isUtf8 } from 'node:buffer';
 
 export class InvalidBodyError extends Error {
   override readonly name = 'InvalidBodyError';
-}
-
-export interface ListedEntity {
-  /** The entity's id as a string (ids are compared and sorted by their UTF-16 code units). */
-  id: string;
-  /** Set when the catalog sent the id as a JSON number: such ids sort numerically. */
-  numericId?: number;
-  /** The entity's JSON exactly as received (its bytes within the page), unwrapped from `{"entity": ...}`. */
-  raw: Buffer;
-  hidden: boolean;
 }
 
 export interface EntityPage {
@@ -92,12 +83,6 @@ export function parseEntityPage(received: Buffer): EntityPage {
     }
   }
   return { items, totalCount };
-}
-
-export interface Profile {
-  /** The body exactly as received. */
-  raw: Buffer;
-  entitiesCount: number | undefined;
 }
 
 /** Validates `GET /users/{id}`: a JSON object for this author. */

@@ -1,7 +1,14 @@
 import { setMaxListeners } from 'node:events';
-import { GalleryExportError, isGalleryExportError, throwIfAborted } from '../errors';
-import type { EntityPage, ListedEntity } from './catalogResponses';
+import { GalleryExportError, isGalleryExportError, throwIfAborted } from '../contract/errors';
+import type {
+  EntityCollector,
+  ListedEntity,
+  ListingProgress,
+  ListingResult,
+} from '../contract/catalogApi';
+import type { EntityPage } from './catalogResponses';
 import { abortableSleep } from './abortableSleep';
+import { DEFAULT_CATALOG_CLIENT } from '../contract/defaults';
 
 /**
  * Reading every entity exactly once from an offset-paged list whose data may change while it is read.
@@ -24,19 +31,7 @@ export interface PageRequest {
 
 export type PageFetcher = (request: PageRequest) => Promise<EntityPage>;
 
-/** Where a pass's entities go: a spool that can be emptied when a pass is thrown away. */
-export interface EntityCollector {
-  reset(): Promise<void>;
-  /** Entities at distinct positions of the list, never called concurrently. */
-  add(entities: readonly ListedEntity[]): Promise<void>;
-}
 
-export interface ListingProgress {
-  pass: number;
-  entities: number;
-  /** total_count of the pass, when known. */
-  expected: number | undefined;
-}
 
 export interface ConsistentListingOptions {
   /** `$top` requested. */
@@ -56,23 +51,7 @@ export interface ConsistentListingOptions {
   maxPagesInFlight?: number;
 }
 
-export interface ListingResult {
-  /** `total_count` of the kept pass (or the entities counted when the catalog sent none). */
-  reportedByCatalog: number;
-  entities: number;
-  unlisted: number;
-  /** Pages read in the kept pass. */
-  pages: number;
-  /** Passes read, the kept one included. */
-  passes: number;
-  /** Page size the catalog actually served (it may cap `$top`). */
-  effectivePageSize: number;
-  /** Why earlier passes were thrown away. */
-  discardedPasses: string[];
-}
 
-export const DEFAULT_MAX_PASSES = 6;
-export const DEFAULT_PASS_RETRY_DELAY_MS = 100;
 export const DEFAULT_MAX_PAGES_IN_FLIGHT = 32;
 
 function pageRefused(error: unknown): boolean {
@@ -90,8 +69,8 @@ export async function readConsistentListing(
   fetchPage: PageFetcher,
   collector: EntityCollector,
   options: ConsistentListingOptions,
-): Promise<ListingResult> {
-  const maxPasses = options.maxPasses ?? DEFAULT_MAX_PASSES;
+): Promise<ConsistentListing> {
+  const maxPasses = options.maxPasses ?? DEFAULT_CATALOG_CLIENT.maxPasses;
   const discardedPasses: string[] = [];
   let passOptions = options;
   for (let pass = 1; pass <= maxPasses; pass++) {
@@ -125,7 +104,7 @@ export async function readConsistentListing(
       discardedPasses.push(`pass ${pass}: ${(error as Error).message}`);
       if (pass < maxPasses) {
         await abortableSleep(
-          (options.passRetryDelayMs ?? DEFAULT_PASS_RETRY_DELAY_MS) * pass,
+          (options.passRetryDelayMs ?? DEFAULT_CATALOG_CLIENT.passRetryDelayMs) * pass,
           options.signal,
         );
       }
@@ -139,7 +118,10 @@ export async function readConsistentListing(
   );
 }
 
-type PassResult = Omit<ListingResult, 'passes' | 'discardedPasses'>;
+type PassResult = Omit<ListingResult, 'passes' | 'discardedPasses' | 'ordered'>;
+
+/** What one listing found; whether it was ordered is the caller's to say. */
+export type ConsistentListing = Omit<ListingResult, 'ordered'>;
 
 async function readPass(
   fetchPage: PageFetcher,

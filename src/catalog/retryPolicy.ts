@@ -1,3 +1,5 @@
+import { DEFAULT_CATALOG_CLIENT } from '../contract/defaults';
+
 /**
  * The catalog client's retry decision, as a pure function: the client owns the loop, this only decides.
  * Modelled on core-rest-pipeline's strategies: honour Retry-After as a minimum wait (never cut short),
@@ -37,9 +39,9 @@ export interface RetryTimingOptions {
 }
 
 export const DEFAULT_RETRY_TIMING: RetryTimingOptions = {
-  baseDelayMs: 200,
-  maxDelayMs: 10_000,
-  maxRetryAfterMs: 60_000,
+  baseDelayMs: DEFAULT_CATALOG_CLIENT.baseDelayMs,
+  maxDelayMs: DEFAULT_CATALOG_CLIENT.maxDelayMs,
+  maxRetryAfterMs: DEFAULT_CATALOG_CLIENT.maxRetryAfterMs,
 };
 
 export type AttemptOutcome =

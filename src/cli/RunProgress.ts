@@ -1,5 +1,5 @@
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
-import type { RunEvent } from '../export/runs';
+import type { RunEvent } from '../export/runInProcess';
 import type { CliContext } from './CliContext';
 import { describeOutcome } from './format';
 

@@ -1,6 +1,6 @@
 import Table from 'cli-table3';
-import { shortAuthorId } from '../catalog/authorId';
-import type { AuthorOutcome, RunRecord } from '../snapshots/formats';
+import { shortAuthorId } from '../contract/authorId';
+import type { AuthorOutcome, RunRecord } from '../contract/formats';
 
 export function renderTable(head: string[], rows: string[][]): string {
   const table = new Table({

@@ -1,20 +1,31 @@
 import { Command, CommanderError } from 'commander';
-import { isGalleryExportError, toGalleryExportError } from '../errors';
+import { isGalleryExportError, toGalleryExportError } from '../contract/errors';
 import { GENERATOR } from '../version';
 import { CliContext, EXIT_FAILED, EXIT_USAGE, type CliIo } from './CliContext';
-import type { DemoOptions } from './commands/demo';
 import type { GetOptions } from './commands/get';
 import type { ListOptions } from './commands/list';
 import type { PurgeOptions } from './commands/purge';
 import type { RegisterAuthorOptions } from './commands/registerAuthor';
 import type { VerifyOptions } from './commands/verify';
-import type { LocalOptions } from './commands/local';
 import type { RunOptions } from './commands/run';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
+/** Wraps a command handler so that its resolved exit code becomes the program's. */
+export type CliAction = <T>(handler: (options: T) => Promise<number>) => (options: unknown) => Promise<void>;
+
+/**
+ * More commands, registered by code outside src/: the embedded local stack's `local` and `demo` come from
+ * dev/ this way (bin/gallery-export.js adds them when dev/ is built), so the product never loads dev/.
+ */
+export type CliExtension = (program: Command, context: { cli: CliContext; action: CliAction }) => void;
+
 /** Builds the `gallery-export` program. Each action resolves to its exit code. */
-export function buildProgram(cli: CliContext, setExitCode: (code: number) => void): Command {
+export function buildProgram(
+  cli: CliContext,
+  setExitCode: (code: number) => void,
+  extensions: readonly CliExtension[] = [],
+): Command {
   const program = new Command('gallery-export')
     .description('Archive Azure AI Gallery author data as verifiable JSON snapshots in Azure Blob Storage.')
     .version(GENERATOR.version)
@@ -31,7 +42,7 @@ export function buildProgram(cli: CliContext, setExitCode: (code: number) => voi
 
   // commander hands actions untyped options; each command's options type documents what it reads.
   // Commands are loaded when run, so `run` does not pay for the local stack's or verify's modules.
-  const action =
+  const action: CliAction =
     <T>(handler: (options: T) => Promise<number>) =>
     async (options: unknown): Promise<void> => {
       setExitCode(await handler(options as T));
@@ -102,54 +113,25 @@ export function buildProgram(cli: CliContext, setExitCode: (code: number) => voi
       ),
     );
 
-  program
-    .command('local')
-    .description(
-      'start the embedded local stack and print the settings that point at it (runs until stopped)',
-    )
-    .option('--data <dir>', "Azurite's data folder", '.gallery-export/azurite')
-    .option('--in-memory', "keep Azurite's data in memory only")
-    .option('--blob-port <port>', 'Azurite blob port', '10000')
-    .option('--queue-port <port>', 'Azurite queue port', '10001')
-    .option('--catalog-port <port>', 'catalog simulator port', '4180')
-    .option('--vault-port <port>', 'Key Vault emulator port', '4181')
-    .option('--no-demo-authors', 'do not register the demo authors in the vault emulator')
-    .option('--write-settings', 'write local.settings.json for `func start`')
-    .option('--seed <n>', 'seed of the simulated faults')
-    .option('--throttle-rate <p>', 'share of catalog requests answered 429')
-    .option('--retry-after <s>', 'Retry-After seconds sent with 429')
-    .option('--server-error-rate <p>', 'share answered 500/502/503/504')
-    .option('--reset-rate <p>', 'share whose connection is reset')
-    .option('--truncated-rate <p>', 'share whose body is cut short')
-    .option('--malformed-rate <p>', 'share with a malformed body')
-    .option('--latency <ms>', 'fixed latency of every answer')
-    .option('--latency-jitter <ms>', 'extra random latency, up to this')
-    .option('--churn-rate <p>', 'chance an entity is inserted or deleted before a list request')
-    .option('--churn-max <n>', 'most churn events per author')
-    .option('--max-top <n>', 'largest $top the catalog serves')
-    .action(
-      action<LocalOptions>(async (options) => (await import('./commands/local')).localCommand(cli, options)),
-    );
-
-  program
-    .command('demo', { hidden: true })
-    .description('run one export on the embedded local stack (npm start)')
-    .option('--data <dir>', "Azurite's data folder", '.gallery-export/azurite')
-    .option('--copies <dir>', 'where checked copies of the snapshots go', 'gallery-export-demo')
-    .action(
-      action<DemoOptions>(async (options) => (await import('./commands/demo')).demoCommand(cli, options)),
-    );
-
+  for (const extend of extensions) extend(program, { cli, action });
   return program;
 }
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
-export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  io: CliIo,
+  extensions: readonly CliExtension[] = [],
+): Promise<number> {
   const cli = new CliContext(io);
   let exitCode = 0;
-  const program = buildProgram(cli, (code) => {
-    exitCode = code;
-  });
+  const program = buildProgram(
+    cli,
+    (code) => {
+      exitCode = code;
+    },
+    extensions,
+  );
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
@@ -166,7 +148,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
 }
 
 /** The process entry point (bin/gallery-export.js). */
-export function runFromProcess(): void {
+export function runFromProcess(extensions: readonly CliExtension[] = []): void {
   const controller = new AbortController();
   let interrupted = false;
   process.on('SIGINT', () => {
@@ -176,13 +158,17 @@ export function runFromProcess(): void {
     controller.abort(new Error('interrupted'));
   });
   process.on('SIGTERM', () => controller.abort(new Error('terminated')));
-  void main(process.argv.slice(2), {
-    env: process.env,
-    stdout: process.stdout,
-    stderr: process.stderr,
-    signal: controller.signal,
-    stdin: process.stdin,
-  }).then((code) => {
+  void main(
+    process.argv.slice(2),
+    {
+      env: process.env,
+      stdout: process.stdout,
+      stderr: process.stderr,
+      signal: controller.signal,
+      stdin: process.stdin,
+    },
+    extensions,
+  ).then((code) => {
     process.exitCode = code;
   });
 }

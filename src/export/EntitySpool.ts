@@ -1,8 +1,7 @@
 import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ListedEntity } from '../catalog/catalogResponses';
-import type { EntityCollector } from '../catalog/consistentListing';
+import type { EntityCollector, ListedEntity } from '../contract/catalogApi';
 
 export interface EntitySpoolOptions {
   /** Entity bytes kept in memory before the spool moves to a temporary file. @default 4194304 (4 MiB) */

@@ -1,8 +1,9 @@
-import type { ErrorCode } from '../errors';
+import type { ErrorCode } from '../contract/errors';
 
 /**
  * Failures another delivery of the same work may cure (the service or storage was down, the list kept
- * moving, the deadline passed). The rest would fail the same way again: they are recorded at once.
+ * moving, the deadline passed). The rest would fail the same way again: they are recorded at once, and
+ * INTERNAL (a bug) is never retried.
  */
 const TRANSIENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'CATALOG_UNAVAILABLE',
@@ -12,10 +13,11 @@ const TRANSIENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'SNAPSHOT_WRITE',
   'VAULT_UNAVAILABLE',
   'ABORTED',
-  'INTERNAL',
+  'SIGNING_FAILED',
   // Another delivery (or a second secret of the same author) writing the same snapshot at the same time:
   // the next delivery finds it complete and reuses it.
   'SNAPSHOT_EXISTS',
+  'SNAPSHOT_BUSY',
 ]);
 
 export function isTransient(code: ErrorCode): boolean {

@@ -1,4 +1,4 @@
-import { normalizeAuthorId } from '../catalog/authorId';
+import { normalizeAuthorId } from '../contract/authorId';
 
 /** Largest accepted body of `POST /api/exports`: 1,000 author IDs fit with room to spare. */
 export const MAX_EXPORT_REQUEST_BYTES = 96 * 1024;

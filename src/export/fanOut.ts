@@ -1,14 +1,11 @@
-import { toGalleryExportError } from '../errors';
-import type { AuthorOutcome, RunRecord } from '../snapshots/formats';
-import type { AuthorWorkItem, ExportServices, WorkQueue } from './ports';
-import {
-  exportRegisteredAuthor,
-  finalizeRunIfDone,
-  keepLockAlive,
-  planRun,
-  recordOutcome,
-  type PlanRequest,
-} from './runs';
+import { toGalleryExportError } from '../contract/errors';
+import type { AuthorOutcome, RunRecord } from '../contract/formats';
+import type { AuthorWorkItem } from '../contract/workItem';
+import type { ExportServices, WorkQueue } from './ports';
+import { exportRegisteredAuthor } from './exportRegisteredAuthor';
+import { finalizeRunIfDone, recordOutcome } from './finalizeRun';
+import { keepLockAlive } from './keepLockAlive';
+import { planRun, type PlanRequest } from './planRun';
 
 /**
  * Starts a fan-out run: plans it and puts one message per author on the queue. The Functions platform

@@ -1,6 +1,6 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { handlePoisonedWorkItem, handleWorkItem } from '../export/fanOut';
-import { parseWorkItem } from '../queue/workItem';
+import { parseWorkItem } from '../contract/workItem';
 import { servicesFor } from './runtime';
 
 /**

@@ -1,8 +1,8 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
-import { isGalleryExportError } from '../errors';
+import { isGalleryExportError } from '../contract/errors';
 import { startFanOutRun } from '../export/fanOut';
-import { runInProcess } from '../export/runs';
-import { StorageWorkQueue } from '../queue/StorageWorkQueue';
+import { runInProcess } from '../export/runInProcess';
+import { StorageWorkQueue } from '../snapshots/StorageWorkQueue';
 import { servicesFor } from './runtime';
 
 /** Planning (lock, vault listing, run record, messages) must finish well inside the plan's timeout. */

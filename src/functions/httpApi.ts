@@ -1,20 +1,21 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { normalizeAuthorId } from '../catalog/authorId';
-import { GalleryExportError, toGalleryExportError } from '../errors';
+import { normalizeAuthorId } from '../contract/authorId';
+import { GalleryExportError, toGalleryExportError, type ErrorCode } from '../contract/errors';
 import { MAX_EXPORT_REQUEST_BYTES, parseExportRequest } from '../export/exportRequest';
 import { startFanOutRun } from '../export/fanOut';
-import { readRunStatus } from '../export/runs';
-import { StorageWorkQueue } from '../queue/StorageWorkQueue';
-import type { RunRecord } from '../snapshots/formats';
-import { isRunId } from '../snapshots/layout';
+import { readRunStatus } from '../export/finalizeRun';
+import { StorageWorkQueue } from '../snapshots/StorageWorkQueue';
+import type { RunRecord } from '../contract/formats';
+import { isRunId } from '../contract/layout';
 import { listCompleteSnapshots } from '../snapshots/snapshotListing';
 import { errorBody, servicesFor } from './runtime';
 
-const STATUS_BY_CODE: Partial<Record<string, number>> = {
+const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   USAGE: 400,
   AUTHOR_NOT_REGISTERED: 400,
   RUN_LOCKED: 409,
   RUN_NOT_FOUND: 404,
+  SNAPSHOT_NOT_FOUND: 404,
   VAULT_UNAVAILABLE: 503,
   STORAGE_UNAVAILABLE: 503,
 };

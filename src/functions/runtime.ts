@@ -1,6 +1,6 @@
 import type { InvocationContext } from '@azure/functions';
 import { loadConfig } from '../config';
-import { GalleryExportError } from '../errors';
+import { GalleryExportError } from '../contract/errors';
 import type { Logger } from '../export/ports';
 import { createServices, type AppServices } from '../services';
 

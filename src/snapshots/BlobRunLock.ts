@@ -1,6 +1,5 @@
 import type { ContainerClient } from '@azure/storage-blob';
-import { GalleryExportError } from '../errors';
-import type { RunLock } from './RunLock';
+import { GalleryExportError } from '../contract/errors';
 import { statusOf, storageCodeOf, storageError } from './storageErrors';
 
 /**
@@ -11,7 +10,7 @@ import { statusOf, storageCodeOf, storageError } from './storageErrors';
  * (15-60) and are renewed while the run works; whoever holds the lease ID can renew it (any instance of
  * the app), and if every holder dies the lock frees itself within `leaseSeconds`.
  */
-export class BlobRunLock implements RunLock {
+export class BlobRunLock {
   constructor(
     private readonly container: ContainerClient,
     private readonly leaseSeconds = 60,

@@ -1,7 +1,8 @@
 import type { ContainerClient } from '@azure/storage-blob';
-import { GalleryExportError } from '../errors';
-import { createBlobOnce, JSON_CONTENT_TYPE } from './BlobSnapshotStore';
-import type { AuthorOutcome, RunRecord } from './formats';
+import { GalleryExportError } from '../contract/errors';
+import { createBlobOnce, JSON_CONTENT_TYPE, readJsonBlob } from './blobDocuments';
+import { serializeDocument, type AuthorOutcome, type RunRecord } from '../contract/formats';
+import { compactUtcStamp } from '../contract/stamps';
 import {
   isRunId,
   RUNS_ROOT,
@@ -10,17 +11,16 @@ import {
   runOutcomePath,
   runOutcomesPrefix,
   runRecordPath,
-} from './layout';
-import type { RunStore } from './RunStore';
+} from '../contract/layout';
 import { statusOf, storageError } from './storageErrors';
 
 const MAX_UPDATE_ATTEMPTS = 20;
 
-export class BlobRunStore implements RunStore {
+export class BlobRunStore {
   constructor(private readonly container: ContainerClient) {}
 
   async create(record: RunRecord, signal?: AbortSignal): Promise<void> {
-    await createBlobOnce(this.container.getBlockBlobClient(runRecordPath(record.runId)), serialize(record), {
+    await createBlobOnce(this.container.getBlockBlobClient(runRecordPath(record.runId)), serializeDocument(record), {
       tags: { runId: record.runId, kind: 'run' },
       signal,
     });
@@ -32,16 +32,16 @@ export class BlobRunStore implements RunStore {
 
   async update(
     runId: string,
-    change: (record: RunRecord) => RunRecord | undefined,
+    change: (record: RunRecord) => RunRecord | undefined | Promise<RunRecord | undefined>,
     signal?: AbortSignal,
   ): Promise<RunRecord> {
     const path = runRecordPath(runId);
     for (let attempt = 1; attempt <= MAX_UPDATE_ATTEMPTS; attempt++) {
       const current = await this.readWithEtag(runId, signal);
       if (!current) throw new GalleryExportError('RUN_NOT_FOUND', `No run record at ${path}`);
-      const next = change(structuredClone(current.record));
+      const next = await change(structuredClone(current.record));
       if (!next) return current.record;
-      const body = serialize(next);
+      const body = serializeDocument(next);
       try {
         await this.container.getBlockBlobClient(path).upload(body, body.length, {
           conditions: { ifMatch: current.etag },
@@ -56,13 +56,16 @@ export class BlobRunStore implements RunStore {
         throw storageError(error, 'update', path);
       }
     }
-    throw new GalleryExportError('SNAPSHOT_WRITE', `Gave up updating ${path}: too many concurrent updates`);
+    throw new GalleryExportError(
+      'RUN_RECORD_CONFLICT',
+      `Gave up updating ${path}: too many concurrent updates`,
+    );
   }
 
   async writeOutcome(runId: string, outcome: AuthorOutcome, signal?: AbortSignal): Promise<AuthorOutcome> {
     const path = runOutcomePath(runId, outcome.secretName);
     try {
-      await createBlobOnce(this.container.getBlockBlobClient(path), serialize(outcome), {
+      await createBlobOnce(this.container.getBlockBlobClient(path), serializeDocument(outcome), {
         tags: { runId, kind: 'run' },
         signal,
       });
@@ -89,7 +92,7 @@ export class BlobRunStore implements RunStore {
     try {
       await createBlobOnce(
         this.container.getBlockBlobClient(runAttemptPath(runId, outcome.secretName, attempt)),
-        serialize(outcome),
+        serializeDocument(outcome),
         {
           tags: { runId, kind: 'run' },
           signal,
@@ -148,7 +151,7 @@ export class BlobRunStore implements RunStore {
     }
     const since = options.since?.getTime();
     return ids
-      .filter((id) => since === undefined || id >= sortableStamp(since))
+      .filter((id) => since === undefined || id >= compactUtcStamp(new Date(since)))
       .sort()
       .reverse();
   }
@@ -158,43 +161,16 @@ export class BlobRunStore implements RunStore {
     signal?: AbortSignal,
   ): Promise<{ record: RunRecord; etag: string } | undefined> {
     const path = runRecordPath(runId);
-    try {
-      const response = await this.container
-        .getBlockBlobClient(path)
-        .download(0, undefined, { abortSignal: signal });
-      const text = await streamToString(response.readableStreamBody);
-      return { record: JSON.parse(text) as RunRecord, etag: response.etag ?? '' };
-    } catch (error) {
-      if (statusOf(error) === 404) return undefined;
-      throw storageError(error, 'read', path, 'STORAGE_UNAVAILABLE');
-    }
+    const blob = await readJsonBlob<RunRecord>(this.container, path, signal);
+    if (blob.state === 'missing') return undefined;
+    if (blob.state === 'unreadable')
+      throw new GalleryExportError('SNAPSHOT_DAMAGED', `The run record ${path} is not readable JSON`);
+    return { record: blob.value, etag: blob.etag };
   }
 
+  /** An outcome or attempt blob; one that is not JSON counts as absent (it is rewritten by nobody). */
   private async readJson<T>(path: string, signal?: AbortSignal): Promise<T | undefined> {
-    try {
-      const buffer = await this.container
-        .getBlockBlobClient(path)
-        .downloadToBuffer(0, undefined, { abortSignal: signal });
-      return JSON.parse(buffer.toString('utf8')) as T;
-    } catch (error) {
-      if (statusOf(error) === 404) return undefined;
-      throw storageError(error, 'read', path, 'STORAGE_UNAVAILABLE');
-    }
+    const blob = await readJsonBlob<T>(this.container, path, signal);
+    return blob.state === 'ok' ? blob.value : undefined;
   }
-}
-
-function serialize(value: unknown): Buffer {
-  return Buffer.from(`${JSON.stringify(value, null, 2)}\n`);
-}
-
-function sortableStamp(epochMs: number): string {
-  const iso = new Date(epochMs).toISOString();
-  return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}T${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`;
-}
-
-async function streamToString(stream: NodeJS.ReadableStream | undefined): Promise<string> {
-  if (!stream) return '';
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
-  return Buffer.concat(chunks).toString('utf8');
 }

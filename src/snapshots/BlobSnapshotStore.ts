@@ -1,13 +1,10 @@
-import { createHash } from 'node:crypto';
-import type { BlockBlobClient, ContainerClient } from '@azure/storage-blob';
-import { GalleryExportError } from '../errors';
-import type { Manifest, ManifestFile } from './formats';
-import { MANIFEST_FILE, snapshotPrefix } from './layout';
+import type { ContainerClient } from '@azure/storage-blob';
+import { GalleryExportError } from '../contract/errors';
+import { serializeDocument, type Manifest, type ManifestFile } from '../contract/formats';
+import { MANIFEST_FILE, snapshotPrefix, type SnapshotFileName } from '../contract/layout';
 import { readManifest } from './snapshotListing';
-import type { SnapshotFileName, SnapshotStore, SnapshotTarget } from './SnapshotStore';
-import { statusOf, storageCodeOf, storageError } from './storageErrors';
-
-export const JSON_CONTENT_TYPE = 'application/json';
+import { createBlobOnce, JSON_CONTENT_TYPE } from './blobDocuments';
+import { storageError } from './storageErrors';
 
 export interface BlobSnapshotStoreOptions {
   /** Size of each staged block of a large file. @default 4194304 (4 MiB) */
@@ -16,117 +13,18 @@ export interface BlobSnapshotStoreOptions {
   blockConcurrency?: number;
 }
 
-export type BlobKind = 'profile' | 'entities' | 'manifest' | 'run' | 'erasure';
-
-export interface CreateBlobOptions {
-  tags: Record<string, string>;
-  contentType?: string;
-  signal?: AbortSignal | undefined;
-  blockBytes?: number;
-  blockConcurrency?: number;
-}
-
-export interface CreatedBlob {
-  bytes: number;
-  sha256: string;
-  etag: string;
-}
-
-/**
- * Creates a blob that must not exist (`If-None-Match: *`), streaming: content is hashed as it goes and,
- * when larger than one block, staged block by block and committed at the end, so memory stays bounded
- * and nothing is visible until the commit. A blob that exists is never overwritten: SNAPSHOT_EXISTS.
- */
-export async function createBlobOnce(
-  blob: BlockBlobClient,
-  content: Buffer | AsyncIterable<Buffer>,
-  options: CreateBlobOptions,
-): Promise<CreatedBlob> {
-  const blockBytes = options.blockBytes ?? 4 * 1024 * 1024;
-  const blockConcurrency = options.blockConcurrency ?? 2;
-  const headers = { blobContentType: options.contentType ?? JSON_CONTENT_TYPE };
-  const conditions = { ifNoneMatch: '*' };
-  const hash = createHash('sha256');
-  let bytes = 0;
-  const blockIds: string[] = [];
-  const staging = new Set<Promise<void>>();
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-
-  const stage = async (block: Buffer): Promise<void> => {
-    const id = Buffer.from(`block-${String(blockIds.length).padStart(8, '0')}`).toString('base64');
-    blockIds.push(id);
-    const upload = blob
-      .stageBlock(id, block, block.length, { abortSignal: options.signal })
-      .then(() => undefined);
-    staging.add(upload);
-    void upload.finally(() => staging.delete(upload)).catch(() => undefined);
-    if (staging.size >= blockConcurrency) await Promise.race(staging);
-  };
-
-  try {
-    const chunks: AsyncIterable<Buffer> | Buffer[] = Buffer.isBuffer(content) ? [content] : content;
-    for await (const chunk of chunks) {
-      hash.update(chunk);
-      bytes += chunk.length;
-      pending.push(chunk);
-      pendingBytes += chunk.length;
-      if (pendingBytes >= blockBytes) {
-        // A block is whatever has gathered past blockBytes (blocks need not be equal): one copy, no split.
-        await stage(Buffer.concat(pending, pendingBytes));
-        pending = [];
-        pendingBytes = 0;
-      }
-    }
-    let response;
-    if (blockIds.length === 0) {
-      const body = Buffer.concat(pending, pendingBytes);
-      response = await blob.upload(body, body.length, {
-        conditions,
-        blobHTTPHeaders: headers,
-        tags: options.tags,
-        abortSignal: options.signal,
-      });
-    } else {
-      if (pendingBytes > 0) await stage(Buffer.concat(pending, pendingBytes));
-      await Promise.all(staging);
-      response = await blob.commitBlockList(blockIds, {
-        conditions,
-        blobHTTPHeaders: headers,
-        tags: options.tags,
-        abortSignal: options.signal,
-      });
-    }
-    return { bytes, sha256: hash.digest('hex'), etag: response.etag ?? '' };
-  } catch (error) {
-    await Promise.allSettled(staging);
-    if (statusOf(error) === 409 || storageCodeOf(error) === 'BlobAlreadyExists') {
-      throw new GalleryExportError(
-        'SNAPSHOT_EXISTS',
-        `Refusing to overwrite ${blob.name}: it already exists`,
-        {
-          cause: error,
-          statusCode: 409,
-          details: { path: blob.name },
-        },
-      );
-    }
-    throw storageError(error, 'write', blob.name);
-  }
-}
-
-export class BlobSnapshotStore implements SnapshotStore {
+export class BlobSnapshotStore {
   constructor(
     private readonly container: ContainerClient,
     private readonly options: BlobSnapshotStoreOptions = {},
   ) {}
 
-  open(authorId: string, runId: string): SnapshotTarget {
+  open(authorId: string, runId: string): BlobSnapshotTarget {
     return new BlobSnapshotTarget(this.container, authorId, runId, this.options);
   }
 }
 
-class BlobSnapshotTarget implements SnapshotTarget {
+export class BlobSnapshotTarget {
   readonly prefix: string;
   private readonly written = new Map<string, string>();
 
@@ -195,7 +93,7 @@ class BlobSnapshotTarget implements SnapshotTarget {
     const path = `${this.prefix}${MANIFEST_FILE}`;
     await createBlobOnce(
       this.container.getBlockBlobClient(path),
-      Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`),
+      serializeDocument(manifest),
       {
         tags: { runId: this.runId, kind: 'manifest', authorId: this.authorId },
         signal,

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import type { ContainerClient } from '@azure/storage-blob';
-import { GalleryExportError } from '../errors';
-import type { Manifest } from './formats';
-import { MANIFEST_FILE, SNAPSHOT_DATA_FILES } from './layout';
+import { GalleryExportError } from '../contract/errors';
+import type { Manifest } from '../contract/formats';
+import { MANIFEST_FILE, SNAPSHOT_DATA_FILES } from '../contract/layout';
 import { listCompleteSnapshots, type CompleteSnapshot } from './snapshotListing';
 import { storageError } from './storageErrors';
 
@@ -44,7 +44,7 @@ export async function downloadSnapshot(
   const snapshot = snapshots[0];
   if (!snapshot) {
     throw new GalleryExportError(
-      'RUN_NOT_FOUND',
+      'SNAPSHOT_NOT_FOUND',
       request.runId
         ? `No complete snapshot of author ${request.authorId} in run ${request.runId}`
         : `No complete snapshot of author ${request.authorId}`,
@@ -56,7 +56,7 @@ export async function downloadSnapshot(
     const known = (SNAPSHOT_DATA_FILES as readonly string[]).includes(file.name);
     if (!known || file.path !== `${snapshot.prefix}${file.name}`) {
       throw new GalleryExportError(
-        'SNAPSHOT_WRITE',
+        'SNAPSHOT_DAMAGED',
         `The manifest of ${snapshot.prefix} lists an unexpected file; the snapshot is damaged, run \`gallery-export verify\``,
       );
     }
@@ -70,7 +70,7 @@ export async function downloadSnapshot(
       written.push(target);
       if (actual.sha256 !== file.sha256 || actual.bytes !== file.bytes) {
         throw new GalleryExportError(
-          'SNAPSHOT_WRITE',
+          'SNAPSHOT_DAMAGED',
           `${file.path} does not match its manifest (stored SHA-256 ${actual.sha256}, expected ${file.sha256}); the snapshot is damaged, run \`gallery-export verify\``,
         );
       }

@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
+import { authorIdDigest } from '../contract/authorId';
 import type { BlobItem, ContainerClient } from '@azure/storage-blob';
-import { GalleryExportError } from '../errors';
-import { createBlobOnce } from './BlobSnapshotStore';
-import type { ErasureRecord } from './formats';
-import { authorSnapshotsPrefix, erasureRecordPath, newRunId, parseSnapshotPath } from './layout';
-import type { RunLock } from './RunLock';
+import { GalleryExportError } from '../contract/errors';
+import { createBlobOnce } from './blobDocuments';
+import { serializeDocument, type ErasureRecord } from '../contract/formats';
+import { authorSnapshotsPrefix, erasureRecordPath, newRunId, parseSnapshotPath } from '../contract/layout';
+import type { BlobRunLock } from './BlobRunLock';
 import { storageCodeOf, storageError } from './storageErrors';
 
 export interface PurgeRequest {
@@ -35,7 +35,7 @@ export interface PurgeResult {
  */
 export async function purgeAuthor(
   container: ContainerClient,
-  lock: RunLock,
+  lock: BlobRunLock,
   request: PurgeRequest,
 ): Promise<PurgeResult> {
   const requestedAt = request.now();
@@ -78,7 +78,7 @@ export async function purgeAuthor(
         if (items.length === 0) break;
         if (round > MAX_ERASE_ROUNDS) {
           throw new GalleryExportError(
-            'SNAPSHOT_WRITE',
+            'PURGE_FAILED',
             `${items.length} blob(s) under ${prefix} could not be erased`,
           );
         }
@@ -105,7 +105,7 @@ export async function purgeAuthor(
         storageCodeOf(error) === 'ContainerImmutableDueToPolicy'
       ) {
         throw new GalleryExportError(
-          'SNAPSHOT_WRITE',
+          'PURGE_FAILED',
           `Cannot erase ${prefix}: the container's immutability (WORM) policy protects it until its retention period ends; some blobs may already be gone, run purge again then`,
           { cause: error },
         );
@@ -120,7 +120,7 @@ export async function purgeAuthor(
     const record: ErasureRecord = {
       schemaVersion: 1,
       erasureId,
-      authorIdSha256: createHash('sha256').update(request.authorId.toUpperCase()).digest('hex'),
+      authorIdSha256: authorIdDigest(request.authorId),
       requestedAt: requestedAt.toISOString(),
       completedAt: completedAt.toISOString(),
       requestedBy: request.requestedBy,
@@ -131,7 +131,7 @@ export async function purgeAuthor(
     // Index tags are searchable by anyone who can read the account: only the kind, no author.
     await createBlobOnce(
       container.getBlockBlobClient(path),
-      Buffer.from(`${JSON.stringify(record, null, 2)}\n`),
+      serializeDocument(record),
       {
         tags: { kind: 'erasure' },
         signal: request.signal,

@@ -1,13 +1,15 @@
 import type { ContainerClient } from '@azure/storage-blob';
-import type { Manifest } from './formats';
+import type { Manifest } from '../contract/formats';
+import { utcDayStamp } from '../contract/stamps';
 import {
   authorSnapshotsPrefix,
   MANIFEST_FILE,
   parseSnapshotPath,
   SNAPSHOTS_ROOT,
   type SnapshotLocation,
-} from './layout';
-import { statusOf, storageError } from './storageErrors';
+} from '../contract/layout';
+import { readJsonBlob } from './blobDocuments';
+import { storageError } from './storageErrors';
 
 export interface SnapshotFolder extends SnapshotLocation {
   /** Every blob in the folder with its size. */
@@ -79,35 +81,24 @@ export async function listCompleteSnapshots(
   return snapshots.sort(newestFirst);
 }
 
+/** A snapshot's manifest; undefined when there is none or it is not readable JSON (verify reports that). */
 export async function readManifest(
   container: ContainerClient,
   prefix: string,
   signal?: AbortSignal,
 ): Promise<Manifest | undefined> {
-  const path = `${prefix}${MANIFEST_FILE}`;
-  try {
-    const buffer = await container
-      .getBlockBlobClient(path)
-      .downloadToBuffer(0, undefined, { abortSignal: signal });
-    return JSON.parse(buffer.toString('utf8')) as Manifest;
-  } catch (error) {
-    if (statusOf(error) === 404) return undefined;
-    if (error instanceof SyntaxError) return undefined;
-    throw storageError(error, 'read', path, 'STORAGE_UNAVAILABLE');
-  }
+  const blob = await readJsonBlob<Manifest>(container, `${prefix}${MANIFEST_FILE}`, signal);
+  return blob.state === 'ok' ? blob.value : undefined;
 }
 
 function matches(location: SnapshotLocation, query: SnapshotQuery): boolean {
   if (query.runId && location.runId !== query.runId) return false;
   const day = location.runId.slice(0, 8);
-  if (query.since && day < dayStamp(query.since)) return false;
-  if (query.until && day > dayStamp(query.until)) return false;
+  if (query.since && day < utcDayStamp(query.since)) return false;
+  if (query.until && day > utcDayStamp(query.until)) return false;
   return true;
 }
 
-function dayStamp(date: Date): string {
-  return date.toISOString().slice(0, 10).replace(/-/g, '');
-}
 
 function newestFirst(a: SnapshotLocation, b: SnapshotLocation): number {
   if (a.runId !== b.runId) return a.runId < b.runId ? 1 : -1;

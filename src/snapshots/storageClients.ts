@@ -1,8 +1,8 @@
 import { DefaultAzureCredential } from '@azure/identity';
 import { BlobServiceClient, type StoragePipelineOptions } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
-import type { StorageConfig } from '../config';
-import { GalleryExportError } from '../errors';
+import type { StorageConfig } from '../contract/settings';
+import { GalleryExportError } from '../contract/errors';
 
 /** One retry layer for storage: the SDK's own, kept short so a storage outage fails an author quickly. */
 const STORAGE_RETRY = { maxTries: 4, tryTimeoutInMs: 60_000, retryDelayInMs: 200, maxRetryDelayInMs: 4000 };

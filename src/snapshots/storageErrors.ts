@@ -1,4 +1,4 @@
-import { GalleryExportError, isAbortError, type ErrorCode } from '../errors';
+import { GalleryExportError, isAbortError, type ErrorCode } from '../contract/errors';
 
 /** HTTP status of an Azure SDK RestError, if any. */
 export function statusOf(error: unknown): number | undefined {

@@ -1,9 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { ContainerClient } from '@azure/storage-blob';
-import type { ErasureRecord, Manifest } from './formats';
-import { ERASURES_ROOT, MANIFEST_FILE } from './layout';
-import type { RunStore } from './RunStore';
-import { schemaProblems } from './schemas';
+import { authorIdDigest } from '../contract/authorId';
+import type { ErasureRecord, Manifest } from '../contract/formats';
+import { utcDayStamp } from '../contract/stamps';
+import { ERASURES_ROOT, MANIFEST_FILE } from '../contract/layout';
+import type { BlobRunStore } from './BlobRunStore';
+
+/** The run records verify reads: which snapshots were completed, to tell a lost manifest from a crash. */
+type RunRecords = Pick<BlobRunStore, 'read' | 'listOutcomes' | 'listRunIds'>;
+import { schemaProblems } from '../contract/schemas';
 import { listSnapshotFolders, type SnapshotFolder, type SnapshotQuery } from './snapshotListing';
 import { statusOf, storageError } from './storageErrors';
 
@@ -38,7 +43,7 @@ export interface SnapshotVerification {
  */
 export async function verifySnapshots(
   container: ContainerClient,
-  runs: RunStore,
+  runs: RunRecords,
   query: SnapshotQuery,
   onSnapshot?: (result: SnapshotVerification) => void,
 ): Promise<SnapshotVerification[]> {
@@ -69,7 +74,7 @@ export async function verifySnapshots(
  */
 async function findVanishedSnapshots(
   container: ContainerClient,
-  runs: RunStore,
+  runs: RunRecords,
   query: SnapshotQuery,
   stored: Set<string>,
 ): Promise<SnapshotVerification[]> {
@@ -79,7 +84,7 @@ async function findVanishedSnapshots(
   const erased = await readErasedSnapshots(container, query.signal);
   const vanished: SnapshotVerification[] = [];
   for (const runId of runIds) {
-    if (query.until && runId.slice(0, 8) > query.until.toISOString().slice(0, 10).replace(/-/g, '')) continue;
+    if (query.until && runId.slice(0, 8) > utcDayStamp(query.until)) continue;
     const record = await runs.read(runId, query.signal);
     if (!record) continue;
     const authors =
@@ -89,7 +94,7 @@ async function findVanishedSnapshots(
     for (const author of authors) {
       if (author.status !== 'complete' || !author.snapshot || !author.authorId) continue;
       if (query.authorId && author.authorId !== query.authorId) continue;
-      if (stored.has(author.snapshot) || erased.has(`${sha256(author.authorId)}:${runId}`)) continue;
+      if (stored.has(author.snapshot) || erased.has(`${authorIdDigest(author.authorId)}:${runId}`)) continue;
       vanished.push({
         authorId: author.authorId,
         runId,
@@ -131,10 +136,6 @@ async function readErasedSnapshots(container: ContainerClient, signal?: AbortSig
     throw storageError(error, 'read', ERASURES_ROOT, 'STORAGE_UNAVAILABLE');
   }
   return erased;
-}
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text.toUpperCase()).digest('hex');
 }
 
 async function verifyComplete(
@@ -227,7 +228,7 @@ async function verifyComplete(
 }
 
 async function classifyWithoutManifest(
-  runs: RunStore,
+  runs: RunRecords,
   folder: SnapshotFolder,
   signal?: AbortSignal,
 ): Promise<SnapshotVerification> {

@@ -1,6 +1,6 @@
 import { startVaultEmulator, type VaultEmulator } from '../../dev/vault-emulator';
 import { createSecretClient, KeyVaultAuthorRegistry } from '../../src/authors/KeyVaultAuthorRegistry';
-import { reasonToSkip } from '../../src/authors/AuthorRegistry';
+import { reasonToSkip } from '../../src/contract/authorSecret';
 
 /** The registry against the vault emulator, through the real SecretClient. */
 const A = 'AB'.repeat(32);

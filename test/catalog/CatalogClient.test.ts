@@ -4,7 +4,8 @@ import {
   startCatalogSimulator,
   type CatalogSimulator,
 } from '../../dev/catalog-simulator';
-import { CatalogClient, newCatalogCallStats } from '../../src/catalog/CatalogClient';
+import { CatalogClient } from '../../src/catalog/CatalogClient';
+import { newCatalogFigures } from '../../src/contract/catalogApi';
 import { EntitySpool } from '../../src/export/EntitySpool';
 
 /** The client against the catalog simulator over real HTTP. */
@@ -24,17 +25,23 @@ beforeEach(async () => {
   });
 });
 
+/** Every client a test makes is closed after it, whether or not the test got to its end. */
+const clients: CatalogClient[] = [];
+
 afterEach(async () => {
+  await Promise.all(clients.splice(0).map((catalog) => catalog.close()));
   await simulator.close();
 });
 
 function client(overrides: Partial<ConstructorParameters<typeof CatalogClient>[0]> = {}): CatalogClient {
-  return new CatalogClient({
+  const catalog = new CatalogClient({
     baseUrl: simulator.url,
     concurrency: 4,
     retryTiming: { baseDelayMs: 5, maxDelayMs: 20 },
     ...overrides,
   });
+  clients.push(catalog);
+  return catalog;
 }
 
 async function listAll(
@@ -59,13 +66,12 @@ test('the profile comes back exactly as the catalog sent it', async () => {
   );
   expect(profile.entitiesCount).toBe(250);
   expect(simulator.requestLog[0]).toMatchObject({ path: `/users/${AUTHOR}`, hadToken: false });
-  await catalog.close();
 });
 
 test('with a valid token every page is read and unlisted entities are included, each once', async () => {
   const catalog = client({ pageSize: 100 });
   const token = simulator.issueToken(AUTHOR);
-  const stats = newCatalogCallStats();
+  const stats = newCatalogFigures();
   const spool = new EntitySpool();
   const result = await catalog.listEntities(AUTHOR, spool, { token, stats });
   await spool.dispose();
@@ -87,7 +93,6 @@ test('with a valid token every page is read and unlisted entities are included, 
   ]);
   expect(lists[0]!.query.$filter).toBe(`author/id eq '${AUTHOR}'`);
   expect(stats).toMatchObject({ requests: 3, pages: 3, passes: 1, retries: 0 });
-  await catalog.close();
 });
 
 test('without a token only public entities come back, and no header is sent', async () => {
@@ -95,7 +100,6 @@ test('without a token only public entities come back, and no header is sent', as
   const { ids } = await listAll(catalog, AUTHOR);
   expect(ids).toHaveLength(200);
   expect(simulator.requestLog.every((entry) => !entry.hadToken)).toBe(true);
-  await catalog.close();
 });
 
 test('an unknown author is CATALOG_NOT_FOUND at once, without retries', async () => {
@@ -105,7 +109,6 @@ test('an unknown author is CATALOG_NOT_FOUND at once, without retries', async ()
     statusCode: 404,
   });
   expect(simulator.stats.requests).toBe(1);
-  await catalog.close();
 });
 
 test('a malformed author ID never reaches the network', async () => {
@@ -115,7 +118,6 @@ test('a malformed author ID never reaches the network', async () => {
     code: 'AUTHOR_CONFIG',
   });
   expect(simulator.stats.requests).toBe(0);
-  await catalog.close();
 });
 
 test('connections are kept alive and reused', async () => {
@@ -123,13 +125,12 @@ test('connections are kept alive and reused', async () => {
   await listAll(catalog, AUTHOR);
   expect(simulator.stats.requests).toBeGreaterThan(20);
   expect(simulator.stats.connections).toBeLessThanOrEqual(3);
-  await catalog.close();
 });
 
 test('a 5xx is retried with the same x-ms-client-request-id; the stats count it', async () => {
   simulator.setFaults({ perAuthor: { [OTHER]: { serverErrorRate: 1 } } });
   const catalog = client({ maxRetries: 2 });
-  const stats = newCatalogCallStats();
+  const stats = newCatalogFigures();
   await expect(catalog.getProfile(OTHER, { stats })).rejects.toMatchObject({
     code: 'CATALOG_UNAVAILABLE',
     message: expect.stringMatching(/answered HTTP 5\d\d \(3 attempts\)/) as string,
@@ -138,7 +139,6 @@ test('a 5xx is retried with the same x-ms-client-request-id; the stats count it'
   expect(simulator.requestLog).toHaveLength(3);
   expect(ids.size).toBe(1);
   expect(stats).toMatchObject({ requests: 3, retries: 2 });
-  await catalog.close();
 });
 
 test('the per-request timeout is enforced and retried', async () => {
@@ -149,7 +149,6 @@ test('the per-request timeout is enforced and retried', async () => {
     message: expect.stringContaining('REQUEST_TIMEOUT') as string,
   });
   expect(simulator.stats.requests).toBe(2);
-  await catalog.close();
 });
 
 test('a page cap smaller than $top is handled', async () => {
@@ -158,7 +157,6 @@ test('a page cap smaller than $top is handled', async () => {
   const token = simulator.issueToken(AUTHOR);
   const { ids } = await listAll(catalog, AUTHOR, token);
   expect(ids).toHaveLength(250);
-  await catalog.close();
 });
 
 test('wrapped items are unwrapped', async () => {
@@ -178,7 +176,6 @@ test('wrapped items are unwrapped', async () => {
   );
   for (const entity of simulator.data.authors.get(AUTHOR)!.entities)
     expect(text).toContain(serializeCatalogJson(entity));
-  await catalog.close();
 });
 
 test('429s slow the whole client down, not just the request that got one; it recovers when they stop', async () => {
@@ -194,5 +191,4 @@ test('429s slow the whole client down, not just the request that got one; it rec
   for (let round = 0; round < 4; round++) await listAll(catalog, AUTHOR);
   expect(catalog.limiter.limit).toBe(8);
   expect(simulator.stats.maxInFlight).toBe(8);
-  await catalog.close();
 });

@@ -1,8 +1,8 @@
-import type { EntityPage, ListedEntity } from '../../src/catalog/catalogResponses';
-import { GalleryExportError } from '../../src/errors';
+import type { EntityPage } from '../../src/catalog/catalogResponses';
+import type { EntityCollector, ListedEntity } from '../../src/contract/catalogApi';
+import { GalleryExportError } from '../../src/contract/errors';
 import {
   readConsistentListing,
-  type EntityCollector,
   type PageRequest,
 } from '../../src/catalog/consistentListing';
 

@@ -84,6 +84,7 @@ async function exportFrom(
         runId: '20261128T020000Z-abc123',
         trigger: 'cli',
         author: { secretName: 'gallery-author-x', authorId: AUTHOR, accessToken: token },
+        writer: 'shared',
       },
     );
     const entitiesPath = result.manifest.files[1]!.path;

@@ -1,4 +1,4 @@
-import { assessToken, readJwtClaims } from '../../src/catalog/tokenHealth';
+import { assessToken, readJwtClaims } from '../../src/contract/tokenHealth';
 import { fakeJwt } from '../support/fakes';
 
 const AUTHOR = 'CB9AEFCBEB947FD5D25D29A477B9CBC572AAD7BEF3236FF55724282F7C8CE8BE';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { ContainerClient } from '@azure/storage-blob';
 import { DEMO_AUTHORS } from '../../dev/catalog-simulator';
 import { startLocalStack, type LocalStack } from '../../dev/localStack';
-import type { ErasureRecord, Manifest, RunRecord } from '../../src/snapshots/formats';
+import type { ErasureRecord, Manifest, RunRecord } from '../../src/contract/formats';
 import { runCli } from '../support/cliHarness';
 import { validateStoredDocuments } from '../support/documents';
 import { containerFor, readAllBlobs, uniqueName } from '../support/storage';

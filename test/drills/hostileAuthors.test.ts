@@ -1,5 +1,5 @@
 import { generateCatalogData } from '../../dev/catalog-simulator';
-import type { Manifest, RunRecord } from '../../src/snapshots/formats';
+import type { Manifest, RunRecord } from '../../src/contract/formats';
 import { expectArchiveSound, fingerprintSnapshots } from '../support/archive';
 import { runCli } from '../support/cliHarness';
 import { readAllBlobs } from '../support/storage';

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import type { RunRecord } from '../../src/snapshots/formats';
+import type { RunRecord } from '../../src/contract/formats';
 import { expectArchiveSound, fingerprintSnapshots } from '../support/archive';
 import { runCli } from '../support/cliHarness';
 import { createWorld, runOnceUnlocked, useAzuriteAndVault, waitFor } from '../support/world';
@@ -17,6 +17,10 @@ test('SIGKILL mid-run: nothing looks complete unless it is, the lock is recovere
     expect((await runCli(['run'], world.env)).code).toBe(0);
     const earlier = await fingerprintSnapshots(world.container);
 
+    // One author answers so slowly that the run cannot end before the kill: the kill lands mid-run
+    // whatever the machine's speed, and the others have written their snapshots by then.
+    const slow = world.authorIds[0]!;
+    world.catalog.setFaults({ perAuthor: { [slow]: { latencyMs: 600_000 } } });
     const root = join(__dirname, '..', '..');
     const child = spawn(
       process.execPath,
@@ -27,13 +31,16 @@ test('SIGKILL mid-run: nothing looks complete unless it is, the lock is recovere
       },
     );
     const exited = new Promise((resolve) => child.once('exit', resolve));
-    // Kill it once it has written some of this run's snapshots but not all.
+    // Kill it once the others are complete (their manifests written), while the slow one still pages.
+    const others = world.authorIds.length - 1;
     await waitFor(
-      async () => (await fingerprintSnapshots(world.container)).size >= earlier.size + 4,
-      'the child to write snapshots',
+      async () => (await fingerprintSnapshots(world.container)).size >= earlier.size + 3 * others,
+      'the child to write every other author',
+      60_000,
     );
     child.kill('SIGKILL');
     await exited;
+    world.catalog.clearFaults();
 
     await expectArchiveSound(world.container, earlier);
     const blocked = await runCli(['run'], world.env);

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RunRecord } from '../../src/snapshots/formats';
+import type { RunRecord } from '../../src/contract/formats';
 import { expectArchiveSound, fingerprintSnapshots } from '../support/archive';
 import { runCli } from '../support/cliHarness';
 import { createWorld, runOnceUnlocked, useAzuriteAndVault, waitFor } from '../support/world';

@@ -1,5 +1,5 @@
 import { startVaultEmulator } from '../../dev/vault-emulator';
-import type { RunRecord } from '../../src/snapshots/formats';
+import type { RunRecord } from '../../src/contract/formats';
 import { expectArchiveSound, fingerprintSnapshots } from '../support/archive';
 import { runCli } from '../support/cliHarness';
 import { readAllBlobs } from '../support/storage';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ContainerClient } from '@azure/storage-blob';
 import { DEMO_AUTHORS, serializeCatalogJson } from '../../dev/catalog-simulator';
 import { startLocalStack, type DemoRegistration, type LocalStack } from '../../dev/localStack';
-import type { Manifest, RunRecord } from '../../src/snapshots/formats';
+import type { Manifest, RunRecord } from '../../src/contract/formats';
 import { runCli, type CliResult } from '../support/cliHarness';
 import { validateStoredDocuments } from '../support/documents';
 import { containerFor, readAllBlobs, uniqueName } from '../support/storage';

@@ -1,7 +1,10 @@
-import { GalleryExportError } from '../../src/errors';
+import { GalleryExportError } from '../../src/contract/errors';
 import { handlePoisonedWorkItem, handleWorkItem, startFanOutRun } from '../../src/export/fanOut';
-import type { AuthorWorkItem, WorkQueue } from '../../src/export/ports';
-import { planRun, readRunStatus, runInProcess } from '../../src/export/runs';
+import type { AuthorWorkItem } from '../../src/contract/workItem';
+import type { WorkQueue } from '../../src/export/ports';
+import { readRunStatus } from '../../src/export/finalizeRun';
+import { planRun } from '../../src/export/planRun';
+import { runInProcess } from '../../src/export/runInProcess';
 import { fakeJwt, fakeWorld, type FakeWorld } from '../support/fakes';
 
 const A = 'A'.repeat(64);

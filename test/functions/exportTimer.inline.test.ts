@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { startLocalStack, type LocalStack } from '../../dev/localStack';
 import { exportTimer } from '../../src/functions/exportTimer';
 import { useEnvironment } from '../../src/functions/runtime';
-import type { Manifest, RunRecord } from '../../src/snapshots/formats';
+import type { Manifest, RunRecord } from '../../src/contract/formats';
 import { invocation, timer } from '../support/functionsHarness';
 import { validateStoredDocuments } from '../support/documents';
 import { containerFor, readAllBlobs, uniqueName } from '../support/storage';

@@ -6,7 +6,7 @@ import { exportAuthorPoison, exportAuthorQueue } from '../../src/functions/expor
 import { exportTimer } from '../../src/functions/exportTimer';
 import { getExport, listAuthorSnapshots, startExport } from '../../src/functions/httpApi';
 import { useEnvironment } from '../../src/functions/runtime';
-import type { Manifest, RunRecord } from '../../src/snapshots/formats';
+import type { Manifest, RunRecord } from '../../src/contract/formats';
 import { validateStoredDocuments } from '../support/documents';
 import { invocation, timer } from '../support/functionsHarness';
 import { drainQueue } from '../support/queueHost';

@@ -3,8 +3,9 @@ import type { ContainerClient } from '@azure/storage-blob';
 import { startAzurite, type RunningAzurite } from '../../dev/azurite';
 import { BlobRunLock } from '../../src/snapshots/BlobRunLock';
 import { BlobRunStore } from '../../src/snapshots/BlobRunStore';
-import { BlobSnapshotStore, createBlobOnce } from '../../src/snapshots/BlobSnapshotStore';
-import type { Manifest, RunRecord } from '../../src/snapshots/formats';
+import { createBlobOnce } from '../../src/snapshots/blobDocuments';
+import { BlobSnapshotStore } from '../../src/snapshots/BlobSnapshotStore';
+import { serializeDocument, type Manifest, type RunRecord } from '../../src/contract/formats';
 import { containerFor, uniqueName } from '../support/storage';
 
 /** The storage side against Azurite through the real Blob SDK; each test owns a container. */
@@ -143,19 +144,23 @@ describe('run records', () => {
     const runs = new BlobRunStore(container);
     await runs.create(record);
     await expect(runs.create(record)).rejects.toMatchObject({ code: 'SNAPSHOT_EXISTS' });
-    let calls = 0;
-    const updated = await runs.update(RUN, (latest) => {
-      calls++;
-      // Simulate a concurrent writer the first time round.
-      if (calls === 1)
-        void container
+    const seen: RunRecord[] = [];
+    const updated = await runs.update(RUN, async (latest) => {
+      seen.push(latest);
+      // The first time round, another writer changes the record between this read and this write.
+      if (seen.length === 1) {
+        const concurrent = serializeDocument({ ...record, settings: { concurrent: 'yes' } });
+        await container
           .getBlockBlobClient(`runs/2026/11/28/${RUN}.json`)
-          .upload('{"runId":"x","status":"running","authors":[]}', 45);
+          .upload(concurrent, concurrent.length);
+      }
       return { ...latest, status: 'complete' };
     });
-    expect(updated.status).toBe('complete');
-    expect(calls).toBeGreaterThanOrEqual(1);
-    expect((await runs.read(RUN))!.status).toBe('complete');
+    // The stale write was refused (If-Match) and the change re-applied to what the other writer left.
+    expect(seen).toHaveLength(2);
+    expect(seen[1]!.settings).toEqual({ concurrent: 'yes' });
+    expect(updated).toMatchObject({ status: 'complete', settings: { concurrent: 'yes' } });
+    expect(await runs.read(RUN)).toMatchObject({ status: 'complete', settings: { concurrent: 'yes' } });
   });
 
   test('outcomes: one small blob per author, first write wins; last errors stay apart', async () => {
@@ -197,4 +202,22 @@ describe('run lock', () => {
     expect(await lock.renew(lease)).toBe(false);
     await lock.release(next);
   });
+
+  test('a lease nobody renews lapses: another run takes the lock and the old lease cannot renew it', async () => {
+    const lapsing = containerFor(azurite.connectionString, uniqueName('lock'));
+    await lapsing.create();
+    const idle = containerFor(azurite.connectionString, uniqueName('lock'));
+    await idle.create();
+    const dead = await new BlobRunLock(lapsing, 15).acquire();
+    const expired = await new BlobRunLock(idle, 15).acquire();
+    await new Promise((resolve) => setTimeout(resolve, 16_000));
+    // Taken by someone else once it lapsed: the old holder has lost it for good.
+    const taker = new BlobRunLock(lapsing, 15);
+    const next = await taker.acquire();
+    expect(await taker.renew(dead)).toBe(false);
+    await taker.release(next);
+    // Lapsed but not taken: the service lets its holder renew it (the lease ID still names the lock).
+    expect(await new BlobRunLock(idle, 15).renew(expired)).toBe(true);
+    await new BlobRunLock(idle, 15).release(expired);
+  }, 30_000);
 });

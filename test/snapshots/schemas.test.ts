@@ -1,4 +1,4 @@
-import { schemaProblems } from '../../src/snapshots/schemas';
+import { schemaProblems } from '../../src/contract/schemas';
 
 const AUTHOR = 'CB9AEFCBEB947FD5D25D29A477B9CBC572AAD7BEF3236FF55724282F7C8CE8BE';
 const RUN = '20261128T020000Z-3fa9c1';

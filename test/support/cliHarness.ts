@@ -1,4 +1,5 @@
 import { PassThrough } from 'node:stream';
+import { registerLocalStackCommands } from '../../dev/cli/localStackCommands';
 import { main } from '../../src/cli/main';
 
 export interface CliResult {
@@ -21,12 +22,16 @@ export async function runCli(
   stderr.on('data', (chunk: Buffer) => err.push(chunk));
   const stdin = new PassThrough();
   stdin.end(options.stdin ?? '');
-  const code = await main(argv, {
-    env,
-    stdout,
-    stderr,
-    signal: options.signal ?? new AbortController().signal,
-    stdin,
-  });
+  const code = await main(
+    argv,
+    {
+      env,
+      stdout,
+      stderr,
+      signal: options.signal ?? new AbortController().signal,
+      stdin,
+    },
+    [registerLocalStackCommands],
+  );
   return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
 }

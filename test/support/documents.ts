@@ -1,5 +1,5 @@
 import type { ContainerClient } from '@azure/storage-blob';
-import { schemaProblems, type DocumentKind } from '../../src/snapshots/schemas';
+import { schemaProblems, type DocumentKind } from '../../src/contract/schemas';
 
 /**
  * Validates every document gallery-export wrote to a container against its JSON Schema: manifests, run

@@ -1,17 +1,16 @@
 import { createHash } from 'node:crypto';
-import type { AuthorCredentials, AuthorRegistry, AuthorSecretRef } from '../../src/authors/AuthorRegistry';
-import { parseAuthorSecret } from '../../src/authors/authorSecret';
-import type { AuthorCallOptions, ListEntitiesOptions } from '../../src/catalog/CatalogClient';
-import type { Profile } from '../../src/catalog/catalogResponses';
-import type { EntityCollector, ListingResult } from '../../src/catalog/consistentListing';
-import { GalleryExportError } from '../../src/errors';
+import type { AuthorCredentials, AuthorSecretRef } from '../../src/contract/authorSecret';
+import type { AuthorRegistry } from '../../src/export/ports';
+import { parseAuthorSecret } from '../../src/contract/authorSecret';
+import type { AuthorReading, EntityCollector, ReadAuthorOptions } from '../../src/contract/catalogApi';
+import { newCatalogFigures } from '../../src/contract/catalogApi';
+import { GalleryExportError } from '../../src/contract/errors';
 import { EntitySpool } from '../../src/export/EntitySpool';
 import type { CatalogSource, ExportServices, Logger } from '../../src/export/ports';
-import type { AuthorOutcome, Manifest, ManifestFile, RunRecord } from '../../src/snapshots/formats';
-import { snapshotPrefix } from '../../src/snapshots/layout';
-import type { RunLock } from '../../src/snapshots/RunLock';
-import type { RunStore } from '../../src/snapshots/RunStore';
-import type { SnapshotFileName, SnapshotStore, SnapshotTarget } from '../../src/snapshots/SnapshotStore';
+import type { AuthorOutcome, Manifest, ManifestFile, RunRecord } from '../../src/contract/formats';
+import { snapshotPrefix } from '../../src/contract/layout';
+import type { RunLock, RunStore, SnapshotStore, SnapshotTarget } from '../../src/export/ports';
+import type { SnapshotFileName } from '../../src/contract/layout';
 
 /**
  * Small in-memory stand-ins for the export core's interfaces: the core is tested against these, the real
@@ -70,30 +69,24 @@ export class MemoryCatalog implements CatalogSource {
   /** Authors whose listing never ends until the call is aborted. */
   hang = new Set<string>();
 
-  getProfile(authorId: string, options: AuthorCallOptions): Promise<Profile> {
-    this.tokensSeen.push(options.token);
-    const failure = this.failWith.get(authorId);
-    if (failure) return Promise.reject(failure);
-    const author = this.authors.get(authorId);
-    if (!author) return Promise.reject(new GalleryExportError('CATALOG_NOT_FOUND', `no author ${authorId}`));
-    return Promise.resolve({
-      raw: Buffer.from(JSON.stringify(author.profile)),
-      entitiesCount: author.profile.entities_count as number | undefined,
-    });
-  }
-
-  async listEntities(
+  async readAuthor(
     authorId: string,
     collector: EntityCollector,
-    options: ListEntitiesOptions,
-  ): Promise<ListingResult> {
+    options: ReadAuthorOptions,
+  ): Promise<AuthorReading> {
+    const token = options.token?.value;
+    this.tokensSeen.push(token);
     options.signal?.throwIfAborted();
+    const failure = this.failWith.get(authorId);
+    if (failure) throw failure;
+    const author = this.authors.get(authorId);
+    if (!author) throw new GalleryExportError('CATALOG_NOT_FOUND', `no author ${authorId}`);
     if (this.hang.has(authorId)) {
       await new Promise((_, reject) =>
         options.signal?.addEventListener('abort', () => reject(options.signal!.reason as Error)),
       );
     }
-    const visible = this.authors.get(authorId)!.entities.filter((entity) => options.token || !entity.hidden);
+    const visible = author.entities.filter((entity) => token || !entity.hidden);
     await collector.reset();
     await collector.add(
       visible.map((entity) => ({
@@ -103,13 +96,22 @@ export class MemoryCatalog implements CatalogSource {
       })),
     );
     return {
-      reportedByCatalog: visible.length,
-      entities: visible.length,
-      unlisted: visible.filter((entity) => entity.hidden).length,
-      pages: 1,
-      passes: 1,
-      effectivePageSize: 100,
-      discardedPasses: [],
+      profile: {
+        raw: Buffer.from(JSON.stringify(author.profile)),
+        entitiesCount: author.profile.entities_count as number | undefined,
+      },
+      listing: {
+        reportedByCatalog: visible.length,
+        entities: visible.length,
+        unlisted: visible.filter((entity) => entity.hidden).length,
+        pages: 1,
+        passes: 1,
+        effectivePageSize: 100,
+        discardedPasses: [],
+        ordered: true,
+      },
+      figures: { ...newCatalogFigures(), requests: 2, pages: 1, passes: 1 },
+      tokenUsed: token !== undefined,
     };
   }
 }
@@ -180,11 +182,14 @@ export class MemoryRunStore implements RunStore {
     return Promise.resolve(record && structuredClone(record));
   }
 
-  update(runId: string, change: (record: RunRecord) => RunRecord | undefined): Promise<RunRecord> {
+  async update(
+    runId: string,
+    change: (record: RunRecord) => RunRecord | undefined | Promise<RunRecord | undefined>,
+  ): Promise<RunRecord> {
     const current = this.records.get(runId)!;
-    const next = change(structuredClone(current));
+    const next = await change(structuredClone(current));
     if (next) this.records.set(runId, next);
-    return Promise.resolve(structuredClone(next ?? current));
+    return structuredClone(next ?? current);
   }
 
   writeOutcome(runId: string, outcome: AuthorOutcome): Promise<AuthorOutcome> {

@@ -1,4 +1,4 @@
-import { shortAuthorId } from '../../catalog/authorId';
+import { shortAuthorId } from '../../contract/authorId';
 import { createStorageServices } from '../../services';
 import { listCompleteSnapshots } from '../../snapshots/snapshotListing';
 import { CliContext, EXIT_OK } from '../CliContext';

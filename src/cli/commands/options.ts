@@ -1,5 +1,5 @@
-import { normalizeAuthorId } from '../../catalog/authorId';
-import { isRunId } from '../../snapshots/layout';
+import { normalizeAuthorId } from '../../contract/authorId';
+import { isRunId } from '../../contract/layout';
 import { usageError } from '../CliContext';
 
 /** Validates repeated `--author` values before anything starts (a malformed one is a usage error). */

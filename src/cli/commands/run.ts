@@ -1,4 +1,4 @@
-import { runInProcess } from '../../export/runs';
+import { runInProcess } from '../../export/runInProcess';
 import { CliContext, EXIT_FAILED, EXIT_OK } from '../CliContext';
 import { renderRunSummary } from '../format';
 import { RunProgress } from '../RunProgress';

@@ -1,6 +1,26 @@
-import { normalizeAuthorId } from '../catalog/authorId';
-import { GalleryExportError } from '../errors';
-import type { AuthorCredentials } from './AuthorRegistry';
+import { normalizeAuthorId } from './authorId';
+import { GalleryExportError } from './errors';
+
+/** One registered author as listed from the vault: properties only, the value is not read yet. */
+export interface AuthorSecretRef {
+  secretName: string;
+  /** The part of the secret name after AUTHOR_SECRET_PREFIX. */
+  label: string;
+  enabled: boolean;
+  notBefore: Date | undefined;
+  expiresOn: Date | undefined;
+  /** The `authorId` tag, upper-cased, when it is a valid author ID. */
+  taggedAuthorId: string | undefined;
+}
+
+/** A validated secret value. The token is carried, never printed. */
+export interface AuthorCredentials {
+  secretName: string;
+  authorId: string;
+  accessToken: string | null;
+  /** The secret's own expiry: once passed, the token is not used (public data is still exported). */
+  secretExpiresOn?: Date | undefined;
+}
 
 /** A label is what follows AUTHOR_SECRET_PREFIX in a secret name: letters, digits and dashes. */
 export const AUTHOR_LABEL = /^[A-Za-z0-9-]{1,100}$/;
@@ -38,4 +58,13 @@ export function parseAuthorSecret(secretName: string, value: string | undefined)
 /** The value written by register-author. */
 export function formatAuthorSecret(authorId: string, accessToken: string | null): string {
   return JSON.stringify({ authorId, accessToken });
+}
+
+/** Why a listed secret is not exported in this run, or undefined when it should be. */
+export function reasonToSkip(ref: AuthorSecretRef, now: Date): string | undefined {
+  if (!ref.enabled) return 'the secret is disabled';
+  if (ref.notBefore && ref.notBefore.getTime() > now.getTime()) {
+    return `the secret is not yet valid (valid from ${ref.notBefore.toISOString()})`;
+  }
+  return undefined;
 }

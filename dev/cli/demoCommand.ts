@@ -1,12 +1,12 @@
 import { join, relative, resolve } from 'node:path';
-import { startLocalStack } from '../../../dev/localStack';
-import { runInProcess } from '../../export/runs';
-import { createStorageServices } from '../../services';
-import { downloadSnapshot } from '../../snapshots/downloadSnapshot';
-import { runRecordPath } from '../../snapshots/layout';
-import { CliContext, EXIT_FAILED, EXIT_OK } from '../CliContext';
-import { renderRunSummary, renderTable } from '../format';
-import { RunProgress } from '../RunProgress';
+import { startLocalStack } from '../localStack';
+import { runInProcess } from '../../src/export/runInProcess';
+import { createStorageServices } from '../../src/services';
+import { downloadSnapshot } from '../../src/snapshots/downloadSnapshot';
+import { runRecordPath } from '../../src/contract/layout';
+import { CliContext, EXIT_FAILED, EXIT_OK } from '../../src/cli/CliContext';
+import { renderRunSummary, renderTable } from '../../src/cli/format';
+import { RunProgress } from '../../src/cli/RunProgress';
 
 export interface DemoOptions {
   data: string;

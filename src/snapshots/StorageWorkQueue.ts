@@ -1,12 +1,12 @@
 import type { QueueClient } from '@azure/storage-queue';
-import type { AuthorWorkItem, WorkQueue } from '../export/ports';
-import { storageError } from '../snapshots/storageErrors';
+import type { AuthorWorkItem } from '../contract/workItem';
+import { storageError } from './storageErrors';
 
 /**
  * The fan-out queue. Messages are base64-encoded JSON because that is what the Functions host's queue
  * trigger expects by default (host.json `extensions.queues.messageEncoding`).
  */
-export class StorageWorkQueue implements WorkQueue {
+export class StorageWorkQueue {
   constructor(private readonly queue: QueueClient) {}
 
   async enqueue(items: readonly AuthorWorkItem[], signal?: AbortSignal): Promise<void> {

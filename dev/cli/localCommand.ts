@@ -1,9 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { CatalogFaults } from '../../../dev/catalog-simulator';
-import { startLocalStack } from '../../../dev/localStack';
-import { DEFAULT_SETTINGS } from '../../config';
-import { CliContext, EXIT_OK, usageError } from '../CliContext';
+import type { CatalogFaults } from '../catalog-simulator';
+import { startLocalStack } from '../localStack';
+import { DEFAULT_SETTINGS } from '../../src/contract/defaults';
+import { CliContext, EXIT_OK, usageError } from '../../src/cli/CliContext';
 
 export interface LocalOptions {
   data: string;

@@ -1,3 +1,5 @@
+import { isoSeconds } from './stamps';
+
 /**
  * What can be known about a DataLabAccessToken without the issuer's key: the gallery issued RS256 JWTs
  * (issuer MAMLSTS) carrying `author_id` and `exp`, valid for 8 hours. An invalid or expired token is not
@@ -55,7 +57,7 @@ export function assessToken(
     return {
       status: 'expired',
       sendToken: false,
-      expiresAt: health.expiresAt ?? toIsoSeconds(secretExpiresOn.getTime() / 1000),
+      expiresAt: health.expiresAt ?? isoSeconds(secretExpiresOn.getTime() / 1000),
     };
   }
   return health;
@@ -64,7 +66,7 @@ export function assessToken(
 function assessJwt(token: string, authorId: string, now: Date): TokenHealth {
   const claims = readJwtClaims(token.trim());
   if (!claims) return { status: 'unreadable', sendToken: false };
-  const expiresAt = claims.exp === undefined ? undefined : toIsoSeconds(claims.exp);
+  const expiresAt = claims.exp === undefined ? undefined : isoSeconds(claims.exp);
   const withExpiry = expiresAt === undefined ? {} : { expiresAt };
   if (claims.authorId === undefined) return { status: 'unreadable', sendToken: false, ...withExpiry };
   if (claims.authorId.toUpperCase() !== authorId.toUpperCase()) {
@@ -76,10 +78,6 @@ function assessJwt(token: string, authorId: string, now: Date): TokenHealth {
   return { status: 'valid', sendToken: true, ...withExpiry };
 }
 
-function toIsoSeconds(epochSeconds: number): string | undefined {
-  const date = new Date(Math.floor(epochSeconds) * 1000);
-  return Number.isNaN(date.getTime()) ? undefined : date.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
 
 /** Why unlisted entities are missing from a snapshot, for the manifest's warnings. */
 export function describeMissingUnlisted(status: TokenStatus): string | undefined {

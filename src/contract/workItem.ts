@@ -1,5 +1,12 @@
-import type { AuthorWorkItem } from '../export/ports';
-import { isRunId } from '../snapshots/layout';
+import { isRunId } from './layout';
+
+/** One message per author of a fan-out run: names the secret, never carries the token. */
+export interface AuthorWorkItem {
+  v: 1;
+  runId: string;
+  secretName: string;
+  trigger: 'timer' | 'http' | 'cli';
+}
 
 const SECRET_NAME = /^[A-Za-z0-9-]{1,127}$/;
 const TRIGGERS = new Set(['timer', 'http', 'cli']);

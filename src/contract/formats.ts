@@ -1,4 +1,5 @@
-import type { TokenStatus } from '../catalog/tokenHealth';
+import type { ErrorCode } from './errors';
+import type { TokenStatus } from './tokenHealth';
 
 /**
  * The documents gallery-export writes, as TypeScript types. docs/snapshot-format.md describes them and
@@ -44,10 +45,11 @@ export type AuthorStatus = 'pending' | 'complete' | 'failed' | 'skipped';
 export type RunStatus = 'running' | 'complete' | 'partial' | 'failed';
 
 export interface ErrorSummary {
-  code: string;
+  code: ErrorCode;
   message: string;
 }
 
+/** Catalog calls of one author's export (the run record's `catalog`), counted as they happen. */
 export interface CatalogFigures {
   requests: number;
   retries: number;
@@ -123,4 +125,12 @@ export function finalRunStatus(authors: readonly AuthorOutcome[]): RunStatus {
   const counts = countAuthors(authors);
   if (counts.failed === 0) return 'complete';
   return counts.complete > 0 ? 'partial' : 'failed';
+}
+
+/**
+ * The exact bytes of every JSON document gallery-export stores (indented, with a final newline). The
+ * manifest's bytes are what its SHA-256 and signature cover, so there is one way to write them.
+ */
+export function serializeDocument(document: unknown): Buffer {
+  return Buffer.from(`${JSON.stringify(document, null, 2)}\n`);
 }

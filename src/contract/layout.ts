@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { compactUtcStamp } from './stamps';
 
 /**
  * The blob layout of the contract, in one place:
@@ -16,14 +17,14 @@ export const PROFILE_FILE = 'profile.json';
 export const ENTITIES_FILE = 'entities.json';
 export const MANIFEST_FILE = 'manifest.json';
 export const SNAPSHOT_DATA_FILES = [PROFILE_FILE, ENTITIES_FILE] as const;
+/** The snapshot files an export writes before its manifest, in that order. */
+export type SnapshotFileName = (typeof SNAPSHOT_DATA_FILES)[number];
 
 /** `<YYYYMMDDTHHMMSSZ>-<6 lowercase hex>`: UTC start time, so run IDs sort by time. */
 const RUN_ID = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-[0-9a-f]{6}$/;
 
 export function newRunId(startedAt: Date, suffix = randomBytes(3).toString('hex')): string {
-  const iso = startedAt.toISOString(); // 2026-11-28T02:00:00.123Z
-  const stamp = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}T${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`;
-  return `${stamp}-${suffix}`;
+  return `${compactUtcStamp(startedAt)}-${suffix}`;
 }
 
 export function isRunId(value: unknown): value is string {

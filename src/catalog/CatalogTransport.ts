@@ -1,0 +1,274 @@
+import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
+import { Agent, request } from 'undici';
+import type { CatalogFigures } from '../contract/formats';
+import { GalleryExportError, throwIfAborted } from '../contract/errors';
+import { DEFAULT_CATALOG_CLIENT } from '../contract/defaults';
+import { abortableSleep } from './abortableSleep';
+import { AdaptiveLimiter } from './AdaptiveLimiter';
+import { InvalidBodyError } from './catalogResponses';
+import { decideRetry, errorCode, type AttemptOutcome, type RetryTimingOptions } from './retryPolicy';
+import { RetryBudget } from './RetryBudget';
+
+export interface CatalogTransportOptions {
+  baseUrl: string;
+  concurrency: number;
+  maxRetries: number;
+  timeoutMs: number;
+  timing: RetryTimingOptions;
+  requestRetryBudgetMs: number;
+  maxResponseBytes: number;
+  random: () => number;
+  userAgent: string;
+}
+
+/** What one request is for: its path and query, and how to describe it in messages. */
+export interface CatalogTarget {
+  path: string;
+  /** For messages: what was asked, e.g. "the profile of author CB9AEF…8BE". */
+  what: string;
+  notFound?: () => GalleryExportError;
+}
+
+export interface RequestOptions {
+  /** Sent as DataLabAccessToken. */
+  token?: string | undefined;
+  signal?: AbortSignal | undefined;
+  /**
+   * Cancels the request while it waits for a slot or between retries, but never once it is on the wire:
+   * a page of an abandoned pass is let finish (and ignored), so the service never sees more than the
+   * concurrency budget, not even for the moment an aborted connection takes to close.
+   */
+  waitSignal?: AbortSignal | undefined;
+  /** Counters to add this request's figures to. */
+  figures?: CatalogFigures | undefined;
+  /** The author's shared retry budget. */
+  retryBudget?: RetryBudget | undefined;
+}
+
+/**
+ * Sends catalog requests: one keep-alive pool and one adaptive concurrency budget per process, shared by
+ * every author; retries decided by `decideRetry`, one layer only.
+ */
+export class CatalogTransport {
+  readonly limiter: AdaptiveLimiter;
+  private readonly agent: Agent;
+
+  constructor(private readonly options: CatalogTransportOptions) {
+    this.limiter = new AdaptiveLimiter({ maxConcurrency: options.concurrency });
+    this.agent = new Agent({
+      connections: options.concurrency,
+      pipelining: 1,
+      keepAliveTimeout: DEFAULT_CATALOG_CLIENT.keepAliveTimeoutMs,
+      connect: { timeout: options.timeoutMs },
+    });
+  }
+
+  get baseUrl(): string {
+    return this.options.baseUrl;
+  }
+
+  async send<T>(target: CatalogTarget, parse: (body: Buffer) => T, options: RequestOptions): Promise<T> {
+    const { signal, figures, token } = options;
+    const waitSignal = options.waitSignal ? anySignal(signal, options.waitSignal) : signal;
+    if (waitSignal) setMaxListeners(0, waitSignal);
+    const budget = options.retryBudget ?? new RetryBudget();
+    const startedAt = performance.now();
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      'user-agent': this.options.userAgent,
+      // One id for every attempt of a request, as the gallery's front end and the Azure SDKs do.
+      'x-ms-client-request-id': randomUUID(),
+    };
+    if (token) headers.DataLabAccessToken = token;
+
+    for (let attempt = 1; ; attempt++) {
+      throwIfAborted(waitSignal);
+      let outcome: AttemptOutcome;
+      let problem: string | undefined;
+      // The slot covers the request on the wire only: parsing happens after it is handed back, so the
+      // next request is already on its way while this body is checked.
+      const release = await this.limiter.acquire(waitSignal);
+      let response: AttemptResponse;
+      try {
+        throwIfAborted(waitSignal);
+        if (figures) figures.requests++;
+        response = await this.attempt(target.path, headers, signal);
+      } catch (error) {
+        release();
+        if (error instanceof GalleryExportError) throw error;
+        throwIfAborted(signal);
+        response = { status: 0, retryAfter: null, body: Buffer.alloc(0), error };
+      }
+      release();
+      // A 429 slows the whole client down, whatever became of the request that got it.
+      if (response.status === 429) {
+        if (figures) figures.throttled++;
+        this.limiter.onThrottled();
+      }
+      // Let the request that takes this slot go out before the (CPU-bound) parsing below: when many
+      // answers arrive together, the next requests are then on the wire while these are parsed.
+      await yieldToEventLoop();
+      throwIfAborted(waitSignal);
+
+      if (response.error !== undefined) {
+        outcome = { kind: 'error', error: response.error };
+      } else if (response.status >= 200 && response.status < 300) {
+        try {
+          const value = parse(response.body);
+          this.limiter.onSuccess();
+          budget.onSuccess();
+          return value;
+        } catch (error) {
+          if (!(error instanceof InvalidBodyError)) throw error;
+          outcome = { kind: 'invalid-body' };
+          problem = error.message;
+        }
+      } else {
+        if (response.status === 404 && target.notFound) throw target.notFound();
+        outcome = { kind: 'status', status: response.status, retryAfter: response.retryAfter };
+        problem = describeErrorBody(response.body, token);
+      }
+
+      const decision = decideRetry({
+        attempt,
+        maxRetries: this.options.maxRetries,
+        outcome,
+        budgetRemainingMs: this.options.requestRetryBudgetMs - (performance.now() - startedAt),
+        authorRetriesRemaining: budget.remaining,
+        nowMs: Date.now(),
+        random: this.options.random,
+        timing: this.options.timing,
+        aborted: waitSignal?.aborted,
+      });
+      if (!decision.retry) throw this.failure(target, outcome, decision, problem, attempt);
+      budget.spend();
+      if (figures) figures.retries++;
+      await abortableSleep(decision.delayMs, waitSignal);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+
+  private failure(
+    target: CatalogTarget,
+    outcome: AttemptOutcome,
+    { reason, retryable }: { reason: string; retryable: boolean },
+    problem: string | undefined,
+    attempts: number,
+  ): GalleryExportError {
+    const { baseUrl } = this.options;
+    const where = `${baseUrl}${target.path.split('?')[0]}`;
+    const context = { url: where, attempts };
+    const tries = attempts === 1 ? '' : ` (${attempts} attempts)`;
+    switch (outcome.kind) {
+      case 'invalid-body':
+        return new GalleryExportError(
+          'CATALOG_INVALID',
+          `The catalog sent an unusable response for ${target.what}${tries}: ${problem ?? 'invalid body'}`,
+          { details: context },
+        );
+      case 'status':
+        return new GalleryExportError(
+          retryable ? 'CATALOG_UNAVAILABLE' : 'CATALOG_HTTP',
+          `GET ${where} for ${target.what} answered HTTP ${outcome.status}${tries}${problem ? `: ${problem}` : ''}${retryable ? ` (${reason})` : ''}`,
+          { statusCode: outcome.status, details: context },
+        );
+      case 'error': {
+        const code = errorCode(outcome.error) ?? 'unknown error';
+        return new GalleryExportError(
+          'CATALOG_UNAVAILABLE',
+          `The catalog at ${baseUrl} could not be reached for ${target.what}${tries}: ${code} (${reason})`,
+          { cause: outcome.error, details: { ...context, code } },
+        );
+      }
+    }
+  }
+
+  private async attempt(
+    path: string,
+    headers: Record<string, string>,
+    signal: AbortSignal | undefined,
+  ): Promise<AttemptResponse> {
+    const { timeoutMs, maxResponseBytes, baseUrl } = this.options;
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new RequestTimeoutError(timeoutMs)), timeoutMs);
+    const attemptSignal = signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal;
+    try {
+      const response = await request(`${baseUrl}${path}`, {
+        method: 'GET',
+        headers,
+        dispatcher: this.agent,
+        signal: attemptSignal,
+      });
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of response.body as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > maxResponseBytes) {
+          response.body.destroy();
+          throw new GalleryExportError(
+            'CATALOG_TOO_LARGE',
+            `A catalog response for ${path.split('?')[0]} exceeded ${maxResponseBytes} bytes; lower CATALOG_PAGE_SIZE`,
+          );
+        }
+        chunks.push(chunk);
+      }
+      const retryAfter = response.headers['retry-after'];
+      return {
+        status: response.statusCode,
+        retryAfter: typeof retryAfter === 'string' ? retryAfter : null,
+        body: Buffer.concat(chunks, size),
+      };
+    } catch (error) {
+      if (timeout.signal.aborted && !signal?.aborted) throw new RequestTimeoutError(timeoutMs);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+export function anySignal(first: AbortSignal | undefined, second: AbortSignal): AbortSignal {
+  return first ? AbortSignal.any([first, second]) : second;
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+interface AttemptResponse {
+  status: number;
+  retryAfter: string | null;
+  body: Buffer;
+  /** Set when no response came (connection error, timeout). */
+  error?: unknown;
+}
+
+class RequestTimeoutError extends Error {
+  override readonly name = 'TimeoutError';
+  readonly code = 'REQUEST_TIMEOUT';
+  constructor(timeoutMs: number) {
+    super(`No complete response within ${timeoutMs} ms`);
+  }
+}
+
+/** The ASP.NET-style `{"Message": ...}` of an error body, shortened, with the token scrubbed out. */
+function describeErrorBody(body: Buffer, token: string | undefined): string | undefined {
+  if (body.length === 0) return undefined;
+  let text = body.subarray(0, 64 * 1024).toString('utf8');
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (typeof parsed === 'object' && parsed !== null && 'Message' in parsed) {
+      text = String(parsed.Message);
+    }
+  } catch {
+    // not JSON: keep the text
+  }
+  // Scrub before shortening, so no prefix of the token can survive a cut.
+  if (token) text = text.split(token).join('[redacted]');
+  text = text.replace(/\s+/g, ' ').trim();
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text || undefined;
+}
