@@ -39,6 +39,28 @@ export interface Manifest {
   warnings: string[];
   files: ManifestFile[];
   generator: { name: string; version: string };
+  /**
+   * The author's latest complete snapshot when this one started (`null` for the first): the snapshots of
+   * an author form a hash chain. Absent in manifests written before the chain existed.
+   */
+  previous?: { runId: string; manifestSha256: string } | null;
+}
+
+/**
+ * `signature.json` next to a manifest (or `<erasureId>.signature.json` next to an erasure record): an
+ * RS256 signature made by a Key Vault key over the exact bytes of the signed file.
+ */
+export interface SignatureDocument {
+  schemaVersion: 1;
+  alg: 'RS256';
+  /** `https://<vault>/keys/<name>/<version>`: the key version that signed. */
+  keyId: string;
+  /** The signed file's name, in the same folder. */
+  signed: string;
+  /** SHA-256 (hex) of the signed file's exact bytes. */
+  sha256: string;
+  /** Standard base64 of the RSASSA-PKCS1-v1_5 SHA-256 signature of those bytes. */
+  signature: string;
 }
 
 export type AuthorStatus = 'pending' | 'complete' | 'failed' | 'skipped';
