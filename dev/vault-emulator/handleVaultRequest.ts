@@ -1,20 +1,33 @@
 /**
  * The emulator's request handling, free of sockets: a parsed request in, a status and JSON body
  * out. The HTTP layer (vaultEmulator.ts) only reads bodies, records requests and writes responses.
+ * Authentication and the api-version are checked here, for every collection; the secrets routes
+ * live here and the keys routes in handleKeyRequest.ts.
  */
-import type { SecretStore, SecretVersionRecord } from './secretStore';
+import { handleKeyRequest } from './handleKeyRequest';
+import type { KeyStore } from './keyStore';
+import {
+  ok,
+  paginate,
+  parseJsonBody,
+  splitPath,
+  type RoutedRequest,
+  type VaultHandlerSettings,
+  type VaultRequest,
+  type VaultResponse,
+} from './routeHelpers';
+import type { SecretStore } from './secretStore';
 import { assertValidSecretName } from './secretStore';
 import {
   badParameter,
   deletedSecretNotFound,
+  notImplemented,
   secretDisabled,
   secretNotFound,
   VaultError,
   type VaultErrorBody,
 } from './vaultError';
 import {
-  decodeSkipToken,
-  encodeSkipToken,
   parseSetParameters,
   parseUpdateParameters,
   toDeletedSecretBundle,
@@ -24,29 +37,12 @@ import {
   type WireSecretItem,
 } from './wire';
 
-export interface VaultRequest {
-  method: string;
-  /** The path as received, still percent-encoded. */
-  pathname: string;
-  query: URLSearchParams;
-  authorization: string | undefined;
-  /** The raw body; empty when none was sent. */
-  body: Buffer;
-}
+export type { VaultHandlerSettings, VaultRequest, VaultResponse } from './routeHelpers';
 
-export interface VaultResponse {
-  status: number;
-  headers?: Record<string, string>;
-  /** JSON-serialisable; `undefined` for an empty body (204). */
-  body?: unknown;
-}
-
-export interface VaultHandlerSettings {
-  /** `http://127.0.0.1:<port>`: the base of every id and nextLink. */
-  vaultUrl: string;
-  pageSize: number;
-  requireChallenge: boolean;
-  tenantId: string;
+/** Everything the emulator stores. */
+export interface VaultStores {
+  secrets: SecretStore;
+  keys: KeyStore;
 }
 
 /** The audience Key Vault names in its challenge; the SDK asks for `<resource>/.default`. */
@@ -57,20 +53,24 @@ export function hasBearerToken(authorization: string | undefined): boolean {
   return /^Bearer\s+\S/i.test(authorization ?? '');
 }
 
-export function handleVaultRequest(
-  store: SecretStore,
+export async function handleVaultRequest(
+  stores: VaultStores,
   settings: VaultHandlerSettings,
   request: VaultRequest,
-): VaultResponse {
+): Promise<VaultResponse> {
   try {
-    return route(store, settings, request);
+    return await route(stores, settings, request);
   } catch (error) {
     if (error instanceof VaultError) return errorResponse(error);
     throw error;
   }
 }
 
-function route(store: SecretStore, settings: VaultHandlerSettings, request: VaultRequest): VaultResponse {
+async function route(
+  stores: VaultStores,
+  settings: VaultHandlerSettings,
+  request: VaultRequest,
+): Promise<VaultResponse> {
   // The service authenticates before it looks at anything else, and the SDK depends on that:
   // its first request goes out without a token (and without its body) to provoke this challenge.
   if (settings.requireChallenge && !hasBearerToken(request.authorization))
@@ -79,16 +79,29 @@ function route(store: SecretStore, settings: VaultHandlerSettings, request: Vaul
   const apiVersion = request.query.get('api-version');
   if (!apiVersion) throw badParameter('The request URI must contain an api-version query parameter.');
 
-  const { method } = request;
   const segments = splitPath(request.pathname);
-  const [collection, name, third, ...rest] = segments;
-  if (
-    rest.length === 0 &&
-    name !== undefined &&
-    (collection === 'secrets' || collection === 'deletedsecrets')
-  ) {
-    assertValidSecretName(name);
+  const routed: RoutedRequest = { ...request, segments, apiVersion };
+  const [collection] = segments;
+  if (collection === 'keys' || collection === 'deletedkeys') {
+    return handleKeyRequest(stores.keys, settings, routed);
   }
+  if (collection === 'secrets' || collection === 'deletedsecrets') {
+    const response = routeSecrets(stores.secrets, settings, routed);
+    if (response) return response;
+  }
+  // Say plainly what is missing rather than pretend the object does not exist.
+  throw notImplemented(`The vault emulator does not implement ${request.method} ${request.pathname}.`);
+}
+
+/** The secrets routes; `undefined` for a request none of them takes. */
+function routeSecrets(
+  store: SecretStore,
+  settings: VaultHandlerSettings,
+  request: RoutedRequest,
+): VaultResponse | undefined {
+  const { method, apiVersion } = request;
+  const [collection, name, third, ...rest] = request.segments;
+  if (rest.length === 0 && name !== undefined) assertValidSecretName(name);
 
   if (collection === 'secrets' && rest.length === 0) {
     if (name === undefined) {
@@ -128,13 +141,7 @@ function route(store: SecretStore, settings: VaultHandlerSettings, request: Vaul
       return { status: 204 };
     }
   }
-
-  // Say plainly what is missing rather than pretend the object does not exist.
-  throw new VaultError(
-    501,
-    'NotImplemented',
-    `The vault emulator does not implement ${method} ${request.pathname}.`,
-  );
+  return undefined;
 }
 
 function getSecretValue(
@@ -191,61 +198,6 @@ function listVersions(
   );
 }
 
-/**
- * One page of `items` (sorted by `key`). The SDK follows `nextLink` verbatim, so it is an
- * absolute URL on this server that carries the api-version and page size along.
- */
-function paginate(
-  items: Array<{ key: string; record: SecretVersionRecord }>,
-  settings: VaultHandlerSettings,
-  query: URLSearchParams,
-  apiVersion: string,
-  path: string,
-  toItem: (record: SecretVersionRecord) => WireSecretItem,
-): WireListResult<WireSecretItem> {
-  const size = pageSizeFor(query.get('maxresults'), settings.pageSize);
-  const token = query.get('$skiptoken');
-  const after = token ? decodeSkipToken(token) : undefined;
-  const remaining = after === undefined ? items : items.filter((item) => item.key > after);
-  const page = remaining.slice(0, size);
-  const last = page.at(-1);
-  const nextLink =
-    remaining.length > size && last
-      ? `${settings.vaultUrl}${path}?api-version=${encodeURIComponent(apiVersion)}` +
-        `&$skiptoken=${encodeSkipToken(last.key)}&maxresults=${size}`
-      : null;
-  return { value: page.map((item) => toItem(item.record)), nextLink };
-}
-
-function pageSizeFor(maxresults: string | null, pageSize: number): number {
-  if (maxresults === null || maxresults === '') return pageSize;
-  const requested = /^\d+$/.test(maxresults) ? Number(maxresults) : NaN;
-  if (!(requested >= 1)) throw badParameter(`maxresults must be a whole number from 1 to ${pageSize}.`);
-  // The service rejects more than 25; the emulator is lenient and caps at its page size.
-  return Math.min(requested, pageSize);
-}
-
-/** `/secrets/a/` and `/secrets/a` are the same resource (the SDK sends the former for "latest"). */
-function splitPath(pathname: string): string[] {
-  const segments = pathname.split('/').slice(1);
-  if (segments.length > 1 && segments.at(-1) === '') segments.pop();
-  try {
-    return segments.map((segment) => decodeURIComponent(segment));
-  } catch {
-    throw badParameter('The request URI is not correctly percent-encoded.');
-  }
-}
-
-function parseJsonBody(body: Buffer): unknown {
-  if (body.length === 0) throw badParameter('The request body is missing.');
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch {
-    // Deliberately no parser detail: its message quotes the body, which holds the secret value.
-    throw badParameter('The request body is not valid JSON.');
-  }
-}
-
 function challenge(tenantId: string): VaultResponse {
   const body: VaultErrorBody = {
     error: { code: 'Unauthorized', message: 'AKV10000: Request is missing a Bearer or PoP token.' },
@@ -257,10 +209,6 @@ function challenge(tenantId: string): VaultResponse {
     },
     body,
   };
-}
-
-function ok(body: unknown): VaultResponse {
-  return { status: 200, body };
 }
 
 function errorResponse(error: VaultError): VaultResponse {

@@ -8,6 +8,10 @@ import {
   type VaultHandlerSettings,
   type VaultResponse,
 } from './handleVaultRequest';
+import { KeyStore, type KeyOperation, type KeyVersionRecord, type RsaKeyType } from './keyStore';
+import { keyId } from './keyWire';
+import type { RsaKeySize } from './rsaKeyPool';
+import type { RsaSignatureAlgorithm } from './rsaSignature';
 import {
   cloneRecord,
   SecretStore,
@@ -35,16 +39,17 @@ export interface VaultEmulatorOptions {
    */
   port?: number;
   /**
-   * Items per page for `GET /secrets` and `GET /secrets/{name}/versions`. A client's smaller
+   * Items per page for `GET /secrets`, `GET /keys` and their `/{name}/versions`. A client's smaller
    * `maxresults` wins; a larger one is capped.
    * @default 25, as the service
    */
   pageSize?: number;
   /**
    * Answer requests without `Authorization: Bearer ...` with Key Vault's `401` challenge.
-   * Keep this on for `SecretClient`: the SDK sends its first request without a token and
-   * without its body, and only replays the body after a `401`. With the challenge off, the
-   * first request of a fresh client that is a `PUT` arrives empty and fails with `400`.
+   * Keep this on for `SecretClient`, `KeyClient` and `CryptographyClient`: the SDK sends its
+   * first request without a token and without its body, and only replays the body after a `401`.
+   * With the challenge off, the first request of a fresh client that is a `PUT` (or a key create
+   * or sign) arrives empty and fails with `400`.
    * @default true
    */
   requireChallenge?: boolean;
@@ -59,7 +64,44 @@ export interface VaultEmulatorOptions {
 /** How {@link VaultEmulator.setOutage} breaks the service. */
 export type VaultOutageMode = 'unavailable' | 'reset';
 
-/** One request as the emulator saw it. Bodies are never recorded: they hold secret values. */
+/** What {@link VaultEmulator.createKey} creates; everything else as a REST create without it. */
+export interface KeyCreateOptions {
+  /** @default 'RSA' */
+  kty?: RsaKeyType;
+  /** Modulus size in bits. @default 2048, as the service */
+  size?: RsaKeySize;
+  /** @default every operation: encrypt, decrypt, sign, verify, wrapKey, unwrapKey */
+  keyOps?: KeyOperation[];
+  /** @default true */
+  enabled?: boolean;
+  notBefore?: Date;
+  expiresOn?: Date;
+  tags?: Record<string, string>;
+}
+
+/** One key version as a test sees it: properties and the public key, never the private one. */
+export interface KeyVersionInfo {
+  name: string;
+  version: string;
+  /** `<vault url>/keys/<name>/<version>`: what `CryptographyClient` takes. */
+  kid: string;
+  kty: RsaKeyType;
+  keySize: RsaKeySize;
+  keyOps: KeyOperation[];
+  enabled: boolean;
+  notBefore?: Date;
+  expiresOn?: Date;
+  created: Date;
+  updated: Date;
+  tags?: Record<string, string>;
+  /** SubjectPublicKeyInfo PEM (`-----BEGIN PUBLIC KEY-----`), as `openssl dgst -verify` reads it. */
+  publicKeyPem: string;
+}
+
+/**
+ * One request as the emulator saw it. Bodies are never recorded: they hold secret values (and, for
+ * keys, the digests and signatures a test should check through the client, not here).
+ */
 export interface RecordedVaultRequest {
   method: string;
   /** Path as received (percent-encoded), without the query. */
@@ -71,9 +113,9 @@ export interface RecordedVaultRequest {
   status: number;
 }
 
-/** A running Key Vault secrets emulator. */
+/** A running Key Vault emulator (secrets and keys). */
 export interface VaultEmulator {
-  /** `http://127.0.0.1:<port>`: pass it to `SecretClient` as the vault URL. */
+  /** `http://127.0.0.1:<port>`: pass it to `SecretClient` or `KeyClient` as the vault URL. */
   readonly url: string;
   /** Stops listening and destroys every connection, keep-alive ones included. Idempotent. */
   close(): Promise<void>;
@@ -89,6 +131,33 @@ export interface VaultEmulator {
   listSecretNames(): string[];
   /** Removes a secret at once, as delete-then-purge would; `false` if there was none. */
   deleteSecret(name: string): boolean;
+  /**
+   * Creates a key version directly (no HTTP) with a fresh RSA key pair, as `POST .../create`
+   * would. Throws a `VaultError` for what the service would refuse.
+   */
+  createKey(name: string, options?: KeyCreateOptions): Promise<KeyVersionInfo>;
+  /** Every version of a key, oldest first (the latest is last), or `undefined`. */
+  getKeyVersions(name: string): KeyVersionInfo[] | undefined;
+  /**
+   * Enables or disables one version (the latest if `version` is `undefined`); a disabled version
+   * refuses to sign. Throws a `VaultError` (`KeyNotFound`) for an unknown key or version.
+   */
+  setKeyEnabled(name: string, version: string | undefined, enabled: boolean): KeyVersionInfo;
+  /**
+   * Signs a digest with one version's private key (the latest if `version` is `undefined`), with
+   * the same checks and the same result as `POST .../sign`. Throws a `VaultError` where that answers
+   * with an error.
+   */
+  signDigest(
+    name: string,
+    version: string | undefined,
+    algorithm: RsaSignatureAlgorithm,
+    digest: Uint8Array,
+  ): Buffer;
+  /** Names of live (not deleted) keys, in the order `GET /keys` lists them. */
+  listKeyNames(): string[];
+  /** Removes a key at once, as delete-then-purge would; `false` if there was none. */
+  deleteKey(name: string): boolean;
   /** Every request received, oldest first. Clear it with `requests.length = 0`. */
   readonly requests: RecordedVaultRequest[];
   /**
@@ -99,15 +168,20 @@ export interface VaultEmulator {
 }
 
 /**
- * Starts a Key Vault emulator on loopback that speaks the secrets REST subset
- * `@azure/keyvault-secrets` uses: challenge-based auth, get/set/list/update secrets and
- * versions, soft delete and purge. Tokens are accepted without validation, so use it with any
- * `TokenCredential` and the client options `allowInsecureConnection: true` and
- * `disableChallengeResourceVerification: true`.
+ * Starts a Key Vault emulator on loopback that speaks the REST subsets `@azure/keyvault-secrets`
+ * and `@azure/keyvault-keys` use, with challenge-based auth for both:
+ * - secrets: get/set/list/update secrets and versions, soft delete and purge;
+ * - keys (RSA and RSA-HSM, 2048/3072/4096 bits, real key pairs): create, get the latest or a
+ *   version, list keys and versions, update, rotate, rotation policy, soft delete and purge, and
+ *   sign and verify with RS256/384/512 and PS256/384/512 over a client-computed digest.
+ *
+ * Tokens are accepted without validation, so use it with any `TokenCredential` and the client
+ * options `allowInsecureConnection: true` and `disableChallengeResourceVerification: true`.
  */
 export async function startVaultEmulator(options: VaultEmulatorOptions = {}): Promise<VaultEmulator> {
   const { port, ...settings } = normalizeOptions(options);
   const store = new SecretStore();
+  const keyStore = new KeyStore();
   const requests: RecordedVaultRequest[] = [];
   let outage: VaultOutageMode | undefined;
 
@@ -144,19 +218,18 @@ export async function startVaultEmulator(options: VaultEmulatorOptions = {}): Pr
         send(res, record, { status: 413, body: error });
         return;
       }
-      send(
-        res,
-        record,
-        respondSafely(() =>
-          handleVaultRequest(store, handlerSettings, {
-            method: record.method,
-            pathname: url.pathname,
-            query: url.searchParams,
-            authorization: req.headers.authorization,
-            body,
-          }),
-        ),
-      );
+      void respondSafely(() =>
+        handleVaultRequest({ secrets: store, keys: keyStore }, handlerSettings, {
+          method: record.method,
+          pathname: url.pathname,
+          query: url.searchParams,
+          authorization: req.headers.authorization,
+          body,
+        }),
+      ).then((response) => {
+        // A key generation can outlast the client (or close() destroyed the socket meanwhile).
+        if (!res.destroyed) send(res, record, response);
+      });
     });
   };
 
@@ -184,6 +257,18 @@ export async function startVaultEmulator(options: VaultEmulatorOptions = {}): Pr
     getSecret: (name) => store.versions(name)?.map(cloneRecord),
     listSecretNames: () => store.names(),
     deleteSecret: (name) => store.remove(name),
+    createKey: async (name, { size, ...props } = {}) =>
+      toKeyVersionInfo(
+        url,
+        await keyStore.create(name, { ...props, ...(size !== undefined ? { keySize: size } : {}) }),
+      ),
+    getKeyVersions: (name) => keyStore.versions(name)?.map((record) => toKeyVersionInfo(url, record)),
+    setKeyEnabled: (name, version, enabled) =>
+      toKeyVersionInfo(url, keyStore.update(name, version, { enabled })),
+    signDigest: (name, version, algorithm, digest) =>
+      keyStore.sign(name, version, algorithm, digest).signature,
+    listKeyNames: () => keyStore.names(),
+    deleteKey: (name) => keyStore.remove(name),
     setOutage(mode) {
       outage = mode;
     },
@@ -232,14 +317,34 @@ function readBody(req: IncomingMessage, done: (body: Buffer | undefined) => void
   req.on('error', () => undefined);
 }
 
-function respondSafely(handle: () => VaultResponse): VaultResponse {
+async function respondSafely(handle: () => Promise<VaultResponse>): Promise<VaultResponse> {
   try {
-    return handle();
+    return await handle();
   } catch {
-    // An emulator bug. No detail: an arbitrary error message might quote a secret value.
+    // An emulator bug (or a failed key generation). No detail: an arbitrary error message might
+    // quote a secret value.
     const body: VaultErrorBody = { error: { code: 'InternalError', message: 'The vault emulator failed.' } };
     return { status: 500, body };
   }
+}
+
+/** A copy for the direct API: the stored record's properties, the public key as PEM, no private key. */
+function toKeyVersionInfo(vaultUrl: string, record: KeyVersionRecord): KeyVersionInfo {
+  return {
+    name: record.name,
+    version: record.version,
+    kid: keyId(vaultUrl, record.name, record.version),
+    kty: record.kty,
+    keySize: record.keySize,
+    keyOps: [...record.keyOps],
+    enabled: record.enabled,
+    ...(record.notBefore ? { notBefore: new Date(record.notBefore) } : {}),
+    ...(record.expiresOn ? { expiresOn: new Date(record.expiresOn) } : {}),
+    created: new Date(record.created),
+    updated: new Date(record.updated),
+    ...(record.tags ? { tags: { ...record.tags } } : {}),
+    publicKeyPem: record.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  };
 }
 
 function send(res: ServerResponse, record: RecordedVaultRequest, response: VaultResponse): void {

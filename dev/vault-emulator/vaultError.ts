@@ -75,3 +75,53 @@ export function secretDeletedButRecoverable(name: string): VaultError {
     'ObjectIsDeletedButRecoverable',
   );
 }
+
+/** For a route or option the emulator does not implement: said plainly rather than faked. */
+export function notImplemented(message: string): VaultError {
+  return new VaultError(501, 'NotImplemented', message);
+}
+
+export function keyNotFound(name: string, version?: string): VaultError {
+  const id = version === undefined ? name : `${name}/${version}`;
+  return new VaultError(
+    404,
+    'KeyNotFound',
+    `A key with (name/id) ${id} was not found in this key vault. If you recently deleted this key you may be able to recover it using the correct recovery command.`,
+  );
+}
+
+export function deletedKeyNotFound(name: string): VaultError {
+  return new VaultError(404, 'KeyNotFound', `Deleted Key not found: ${name}`);
+}
+
+/**
+ * The service refuses the private-key operations (sign, decrypt, unwrapKey) on a disabled key; get,
+ * verify, encrypt and wrapKey still work, since they need only the public half.
+ */
+export function keyDisabled(operation: string): VaultError {
+  return new VaultError(
+    403,
+    'Forbidden',
+    `Operation ${operation} is not allowed on a disabled key.`,
+    'KeyDisabled',
+  );
+}
+
+/** The operation is missing from the key's `key_ops`. */
+export function keyOperationForbidden(operation: string): VaultError {
+  return new VaultError(
+    403,
+    'Forbidden',
+    `Operation ${operation} is not permitted on this key.`,
+    'KeyOperationForbidden',
+  );
+}
+
+export function keyDeletedButRecoverable(name: string): VaultError {
+  return new VaultError(
+    409,
+    'Conflict',
+    `Key ${name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the key can only be recovered or purged.`,
+    'ObjectIsDeletedButRecoverable',
+  );
+}

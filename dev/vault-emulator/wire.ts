@@ -1,6 +1,7 @@
 /**
  * Key Vault's JSON shapes for secrets (api-version 2025-07-01 and earlier 7.x), and the
- * conversions between them and the store's records. Times on the wire are integer Unix seconds.
+ * conversions between them and the store's records, plus what keyWire.ts shares with them
+ * (attributes parsing, paging tokens). Times on the wire are integer Unix seconds.
  */
 import type { DeletedSecretEntry, SecretVersionRecord, SecretWriteProperties } from './secretStore';
 import { SOFT_DELETE_RETENTION_DAYS } from './secretStore';
@@ -10,7 +11,7 @@ import { badParameter } from './vaultError';
  * What a soft-delete-enabled vault without purge protection reports. Matches the emulator:
  * `DELETE` soft-deletes and a deleted secret can be purged.
  */
-const RECOVERY_LEVEL = 'Recoverable+Purgeable';
+export const RECOVERY_LEVEL = 'Recoverable+Purgeable';
 
 export interface WireSecretAttributes {
   enabled: boolean;
@@ -125,7 +126,7 @@ export function parseUpdateParameters(body: unknown): SecretWriteProperties {
   return parseCommonProperties(asObject(body));
 }
 
-function asObject(body: unknown): Record<string, unknown> {
+export function asObject(body: unknown): Record<string, unknown> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw badParameter('The request body must be a JSON object.');
   }
@@ -157,7 +158,7 @@ function parseCommonProperties(object: Record<string, unknown>): SecretWriteProp
   return props;
 }
 
-function parseTags(tags: unknown): Record<string, string> {
+export function parseTags(tags: unknown): Record<string, string> {
   if (typeof tags !== 'object' || tags === null || Array.isArray(tags)) {
     throw badParameter("Property 'tags' must be an object of strings.");
   }
@@ -169,7 +170,7 @@ function parseTags(tags: unknown): Record<string, string> {
   return result;
 }
 
-function parseUnixSeconds(label: string, value: unknown): Date {
+export function parseUnixSeconds(label: string, value: unknown): Date {
   if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
     throw badParameter(
       `Attribute '${label}' must be an integer number of seconds since 1970-01-01T00:00:00Z.`,

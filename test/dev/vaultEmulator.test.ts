@@ -307,10 +307,12 @@ describe('vault emulator, driven by the real SecretClient', () => {
     expect(withoutVersion.status).toBe(400);
     expect(await withoutVersion.json()).toMatchObject({ error: { code: 'BadParameter' } });
 
-    const unsupported = await fetch(`${emulator.url}/keys?api-version=2025-07-01`, {
+    // Keys are emulated too (vaultEmulator.keys.test.ts); certificates are not, and say so.
+    const unsupported = await fetch(`${emulator.url}/certificates?api-version=2025-07-01`, {
       headers: { authorization: 'Bearer x' },
     });
     expect(unsupported.status).toBe(501);
+    expect(await unsupported.json()).toMatchObject({ error: { code: 'NotImplemented' } });
   });
 
   it('rejects invalid secret names with 400 BadParameter', async () => {
