@@ -83,6 +83,8 @@ class SettingsReader {
 const CONTAINER_NAME = /^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 const SECRET_PREFIX = /^[A-Za-z0-9-]{1,100}$/;
 const NCRONTAB_FIELDS = 6;
+const MAX_QUEUE_NAME = 63;
+const POISON_SUFFIX = '-poison';
 
 export interface LoadConfigOptions {
   /** False for commands that never touch the vault (list, verify, get, purge). @default true */
@@ -118,6 +120,12 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   }
   const queue = reader.string('EXPORT_QUEUE');
   if (!CONTAINER_NAME.test(queue)) reader.problems.push(`EXPORT_QUEUE "${queue}" is not a valid queue name`);
+  else if (queue.length > MAX_QUEUE_NAME - POISON_SUFFIX.length) {
+    // The host moves failed messages to <name>-poison, which must be a valid queue name too.
+    reader.problems.push(
+      `EXPORT_QUEUE "${queue}" is longer than ${MAX_QUEUE_NAME - POISON_SUFFIX.length} characters, so its poison queue "${queue}${POISON_SUFFIX}" would not be a valid queue name`,
+    );
+  }
 
   const schedule = reader.string('EXPORT_SCHEDULE');
   if (schedule.split(/\s+/).length !== NCRONTAB_FIELDS) {

@@ -6,6 +6,7 @@ import { describeRunSettings, type Config } from './config';
 import { EntitySpool } from './export/EntitySpool';
 import type { ExportServices, Logger } from './export/ports';
 import { BlobRunLock } from './snapshots/BlobRunLock';
+import { BlobErasureStore } from './snapshots/BlobErasureStore';
 import { BlobRunStore } from './snapshots/BlobRunStore';
 import { BlobSnapshotStore } from './snapshots/BlobSnapshotStore';
 import { createStorageClients } from './snapshots/storageClients';
@@ -34,6 +35,7 @@ export interface StorageServices {
   runs: BlobRunStore;
   lock: BlobRunLock;
   snapshots: BlobSnapshotStore;
+  erasures: BlobErasureStore;
 }
 
 /** Storage alone, for the commands that only read or erase snapshots. */
@@ -47,6 +49,7 @@ export function createStorageServices(
     runs: new BlobRunStore(container),
     lock: new BlobRunLock(container, config.runLockSeconds),
     snapshots: new BlobSnapshotStore(container),
+    erasures: new BlobErasureStore(container),
   };
 }
 
@@ -89,7 +92,7 @@ export function createServices(config: Config, options: CreateServicesOptions): 
     settings: describeRunSettings(config),
     authorConcurrency: config.authorConcurrency,
     authorTimeoutMs: config.authorTimeoutMs,
-    lockRenewIntervalMs: Math.floor((config.runLockSeconds * 1000) / 3),
+    lockSeconds: config.runLockSeconds,
     ensureStorage(signal?: AbortSignal): Promise<void> {
       storageReady ??= (async () => {
         try {

@@ -107,3 +107,11 @@ test('the sample settings file lists every setting with its default', async () =
     expect(sample.Values).toHaveProperty(name);
   }
 });
+
+test("EXPORT_QUEUE leaves room for its poison queue's name", () => {
+  const base = { KEY_VAULT_URL: 'https://v.vault.azure.net', EXPORT_STORAGE: 'UseDevelopmentStorage=true' };
+  expect(loadConfig({ ...base, EXPORT_QUEUE: 'q'.repeat(56) }).queue).toHaveLength(56);
+  expect(() => loadConfig({ ...base, EXPORT_QUEUE: 'q'.repeat(57) })).toThrow(
+    /EXPORT_QUEUE .* longer than 56 characters, so its poison queue .* would not be a valid queue name/,
+  );
+});

@@ -117,6 +117,60 @@ export class KeyVaultAuthorRegistry {
     return { ...author, secretExpiresOn: secret.properties.expiresOn };
   }
 
+  async findAuthorSecrets(authorId: string, signal?: AbortSignal): Promise<string[]> {
+    const wanted = normalizeAuthorId(authorId);
+    if (!wanted) throw new GalleryExportError('USAGE', 'An author ID must be 64 hexadecimal characters');
+    const found: string[] = [];
+    const untagged: string[] = [];
+    try {
+      for await (const properties of this.client.listPropertiesOfSecrets({ abortSignal: signal })) {
+        if (properties.managed) continue;
+        const tagged = normalizeAuthorId(properties.tags?.authorId);
+        if (tagged === wanted) found.push(properties.name);
+        // An author secret without a usable tag names its author only in its value. A disabled one cannot
+        // be read, and cannot export anyone while it stays disabled.
+        else if (!tagged && properties.name.startsWith(this.prefix) && properties.enabled !== false)
+          untagged.push(properties.name);
+      }
+    } catch (error) {
+      throw this.vaultError(error, 'list the author secrets', signal);
+    }
+    for (const secretName of untagged) {
+      const named = await this.readAuthor(secretName, signal).then(
+        (author) => author.authorId,
+        (error: unknown) => {
+          if (error instanceof GalleryExportError && error.code === 'AUTHOR_CONFIG') return undefined;
+          throw error;
+        },
+      );
+      if (named === wanted) found.push(secretName);
+    }
+    return found.sort();
+  }
+
+  async deleteSecrets(
+    secretNames: readonly string[],
+    options: {
+      signal?: AbortSignal | undefined;
+      fence?: (signal?: AbortSignal) => Promise<AbortSignal | undefined>;
+    } = {},
+  ): Promise<string[]> {
+    const deleted: string[] = [];
+    for (const secretName of secretNames) {
+      const abortSignal = options.fence ? await options.fence(options.signal) : options.signal;
+      try {
+        // Soft delete: the vault keeps the secret recoverable for its retention period. The first call
+        // sends the DELETE; the secret is gone from listings and reads from then on.
+        await this.client.beginDeleteSecret(secretName, { abortSignal });
+        deleted.push(secretName);
+      } catch (error) {
+        if ((error as { statusCode?: number }).statusCode === 404) continue;
+        throw this.vaultError(error, `delete secret "${secretName}"`, abortSignal);
+      }
+    }
+    return deleted;
+  }
+
   /** Writes (a new version of) an author's secret, as the contract describes it. */
   async writeAuthor(
     label: string,
@@ -158,7 +212,7 @@ export class KeyVaultAuthorRegistry {
     const code = (error as { code?: string }).code;
     const why =
       status === 401 || status === 403
-        ? `access was denied (HTTP ${status}); the identity needs the Key Vault Secrets User role`
+        ? `access was denied (HTTP ${status}); the identity needs the Key Vault Secrets User role (Key Vault Secrets Officer to register or purge authors)`
         : status !== undefined
           ? `the vault answered HTTP ${status}`
           : `the vault could not be reached (${code ?? (error as Error).message})`;

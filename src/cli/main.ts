@@ -92,10 +92,16 @@ export function buildProgram(
 
   program
     .command('purge')
-    .description('erase every snapshot of an author and write an erasure record (needs --yes)')
+    .description(
+      'erase every snapshot of an author, delete its Key Vault registration and write an erasure record (needs --yes)',
+    )
     .option('--author <id>', 'the author (64 hex)')
     .option('--yes', 'confirm the erasure')
     .option('--requested-by <who>', 'recorded in the erasure record (default: your user name)')
+    .option(
+      '--keep-registration',
+      "keep the author's Key Vault secrets (the next run then exports the author again)",
+    )
     .option('--json', 'print JSON')
     .action(
       action<PurgeOptions>(async (options) => (await import('./commands/purge')).purgeCommand(cli, options)),

@@ -81,9 +81,7 @@ export interface AuthorReading {
   tokenUsed: boolean;
   /** Why a token that was given was not used for the kept listing. */
   tokenDropped?:
-    | { reason: 'refused'; statusCode: number }
-    | { reason: 'expired'; expiredAt: string }
-    | undefined;
+    { reason: 'refused'; statusCode: number } | { reason: 'expired'; expiredAt: string } | undefined;
 }
 
 export function newCatalogFigures(): CatalogFigures {

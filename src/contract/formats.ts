@@ -132,6 +132,8 @@ export interface ErasureRecord {
   completedAt: string;
   requestedBy: string;
   deleted: { snapshots: number; blobs: number; bytes: number; runIds: string[] };
+  /** The author's Key Vault registration: deleted (the secret names) or kept on request. */
+  registration?: { secretsRemoved: string[]; kept: boolean; vault?: string };
   generator: { name: string; version: string };
 }
 

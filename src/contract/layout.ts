@@ -6,7 +6,9 @@ import { compactUtcStamp } from './stamps';
  *   snapshots/<authorId>/<YYYY>/<MM>/<DD>/<runId>/{profile,entities,manifest}.json
  *   runs/<YYYY>/<MM>/<DD>/<runId>.json            the run record
  *   runs/<YYYY>/<MM>/<DD>/<runId>/<secret>.json   one author's outcome, gathered when the run is finalised
- *   erasures/<erasureId>.json                      erasure records
+ *   runs/<YYYY>/<MM>/<DD>/<runId>/claims/<authorId>.json   which secret writes that author in the run
+ *   erasures/<erasureId>.json                      erasure records (and <erasureId>.signature.json)
+ *   erasures/begun/<sha256 of author ID>/<erasureId>.json   an erasure has begun (written first)
  * The one-run-at-a-time lock is a lease on the container itself (see BlobRunLock): no blob.
  */
 export const SNAPSHOTS_ROOT = 'snapshots/';
@@ -16,6 +18,8 @@ export const ERASURES_ROOT = 'erasures/';
 export const PROFILE_FILE = 'profile.json';
 export const ENTITIES_FILE = 'entities.json';
 export const MANIFEST_FILE = 'manifest.json';
+/** Written after entities.json and before manifest.json when a signing key is configured. */
+export const SIGNATURE_FILE = 'signature.json';
 export const SNAPSHOT_DATA_FILES = [PROFILE_FILE, ENTITIES_FILE] as const;
 /** The snapshot files an export writes before its manifest, in that order. */
 export type SnapshotFileName = (typeof SNAPSHOT_DATA_FILES)[number];
@@ -71,6 +75,11 @@ export function runOutcomePath(runId: string, secretName: string): string {
   return `${runOutcomesPrefix(runId)}${secretName}.json`;
 }
 
+/** Which secret claimed an author in a fan-out run (two untagged secrets may name the same author). */
+export function runClaimPath(runId: string, authorId: string): string {
+  return `${runOutcomesPrefix(runId)}claims/${authorId}.json`;
+}
+
 /** The transient failures of an author in a fan-out run, one blob per delivery. */
 export function runAttemptsPrefix(runId: string, secretName: string): string {
   return `${runOutcomesPrefix(runId)}attempts/${secretName}/`;
@@ -82,6 +91,29 @@ export function runAttemptPath(runId: string, secretName: string, attempt: numbe
 
 export function erasureRecordPath(erasureId: string): string {
   return `${ERASURES_ROOT}${erasureId}.json`;
+}
+
+/** The signature of an erasure record, next to it. */
+export function erasureSignaturePath(erasureId: string): string {
+  return `${ERASURES_ROOT}${erasureId}.signature.json`;
+}
+
+/**
+ * Where a purge marks, before it erases anything, that an erasure of an author has begun: under the
+ * SHA-256 of the author ID (never the ID itself), so an export checks one small folder before writing.
+ */
+export function erasureMarkersPrefix(authorIdSha256: string): string {
+  return `${ERASURES_ROOT}begun/${authorIdSha256}/`;
+}
+
+export function erasureMarkerPath(authorIdSha256: string, erasureId: string): string {
+  return `${erasureMarkersPrefix(authorIdSha256)}${erasureId}.json`;
+}
+
+/** An erasure record's own path (`erasures/<erasureId>.json`), telling it from markers and signatures. */
+export function parseErasureRecordPath(path: string): string | undefined {
+  const match = /^erasures\/([^/]+)\.json$/.exec(path);
+  return match && isRunId(match[1]) ? match[1] : undefined;
 }
 
 export interface SnapshotLocation {

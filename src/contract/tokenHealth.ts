@@ -78,7 +78,6 @@ function assessJwt(token: string, authorId: string, now: Date): TokenHealth {
   return { status: 'valid', sendToken: true, ...withExpiry };
 }
 
-
 /** Why unlisted entities are missing from a snapshot, for the manifest's warnings. */
 export function describeMissingUnlisted(status: TokenStatus): string | undefined {
   switch (status) {

@@ -2,9 +2,20 @@ import type { AuthorCredentials } from '../contract/authorSecret';
 import type { AuthorReading, ListingProgress } from '../contract/catalogApi';
 import { newCatalogFigures } from '../contract/catalogApi';
 import { throwIfAborted } from '../contract/errors';
-import type { CatalogFigures, Manifest, Trigger } from '../contract/formats';
+import { serializeDocument, type CatalogFigures, type Manifest, type Trigger } from '../contract/formats';
+import { MANIFEST_FILE } from '../contract/layout';
 import { assessToken, describeMissingUnlisted, type TokenHealth } from '../contract/tokenHealth';
-import type { ExportServices } from './ports';
+import type { ExportServices, WriteFence } from './ports';
+
+/**
+ * What entitles an export to write: `fence` proves the run still holds its lock (and the writer its
+ * claim) right before each write; `checkNotErased` proves no erasure of the author began since the run
+ * started. An export writes nothing that has not passed both.
+ */
+export interface ExportGuard {
+  fence: WriteFence;
+  checkNotErased(signal?: AbortSignal): Promise<void>;
+}
 
 export interface ExportAuthorRequest {
   runId: string;
@@ -18,6 +29,7 @@ export interface ExportAuthorRequest {
    * `shared`: a queued delivery, which another delivery of the same message may race.
    */
   writer: 'sole' | 'shared';
+  guard: ExportGuard;
 }
 
 export interface ExportedSnapshot {
@@ -30,14 +42,16 @@ export interface ExportedSnapshot {
 
 type ExportAuthorServices = Pick<
   ExportServices,
-  'catalog' | 'snapshots' | 'createSpool' | 'now' | 'generator'
+  'catalog' | 'snapshots' | 'signer' | 'createSpool' | 'now' | 'generator'
 >;
 
 /**
- * Exports one author: profile and every entity from the catalog, then `profile.json`, `entities.json`
- * and, last, `manifest.json`. Nothing is written until the catalog has given a consistent list, so a
- * failure leaves no files; a failure while writing leaves files without a manifest, which readers ignore
- * and a later attempt of the same run removes. Throws GalleryExportError on failure.
+ * Exports one author: profile and every entity from the catalog, then `profile.json`, `entities.json`,
+ * `signature.json` when a signing key is configured and, last, `manifest.json`, which names the author's
+ * previous complete snapshot (the chain). Nothing is written until the catalog has given a consistent
+ * list, so a failure leaves no files; a failure while writing leaves files without a manifest, which
+ * readers ignore and a later attempt of the same run removes. Every write passes the guard first.
+ * Throws GalleryExportError on failure.
  */
 export async function exportAuthor(
   services: ExportAuthorServices,
@@ -48,11 +62,14 @@ export async function exportAuthor(
   const token = assessToken(author.accessToken, author.authorId, startedAt, author.secretExpiresOn);
   const target = services.snapshots.open(author.authorId, runId);
   const shared = request.writer === 'shared';
+  const { fence } = request.guard;
 
   if (shared) {
-    const existing = await target.prepare(signal);
+    const existing = await target.prepare({ signal, fence });
     if (existing) return { manifest: existing, figures: newCatalogFigures(), token, alreadyComplete: true };
   }
+  await request.guard.checkNotErased(signal);
+  const previous = await services.snapshots.latestComplete(author.authorId, signal);
 
   const spool = services.createSpool();
   try {
@@ -66,8 +83,8 @@ export async function exportAuthor(
     });
     throwIfAborted(signal);
     const { profile, listing } = reading;
-    const profileFile = await target.writeFile('profile.json', profile.raw, signal);
-    const entitiesFile = await target.writeFile('entities.json', spool.sortedJson(), signal);
+    const profileFile = await target.writeFile('profile.json', profile.raw, { signal, fence });
+    const entitiesFile = await target.writeFile('entities.json', spool.sortedJson(), { signal, fence });
 
     const manifest: Manifest = {
       schemaVersion: 1,
@@ -91,8 +108,14 @@ export async function exportAuthor(
       warnings: describeWarnings(author, token, reading, startedAt),
       files: [profileFile, entitiesFile],
       generator: services.generator,
+      previous: previous ?? null,
     };
-    await target.writeManifest(manifest, signal, { checkFiles: shared });
+    // The signature covers the manifest's exact bytes, so they are made once and stored as signed.
+    const bytes = serializeDocument(manifest);
+    const signature = await services.signer?.sign(bytes, MANIFEST_FILE, signal);
+    await request.guard.checkNotErased(signal);
+    if (signature) await target.writeSignature(signature, { signal, fence });
+    await target.writeManifest(bytes, manifest, { signal, fence, checkFiles: shared });
     return { manifest, figures: reading.figures, token, alreadyComplete: false };
   } finally {
     await spool.dispose();

@@ -1,10 +1,12 @@
+import { shortAuthorId } from '../contract/authorId';
 import type { ListingProgress } from '../contract/catalogApi';
-import { abortError, toGalleryExportError } from '../contract/errors';
+import { abortError, GalleryExportError, toGalleryExportError } from '../contract/errors';
 import type { AuthorOutcome } from '../contract/formats';
 import type { AuthorWorkItem } from '../contract/workItem';
 import { isTransient } from './errorPolicy';
-import { exportAuthor } from './exportAuthor';
-import type { ExportServices } from './ports';
+import { exportAuthor, type ExportGuard } from './exportAuthor';
+import type { LeaseKeeper } from './LeaseKeeper';
+import type { AuthorClaim, ExportServices } from './ports';
 import { logTokenHealth } from './runLogLines';
 
 export interface AuthorExportResult {
@@ -13,29 +15,36 @@ export interface AuthorExportResult {
   retryable: boolean;
 }
 
+export interface ExportRegisteredAuthorOptions {
+  signal?: AbortSignal | undefined;
+  onProgress?: (progress: ListingProgress) => void;
+  /**
+   * `sole`: this process planned the run just now and is its only writer (the in-process run): nothing
+   * can be recorded yet and nobody else writes. `shared`: a queued delivery, which may be a redelivery
+   * or race another one.
+   */
+  writer: 'sole' | 'shared';
+  /** Keeps the run lock (and, for a shared writer, the claim on the author) and fences every write. */
+  keeper: LeaseKeeper;
+  /** When storage created the run record: erasures begun after it forbid this export to write. */
+  runCreatedOn: Date;
+  /**
+   * For a sole writer: claims the author for this secret; returns the secret that claimed it first.
+   * Two untagged secrets of one author are only seen to be the same once their values are read.
+   */
+  claimAuthor?: (authorId: string, secretName: string) => string | undefined;
+}
+
 /**
  * The per-author unit of work, shared by the in-process run and the queue-triggered function: reads the
- * author's secret, exports, and returns the outcome (it does not record it). Never throws for an
- * author's own failure; an outcome already recorded for this run is returned as it is.
+ * author's secret, claims the author for it, exports under the run's lock, and returns the outcome (it
+ * does not record it). Never throws for an author's own failure; an outcome already recorded for this
+ * run is returned as it is.
  */
 export async function exportRegisteredAuthor(
   services: ExportServices,
   work: AuthorWorkItem,
-  options: {
-    signal?: AbortSignal | undefined;
-    onProgress?: (progress: ListingProgress) => void;
-    /**
-     * `sole`: this process planned the run just now and is its only writer (the in-process run): nothing
-     * can be recorded yet and nobody else writes. `shared`: a queued delivery, which may be a
-     * redelivery or race another one. @default 'shared'
-     */
-    writer?: 'sole' | 'shared';
-    /**
-     * Claims the author for this secret; returns the secret that claimed it first when another did.
-     * Two untagged secrets of one author are only seen to be the same once their values are read.
-     */
-    claimAuthor?: (authorId: string, secretName: string) => string | undefined;
-  } = {},
+  options: ExportRegisteredAuthorOptions,
 ): Promise<AuthorExportResult> {
   const startedAt = services.now();
   let authorId: string | null = null;
@@ -50,29 +59,52 @@ export async function exportRegisteredAuthor(
       durationMs: completedAt.getTime() - startedAt.getTime(),
     };
   };
-
-  const writer = options.writer ?? 'shared';
+  const { keeper, writer } = options;
+  // Losing the lock stops everything the author's export is doing.
+  const signal = options.signal ? AbortSignal.any([options.signal, keeper.signal]) : keeper.signal;
+  let claim: AuthorClaim | undefined;
   try {
     if (writer === 'shared') {
-      const recorded = await services.runs.readOutcome(work.runId, work.secretName, options.signal);
+      const recorded = await services.runs.readOutcome(work.runId, work.secretName, signal);
       if (recorded) return { outcome: recorded, retryable: false };
     }
-    const author = await services.registry.readAuthor(work.secretName, options.signal);
+    const author = await services.registry.readAuthor(work.secretName, signal);
     authorId = author.authorId;
-    const claimedBy = options.claimAuthor?.(author.authorId, work.secretName);
-    if (claimedBy !== undefined && claimedBy !== work.secretName) {
+    claim =
+      writer === 'sole'
+        ? { claimedBy: options.claimAuthor?.(author.authorId, work.secretName) ?? work.secretName }
+        : await services.runs.claimAuthor(work.runId, author.authorId, work.secretName, {
+            leaseSeconds: services.lockSeconds,
+            signal,
+          });
+    if (claim.claimedBy !== work.secretName) {
       return {
-        outcome: finish({ status: 'skipped', reason: `same author as secret ${claimedBy}` }),
+        outcome: finish({ status: 'skipped', reason: `same author as secret ${claim.claimedBy}` }),
         retryable: false,
       };
     }
+    if (claim.hold)
+      keeper.add({ lease: claim.hold, what: `the claim on author ${shortAuthorId(author.authorId)}` });
+    const guard: ExportGuard = {
+      fence: keeper.fence,
+      checkNotErased: async (checkSignal) => {
+        const erasures = await services.erasures.blocking(author.authorId, options.runCreatedOn, checkSignal);
+        if (erasures.length > 0) {
+          throw new GalleryExportError(
+            'AUTHOR_ERASED',
+            `An erasure of author ${author.authorId} began after this run started (${erasures.join(', ')}): nothing more is written for it`,
+          );
+        }
+      },
+    };
     const result = await exportAuthor(services, {
       runId: work.runId,
       trigger: work.trigger,
       author,
-      signal: options.signal,
+      signal,
       onProgress: options.onProgress,
       writer,
+      guard,
     });
     logTokenHealth(services, work.secretName, author.authorId, result.token.status, result.token.expiresAt);
     const { manifest, figures } = result;
@@ -93,8 +125,9 @@ export async function exportRegisteredAuthor(
       retryable: false,
     };
   } catch (error) {
-    // However the abort surfaced (an SDK's AbortError, a reason thrown as is), it is an abort.
-    const failure = options.signal?.aborted ? abortError(options.signal, error) : toGalleryExportError(error);
+    // However the abort surfaced (an SDK's AbortError, a reason thrown as is), it is an abort, or the
+    // lock's loss when that is what stopped it.
+    const failure = signal.aborted ? abortError(signal, error) : toGalleryExportError(error);
     if (failure.code === 'AUTHOR_CONFIG' && failure.details.disabled === true) {
       return { outcome: finish({ status: 'skipped', reason: 'the secret is disabled' }), retryable: false };
     }
@@ -102,5 +135,7 @@ export async function exportRegisteredAuthor(
       outcome: finish({ status: 'failed', error: { code: failure.code, message: failure.message } }),
       retryable: isTransient(failure.code),
     };
+  } finally {
+    await claim?.hold?.release();
   }
 }

@@ -1,10 +1,10 @@
-import { toGalleryExportError } from '../contract/errors';
+import { isGalleryExportError, toGalleryExportError } from '../contract/errors';
 import type { AuthorOutcome, RunRecord } from '../contract/formats';
 import type { AuthorWorkItem } from '../contract/workItem';
 import type { ExportServices, WorkQueue } from './ports';
 import { exportRegisteredAuthor } from './exportRegisteredAuthor';
 import { finalizeRunIfDone, recordOutcome } from './finalizeRun';
-import { keepLockAlive } from './keepLockAlive';
+import { keepRunLock } from './LeaseKeeper';
 import { planRun, type PlanRequest } from './planRun';
 
 /**
@@ -18,7 +18,7 @@ export async function startFanOutRun(
 ): Promise<RunRecord> {
   const plan = await planRun(services, request);
   if (plan.work.length === 0) return plan.record;
-  const renewal = keepLockAlive(services, plan.leaseId);
+  const keeper = keepRunLock(services, plan.leaseId);
   try {
     await queue.enqueue(plan.work, request.signal);
   } catch (error) {
@@ -39,7 +39,7 @@ export async function startFanOutRun(
     await finalizeRunIfDone(services, plan.record.runId).catch(() => undefined);
     throw failure;
   } finally {
-    renewal.stop();
+    keeper.stop();
   }
   return plan.record;
 }
@@ -53,33 +53,75 @@ export interface WorkItemResult {
 }
 
 /**
- * Handles one queue message: exports the author (idempotent: a redelivered message for an author already
- * recorded in this run does nothing) and records the outcome, unless the failure is transient, in which
- * case only the last error is kept and the caller lets the queue retry.
+ * Handles one queue message: exports the author under the run's lock (idempotent: a redelivered message
+ * for an author already recorded in this run does nothing) and records the outcome, unless the failure
+ * is transient, in which case only the last error is kept and the caller lets the queue retry. A message
+ * of a run that no longer holds its lock (it lapsed and another run or a purge took it, or the run is
+ * over) writes nothing: the author is recorded as failed with RUN_LOCK_LOST, once.
  */
 export async function handleWorkItem(
   services: ExportServices,
   item: AuthorWorkItem,
   options: { signal?: AbortSignal; dequeueCount?: number } = {},
 ): Promise<WorkItemResult> {
-  const record = await services.runs.read(item.runId, options.signal);
-  const renewal =
-    record?.lockLeaseId && record.status === 'running'
-      ? keepLockAlive(services, record.lockLeaseId)
-      : undefined;
-  if (record?.lockLeaseId) await services.lock.renew(record.lockLeaseId).catch(() => false);
+  const attempts = options.dequeueCount === undefined ? {} : { attempts: options.dequeueCount };
+  const run = await services.runs.readRun(item.runId, options.signal);
+  if (!run) {
+    // Nothing to record into (a forged message, or a run the lifecycle rule has removed): drop it.
+    const error = { code: 'RUN_NOT_FOUND' as const, message: `No run record for run ${item.runId}` };
+    return {
+      outcome: { secretName: item.secretName, authorId: null, status: 'failed', error },
+      retry: false,
+    };
+  }
+  const recorded = await services.runs.readOutcome(item.runId, item.secretName, options.signal);
+  if (recorded) return { outcome: recorded, retry: false, finalised: undefined };
+
+  const lost = (message: string): Promise<WorkItemResult> =>
+    settle(services, item, {
+      secretName: item.secretName,
+      authorId: run.record.authors.find((author) => author.secretName === item.secretName)?.authorId ?? null,
+      status: 'failed',
+      error: { code: 'RUN_LOCK_LOST', message },
+      completedAt: services.now().toISOString(),
+      ...attempts,
+    });
+  const { lockLeaseId } = run.record;
+  if (run.record.status !== 'running' || !lockLeaseId) {
+    return lost(`Run ${item.runId} was already ${run.record.status}; nothing was written for this author`);
+  }
+  const keeper = keepRunLock(services, lockLeaseId);
   try {
-    const { outcome, retryable } = await exportRegisteredAuthor(services, item, { signal: options.signal });
-    const attempts = options.dequeueCount === undefined ? {} : { attempts: options.dequeueCount };
+    await keeper.fence(options.signal);
+  } catch (error) {
+    keeper.stop();
+    if (!isGalleryExportError(error, 'RUN_LOCK_LOST')) throw error;
+    return lost(`${error.message}: another run or a purge took the lock before this author was exported`);
+  }
+  try {
+    const { outcome, retryable } = await exportRegisteredAuthor(services, item, {
+      signal: options.signal,
+      writer: 'shared',
+      keeper,
+      runCreatedOn: run.createdOn,
+    });
     if (retryable) {
       await services.runs.writeLastError(item.runId, { ...outcome, ...attempts }).catch(() => undefined);
       return { outcome, retry: true };
     }
-    const finalised = await recordOutcome(services, item.runId, { ...outcome, ...attempts });
-    return { outcome, retry: false, finalised };
+    return settle(services, item, { ...outcome, ...attempts });
   } finally {
-    renewal?.stop();
+    keeper.stop();
   }
+}
+
+async function settle(
+  services: ExportServices,
+  item: AuthorWorkItem,
+  outcome: AuthorOutcome,
+): Promise<WorkItemResult> {
+  const finalised = await recordOutcome(services, item.runId, outcome);
+  return { outcome, retry: false, finalised };
 }
 
 /**

@@ -15,7 +15,7 @@ import {
 } from '../contract/formats';
 import { newRunId } from '../contract/layout';
 import type { AuthorWorkItem } from '../contract/workItem';
-import { keepLockAlive } from './keepLockAlive';
+import { keepRunLock } from './LeaseKeeper';
 import type { ExportServices } from './ports';
 import { logRunFinished } from './runLogLines';
 
@@ -29,6 +29,8 @@ export interface PlanRequest {
 export interface PlannedRun {
   record: RunRecord;
   leaseId: string;
+  /** When storage created the run record: erasures begun after it forbid the run to write. */
+  createdOn: Date;
   /** One item per author to export (skipped authors are already settled in the record). */
   work: AuthorWorkItem[];
 }
@@ -45,7 +47,8 @@ export async function planRun(services: ExportServices, request: PlanRequest): P
   throwIfAborted(signal);
   const leaseId = await services.lock.acquire(signal);
   // Listing a large vault (and reading untagged secrets) can outlast one lease period.
-  const renewal = keepLockAlive(services, leaseId);
+  const keeper = keepRunLock(services, leaseId);
+  const planSignal = signal ? AbortSignal.any([signal, keeper.signal]) : keeper.signal;
   try {
     const startedAt = services.now();
     const runId = newRunId(startedAt);
@@ -65,7 +68,7 @@ export async function planRun(services: ExportServices, request: PlanRequest): P
 
     let refs: AuthorSecretRef[];
     try {
-      refs = await services.registry.listAuthorSecrets(signal);
+      refs = await services.registry.listAuthorSecrets(planSignal);
     } catch (error) {
       const failure = toGalleryExportError(error, 'VAULT_UNAVAILABLE');
       const failed: RunRecord = {
@@ -79,7 +82,7 @@ export async function planRun(services: ExportServices, request: PlanRequest): P
       throw failure;
     }
 
-    const selected = await selectAuthors(services, refs, requested, signal);
+    const selected = await selectAuthors(services, refs, requested, planSignal);
     const now = services.now();
     const seenAuthorIds = new Map<string, string>();
     const authors: AuthorOutcome[] = selected.map((ref) => {
@@ -108,17 +111,19 @@ export async function planRun(services: ExportServices, request: PlanRequest): P
     if (work.length === 0) {
       record = { ...record, status: finalRunStatus(authors), completedAt: services.now().toISOString() };
     }
-    await services.runs.create(record, signal);
+    // A run that lost its lock while planning must not start: its authors could never write.
+    await keeper.fence(signal);
+    const { createdOn } = await services.runs.create(record, planSignal);
     if (work.length === 0) {
       await services.lock.release(leaseId);
       logRunFinished(services, record);
     }
-    return { record, leaseId, work };
+    return { record, leaseId, work, createdOn };
   } catch (error) {
     await services.lock.release(leaseId).catch(() => undefined);
     throw error;
   } finally {
-    renewal.stop();
+    keeper.stop();
   }
 }
 

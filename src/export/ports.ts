@@ -1,6 +1,13 @@
 import type { AuthorCredentials, AuthorSecretRef } from '../contract/authorSecret';
 import type { AuthorReading, EntityCollector, ReadAuthorOptions } from '../contract/catalogApi';
-import type { AuthorOutcome, Manifest, ManifestFile, RunRecord } from '../contract/formats';
+import type {
+  AuthorOutcome,
+  ErasureRecord,
+  Manifest,
+  ManifestFile,
+  RunRecord,
+  SignatureDocument,
+} from '../contract/formats';
 import type { SnapshotFileName } from '../contract/layout';
 import type { AuthorWorkItem } from '../contract/workItem';
 
@@ -17,6 +24,13 @@ export interface AuthorRegistry {
   listAuthorSecrets(signal?: AbortSignal): Promise<AuthorSecretRef[]>;
   /** Reads and validates one author's secret; AUTHOR_CONFIG when it is malformed. */
   readAuthor(secretName: string, signal?: AbortSignal): Promise<AuthorCredentials>;
+  /** The secrets that register an author: every one whose value or `authorId` tag names it. */
+  findAuthorSecrets(authorId: string, signal?: AbortSignal): Promise<string[]>;
+  /**
+   * Deletes secrets (soft delete: recoverable for the vault's retention period), each under the fence.
+   * Returns the names deleted (one already gone is not an error).
+   */
+  deleteSecrets(secretNames: readonly string[], options?: WriteOptions): Promise<string[]>;
 }
 
 /** What the export core needs from the catalog (CatalogClient provides it). */
@@ -47,21 +61,53 @@ export interface WorkQueue {
   enqueue(items: readonly AuthorWorkItem[], signal?: AbortSignal): Promise<void>;
 }
 
+/**
+ * Proves, right before a write that matters, that the writer still holds what entitles it to write (the
+ * run lock, its claim on the author): throws RUN_LOCK_LOST when it does not. Returns a signal that fires
+ * when the time that proof guarantees runs out, for the write that follows.
+ */
+export type WriteFence = (signal?: AbortSignal) => Promise<AbortSignal | undefined>;
+
+export interface WriteOptions {
+  signal?: AbortSignal | undefined;
+  /** Called immediately before the write becomes visible (the upload, the block-list commit, a delete). */
+  fence?: WriteFence | undefined;
+}
+
+/** A lease some holder keeps alive (the run lock, a claim on an author). */
+export interface RenewableLease {
+  /** Extends the lease: false when it is no longer this holder's (it lapsed and was taken, or broken). */
+  renew(signal?: AbortSignal): Promise<boolean>;
+}
+
 /** One export run at a time, whichever instance or trigger starts it. */
 export interface RunLock {
   /** Takes the lock or throws RUN_LOCKED. Returns the lease ID that renews and releases it. */
   acquire(signal?: AbortSignal): Promise<string>;
-  /** Extends the lock; false when it was lost (expired and taken by another run). */
+  /** Extends the lock; false when it was lost (taken by another run, or broken). */
   renew(leaseId: string, signal?: AbortSignal): Promise<boolean>;
   release(leaseId: string, signal?: AbortSignal): Promise<void>;
 }
 
+/** A secret's claim on an author within one run (two untagged secrets may name the same author). */
+export interface AuthorClaim {
+  /** The secret that claimed the author first. */
+  claimedBy: string;
+  /**
+   * When `claimedBy` is the caller: its hold on the claim, a lease only one live delivery can have, so a
+   * second delivery of the same message cannot clean up files the first is still writing.
+   */
+  hold?: (RenewableLease & { release(): Promise<void> }) | undefined;
+}
+
 /** Run records and per-author outcomes. */
 export interface RunStore {
-  /** Writes a new run record; fails if one exists for that run ID. */
-  create(record: RunRecord, signal?: AbortSignal): Promise<void>;
+  /** Writes a new run record; fails if one exists for that run ID. Returns when storage created it. */
+  create(record: RunRecord, signal?: AbortSignal): Promise<{ createdOn: Date }>;
   /** The stored run record (not merged with outcomes), or undefined. */
   read(runId: string, signal?: AbortSignal): Promise<RunRecord | undefined>;
+  /** The run record with the time storage created it (by storage's clock, as erasure markers). */
+  readRun(runId: string, signal?: AbortSignal): Promise<{ record: RunRecord; createdOn: Date } | undefined>;
   /**
    * Read-modify-write with `If-Match`, retried on conflict: `change` gets the latest record and returns
    * the new one, or undefined to leave it as it is.
@@ -78,6 +124,13 @@ export interface RunStore {
   /** Records a transient failure of one delivery (one blob per attempt), for the poison handler. */
   writeLastError(runId: string, outcome: AuthorOutcome, signal?: AbortSignal): Promise<void>;
   readLastError(runId: string, secretName: string, signal?: AbortSignal): Promise<AuthorOutcome | undefined>;
+  /** Claims an author for a secret in a run; the first claim wins (see AuthorClaim). */
+  claimAuthor(
+    runId: string,
+    authorId: string,
+    secretName: string,
+    options: { leaseSeconds: number; signal?: AbortSignal | undefined },
+  ): Promise<AuthorClaim>;
   /** Run IDs, newest first. */
   listRunIds(options?: { since?: Date; signal?: AbortSignal }): Promise<string[]>;
 }
@@ -92,22 +145,71 @@ export interface SnapshotTarget {
    * Readies the folder for writing, in one listing: returns the manifest when the snapshot is already
    * complete (nothing is touched), otherwise deletes what an interrupted attempt of this same run left.
    */
-  prepare(signal?: AbortSignal): Promise<Manifest | undefined>;
+  prepare(options?: WriteOptions): Promise<Manifest | undefined>;
   /** Creates a file that must not exist yet; returns its manifest entry (SHA-256 of the stored bytes). */
   writeFile(
     name: SnapshotFileName,
     content: Buffer | AsyncIterable<Buffer>,
-    signal?: AbortSignal,
+    options?: WriteOptions,
   ): Promise<ManifestFile>;
+  /** Creates `signature.json` (before the manifest, whose presence still means "complete"). */
+  writeSignature(signature: SignatureDocument, options?: WriteOptions): Promise<void>;
   /**
-   * Writes the manifest, after checking every file it lists is still the one written (skipped with
-   * `checkFiles: false` when no other writer can exist: a run this process planned just now).
+   * Writes the manifest's exact bytes, after checking every file it lists is still the one written
+   * (skipped with `checkFiles: false` when no other writer can exist: a run this process planned).
    */
-  writeManifest(manifest: Manifest, signal?: AbortSignal, options?: { checkFiles?: boolean }): Promise<void>;
+  writeManifest(
+    bytes: Buffer,
+    manifest: Manifest,
+    options?: WriteOptions & { checkFiles?: boolean },
+  ): Promise<void>;
+}
+
+export interface ErasedBlobs {
+  snapshots: number;
+  blobs: number;
+  bytes: number;
+  runIds: string[];
 }
 
 export interface SnapshotStore {
   open(authorId: string, runId: string): SnapshotTarget;
+  /** The author's latest complete snapshot: its run and the SHA-256 of its manifest's bytes. */
+  latestComplete(
+    authorId: string,
+    signal?: AbortSignal,
+  ): Promise<{ runId: string; manifestSha256: string } | undefined>;
+  /** Whether anything at all is stored under the author's snapshots (complete or not). */
+  hasAny(authorId: string, signal?: AbortSignal): Promise<boolean>;
+  /** Deletes every blob of the author (every version and blob snapshot too), until nothing is left. */
+  eraseAuthor(authorId: string, options?: WriteOptions): Promise<ErasedBlobs>;
+}
+
+/** Erasure records, and the markers that say an erasure has begun. */
+export interface ErasureStore {
+  /** Written first by a purge: from then on no export of the author writes (see `blocking`). */
+  begin(
+    marker: { erasureId: string; authorId: string; requestedAt: string; requestedBy: string },
+    options?: WriteOptions,
+  ): Promise<void>;
+  /** Writes the erasure record (and its signature first, when there is one); returns the record's path. */
+  complete(
+    record: ErasureRecord,
+    bytes: Buffer,
+    signature: SignatureDocument | undefined,
+    options?: WriteOptions,
+  ): Promise<string>;
+  /**
+   * The erasures of this author that forbid a run to write: begun after the run was created, or not
+   * finished before it (both by storage's clock). Empty when the run may write.
+   */
+  blocking(authorId: string, runCreatedOn: Date, signal?: AbortSignal): Promise<string[]>;
+}
+
+/** Signs documents with a key that never leaves Key Vault. */
+export interface DocumentSigner {
+  /** RS256 over the exact bytes; `signed` is the signed file's name in its folder. */
+  sign(bytes: Buffer, signed: string, signal?: AbortSignal): Promise<SignatureDocument>;
 }
 
 export interface ExportServices {
@@ -116,6 +218,9 @@ export interface ExportServices {
   snapshots: SnapshotStore;
   runs: RunStore;
   lock: RunLock;
+  erasures: ErasureStore;
+  /** Undefined when SIGNING_KEY_NAME is not set: snapshots are then unsigned. */
+  signer?: DocumentSigner | undefined;
   createSpool: () => SortedEntitySpool;
   logger: Logger;
   now: () => Date;
@@ -124,5 +229,6 @@ export interface ExportServices {
   settings: Record<string, string | number>;
   authorConcurrency: number;
   authorTimeoutMs: number;
-  lockRenewIntervalMs: number;
+  /** RUN_LOCK_SECONDS: the run lock's lease, renewed every third of it. */
+  lockSeconds: number;
 }

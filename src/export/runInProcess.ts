@@ -4,7 +4,7 @@ import { GalleryExportError, toGalleryExportError } from '../contract/errors';
 import { finalRunStatus, type AuthorOutcome, type RunRecord } from '../contract/formats';
 import { exportRegisteredAuthor } from './exportRegisteredAuthor';
 import { finalizeRunIfDone, mergeOutcomes } from './finalizeRun';
-import { keepLockAlive } from './keepLockAlive';
+import { keepRunLock } from './LeaseKeeper';
 import { mapWithConcurrency } from './mapWithConcurrency';
 import { planRun, type PlanRequest } from './planRun';
 import type { ExportServices } from './ports';
@@ -37,7 +37,8 @@ export async function runInProcess(
     onEvent?.({ type: 'run-finished', record: plan.record });
     return plan.record;
   }
-  const renewal = keepLockAlive(services, plan.leaseId);
+  const keeper = keepRunLock(services, plan.leaseId);
+  const plannedAuthorIds = new Map(plan.record.authors.map((author) => [author.secretName, author.authorId]));
   const outcomes: AuthorOutcome[] = [];
   let unsaved: GalleryExportError | undefined;
   const claims = new Map<string, string>();
@@ -48,8 +49,11 @@ export async function runInProcess(
   };
   try {
     await mapWithConcurrency(plan.work, services.authorConcurrency, async (work) => {
-      const planned = plan.record.authors.find((author) => author.secretName === work.secretName);
-      onEvent?.({ type: 'author-started', secretName: work.secretName, authorId: planned?.authorId ?? null });
+      onEvent?.({
+        type: 'author-started',
+        secretName: work.secretName,
+        authorId: plannedAuthorIds.get(work.secretName) ?? null,
+      });
       const authorSignal = AbortSignal.any([
         ...(signal ? [signal] : []),
         AbortSignal.timeout(services.authorTimeoutMs),
@@ -58,6 +62,8 @@ export async function runInProcess(
       const { outcome } = await exportRegisteredAuthor(services, work, {
         signal: authorSignal,
         writer: 'sole',
+        keeper,
+        runCreatedOn: plan.createdOn,
         claimAuthor,
         onProgress: (progress) =>
           onEvent?.({ type: 'author-progress', secretName: work.secretName, progress }),
@@ -71,7 +77,7 @@ export async function runInProcess(
       onEvent?.({ type: 'author-finished', outcome });
     });
   } finally {
-    renewal.stop();
+    keeper.stop();
   }
   let record: RunRecord | undefined;
   if (!unsaved) {

@@ -3,6 +3,7 @@ import { isGalleryExportError } from '../contract/errors';
 import { startFanOutRun } from '../export/fanOut';
 import { runInProcess } from '../export/runInProcess';
 import { StorageWorkQueue } from '../snapshots/StorageWorkQueue';
+import { invocationDeadlineMs } from './functionTimeout';
 import { servicesFor } from './runtime';
 
 /** Planning (lock, vault listing, run record, messages) must finish well inside the plan's timeout. */
@@ -17,7 +18,10 @@ export async function exportTimer(timer: Timer, context: InvocationContext): Pro
     );
   }
   const inline = services.config.exportMode === 'inline';
-  const signal = AbortSignal.timeout(inline ? services.config.authorTimeoutMs : PLANNING_TIMEOUT_MS);
+  // Inline, the whole run happens in this invocation: its deadline is the invocation's own.
+  const signal = AbortSignal.timeout(
+    inline ? invocationDeadlineMs(Number.MAX_SAFE_INTEGER) : PLANNING_TIMEOUT_MS,
+  );
   try {
     await services.ensureStorage(signal);
     const record = inline

@@ -3,6 +3,7 @@ import { loadConfig } from '../config';
 import { GalleryExportError } from '../contract/errors';
 import type { Logger } from '../export/ports';
 import { createServices, type AppServices } from '../services';
+import { invocationDeadlineMs } from './functionTimeout';
 
 /**
  * One set of services per worker process, built on first use from the app settings and shared by every
@@ -13,8 +14,20 @@ let shared: AppServices | undefined;
 let environment: Readonly<Record<string, string | undefined>> | undefined;
 
 export function servicesFor(context: InvocationContext): AppServices {
-  shared ??= createServices(loadConfig(environment), { logger: contextLogger(context) });
+  shared ??= createFunctionServices(context);
   return { ...shared, logger: contextLogger(context) };
+}
+
+/** The app's services, with AUTHOR_TIMEOUT_MS kept below host.json's functionTimeout. */
+function createFunctionServices(context: InvocationContext): AppServices {
+  const config = loadConfig(environment);
+  const deadlineMs = invocationDeadlineMs(config.authorTimeoutMs);
+  if (deadlineMs < config.authorTimeoutMs) {
+    context.warn(
+      `AUTHOR_TIMEOUT_MS (${config.authorTimeoutMs}) is not below host.json's functionTimeout; ${deadlineMs} ms is used, so an invocation can record its outcome before the host stops it`,
+    );
+  }
+  return createServices({ ...config, authorTimeoutMs: deadlineMs }, { logger: contextLogger(context) });
 }
 
 /** For tests (the host gives none): use these settings instead of process.env, with fresh services. */

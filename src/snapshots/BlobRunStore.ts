@@ -7,6 +7,7 @@ import {
   isRunId,
   RUNS_ROOT,
   runAttemptPath,
+  runClaimPath,
   runAttemptsPrefix,
   runOutcomePath,
   runOutcomesPrefix,
@@ -16,18 +17,92 @@ import { statusOf, storageError } from './storageErrors';
 
 const MAX_UPDATE_ATTEMPTS = 20;
 
+/** Which secret claimed an author in a run, and, when it is the caller, its lease on that claim. */
+export interface AuthorClaim {
+  claimedBy: string;
+  hold?: { renew(signal?: AbortSignal): Promise<boolean>; release(): Promise<void> };
+}
+
 export class BlobRunStore {
   constructor(private readonly container: ContainerClient) {}
 
-  async create(record: RunRecord, signal?: AbortSignal): Promise<void> {
-    await createBlobOnce(this.container.getBlockBlobClient(runRecordPath(record.runId)), serializeDocument(record), {
+  async create(record: RunRecord, signal?: AbortSignal): Promise<{ createdOn: Date }> {
+    const path = runRecordPath(record.runId);
+    await createBlobOnce(this.container.getBlockBlobClient(path), serializeDocument(record), {
       tags: { runId: record.runId, kind: 'run' },
       signal,
     });
+    // Storage's own clock, the one erasure markers are compared with (the upload's answer lacks it).
+    return { createdOn: await this.createdOn(path, signal) };
   }
 
   async read(runId: string, signal?: AbortSignal): Promise<RunRecord | undefined> {
     return (await this.readWithEtag(runId, signal))?.record;
+  }
+
+  async readRun(
+    runId: string,
+    signal?: AbortSignal,
+  ): Promise<{ record: RunRecord; createdOn: Date } | undefined> {
+    const current = await this.readWithEtag(runId, signal);
+    return current && { record: current.record, createdOn: current.createdOn };
+  }
+
+  async claimAuthor(
+    runId: string,
+    authorId: string,
+    secretName: string,
+    options: { leaseSeconds: number; signal?: AbortSignal | undefined },
+  ): Promise<AuthorClaim> {
+    const blob = this.container.getBlockBlobClient(runClaimPath(runId, authorId));
+    let claimedBy = secretName;
+    try {
+      await createBlobOnce(blob, serializeDocument({ secretName }), {
+        tags: { runId, kind: 'run' },
+        signal: options.signal,
+      });
+    } catch (error) {
+      if (!(error instanceof GalleryExportError && error.code === 'SNAPSHOT_EXISTS')) throw error;
+      const claim = await readJsonBlob<{ secretName?: unknown }>(this.container, blob.name, options.signal);
+      if (claim.state === 'ok' && typeof claim.value.secretName === 'string')
+        claimedBy = claim.value.secretName;
+    }
+    if (claimedBy !== secretName) return { claimedBy };
+    // The claim is this secret's: one live delivery at a time holds it, so none cleans up another's files.
+    let leaseId: string;
+    try {
+      const lease = await blob
+        .getBlobLeaseClient()
+        .acquireLease(options.leaseSeconds, { abortSignal: options.signal });
+      leaseId = lease.leaseId ?? '';
+    } catch (error) {
+      if (statusOf(error) === 409) {
+        throw new GalleryExportError(
+          'SNAPSHOT_BUSY',
+          `Another delivery is still exporting ${secretName} in run ${runId}; this one leaves it alone`,
+        );
+      }
+      throw storageError(error, 'claim', blob.name, 'STORAGE_UNAVAILABLE');
+    }
+    const holder = blob.getBlobLeaseClient(leaseId);
+    return {
+      claimedBy,
+      hold: {
+        renew: async (signal?: AbortSignal) => {
+          try {
+            await holder.renewLease({ abortSignal: signal });
+            return true;
+          } catch (error) {
+            const status = statusOf(error);
+            if (status === 409 || status === 412) return false;
+            throw storageError(error, 'renew the claim on', blob.name, 'STORAGE_UNAVAILABLE');
+          }
+        },
+        release: async () => {
+          await holder.releaseLease().catch(() => undefined);
+        },
+      },
+    };
   }
 
   async update(
@@ -159,13 +234,22 @@ export class BlobRunStore {
   private async readWithEtag(
     runId: string,
     signal?: AbortSignal,
-  ): Promise<{ record: RunRecord; etag: string } | undefined> {
+  ): Promise<{ record: RunRecord; etag: string; createdOn: Date } | undefined> {
     const path = runRecordPath(runId);
     const blob = await readJsonBlob<RunRecord>(this.container, path, signal);
     if (blob.state === 'missing') return undefined;
     if (blob.state === 'unreadable')
       throw new GalleryExportError('SNAPSHOT_DAMAGED', `The run record ${path} is not readable JSON`);
-    return { record: blob.value, etag: blob.etag };
+    return { record: blob.value, etag: blob.etag, createdOn: blob.createdOn };
+  }
+
+  private async createdOn(path: string, signal?: AbortSignal): Promise<Date> {
+    try {
+      const properties = await this.container.getBlockBlobClient(path).getProperties({ abortSignal: signal });
+      return properties.createdOn ?? properties.lastModified ?? new Date();
+    } catch (error) {
+      throw storageError(error, 'read', path, 'STORAGE_UNAVAILABLE');
+    }
   }
 
   /** An outcome or attempt blob; one that is not JSON counts as absent (it is rewritten by nobody). */

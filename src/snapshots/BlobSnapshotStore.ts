@@ -1,9 +1,23 @@
+import { createHash } from 'node:crypto';
 import type { ContainerClient } from '@azure/storage-blob';
 import { GalleryExportError } from '../contract/errors';
-import { serializeDocument, type Manifest, type ManifestFile } from '../contract/formats';
-import { MANIFEST_FILE, snapshotPrefix, type SnapshotFileName } from '../contract/layout';
+import {
+  serializeDocument,
+  type Manifest,
+  type ManifestFile,
+  type SignatureDocument,
+} from '../contract/formats';
+import {
+  authorSnapshotsPrefix,
+  MANIFEST_FILE,
+  SIGNATURE_FILE,
+  snapshotPrefix,
+  type SnapshotFileName,
+} from '../contract/layout';
+import { createBlobOnce, JSON_CONTENT_TYPE, type CreateBlobOptions, type FencedWrite } from './blobDocuments';
+import { eraseAuthorBlobs, type ErasedBlobs } from './eraseAuthorBlobs';
+import { findLatestComplete, MANIFEST_SHA256_METADATA } from './latestSnapshot';
 import { readManifest } from './snapshotListing';
-import { createBlobOnce, JSON_CONTENT_TYPE } from './blobDocuments';
 import { storageError } from './storageErrors';
 
 export interface BlobSnapshotStoreOptions {
@@ -22,6 +36,30 @@ export class BlobSnapshotStore {
   open(authorId: string, runId: string): BlobSnapshotTarget {
     return new BlobSnapshotTarget(this.container, authorId, runId, this.options);
   }
+
+  latestComplete(
+    authorId: string,
+    signal?: AbortSignal,
+  ): Promise<{ runId: string; manifestSha256: string } | undefined> {
+    return findLatestComplete(this.container, authorId, signal);
+  }
+
+  async hasAny(authorId: string, signal?: AbortSignal): Promise<boolean> {
+    const prefix = authorSnapshotsPrefix(authorId);
+    try {
+      const page = await this.container
+        .listBlobsFlat({ prefix, includeVersions: true, abortSignal: signal })
+        .byPage({ maxPageSize: 1 })
+        .next();
+      return !page.done && page.value.segment.blobItems.length > 0;
+    } catch (error) {
+      throw storageError(error, 'list', prefix, 'STORAGE_UNAVAILABLE');
+    }
+  }
+
+  eraseAuthor(authorId: string, options: FencedWrite = {}): Promise<ErasedBlobs> {
+    return eraseAuthorBlobs(this.container, authorId, options);
+  }
 }
 
 export class BlobSnapshotTarget {
@@ -37,7 +75,8 @@ export class BlobSnapshotTarget {
     this.prefix = snapshotPrefix(authorId, runId);
   }
 
-  async prepare(signal?: AbortSignal): Promise<Manifest | undefined> {
+  async prepare(options: FencedWrite = {}): Promise<Manifest | undefined> {
+    const { signal } = options;
     const names: string[] = [];
     try {
       for await (const blob of this.container.listBlobsFlat({ prefix: this.prefix, abortSignal: signal })) {
@@ -54,9 +93,11 @@ export class BlobSnapshotTarget {
         `${this.prefix}${MANIFEST_FILE} exists but cannot be read; not touching it`,
       );
     }
+    if (names.length === 0) return undefined;
+    const deleteSignal = options.fence ? await options.fence(signal) : signal;
     for (const name of names) {
       try {
-        await this.container.getBlockBlobClient(name).deleteIfExists({ abortSignal: signal });
+        await this.container.getBlockBlobClient(name).deleteIfExists({ abortSignal: deleteSignal });
       } catch (error) {
         throw storageError(error, 'clean up', name);
       }
@@ -67,16 +108,11 @@ export class BlobSnapshotTarget {
   async writeFile(
     name: SnapshotFileName,
     content: Buffer | AsyncIterable<Buffer>,
-    signal?: AbortSignal,
+    options: FencedWrite = {},
   ): Promise<ManifestFile> {
     const path = `${this.prefix}${name}`;
-    const created = await createBlobOnce(this.container.getBlockBlobClient(path), content, {
-      tags: {
-        runId: this.runId,
-        kind: name === 'profile.json' ? 'profile' : 'entities',
-        authorId: this.authorId,
-      },
-      signal,
+    const created = await this.create(path, content, name === 'profile.json' ? 'profile' : 'entities', {
+      ...options,
       blockBytes: this.options.blockBytes,
       blockConcurrency: this.options.blockConcurrency,
     });
@@ -84,21 +120,32 @@ export class BlobSnapshotTarget {
     return { name, path, bytes: created.bytes, sha256: created.sha256, contentType: JSON_CONTENT_TYPE };
   }
 
+  async writeSignature(signature: SignatureDocument, options: FencedWrite = {}): Promise<void> {
+    await this.create(`${this.prefix}${SIGNATURE_FILE}`, serializeDocument(signature), 'signature', options);
+  }
+
   async writeManifest(
+    bytes: Buffer,
     manifest: Manifest,
-    signal?: AbortSignal,
-    options: { checkFiles?: boolean } = {},
+    options: FencedWrite & { checkFiles?: boolean } = {},
   ): Promise<void> {
-    if (options.checkFiles !== false) await this.checkFilesUnchanged(manifest, signal);
-    const path = `${this.prefix}${MANIFEST_FILE}`;
-    await createBlobOnce(
-      this.container.getBlockBlobClient(path),
-      serializeDocument(manifest),
-      {
-        tags: { runId: this.runId, kind: 'manifest', authorId: this.authorId },
-        signal,
-      },
-    );
+    if (options.checkFiles !== false) await this.checkFilesUnchanged(manifest, options.signal);
+    await this.create(`${this.prefix}${MANIFEST_FILE}`, bytes, 'manifest', {
+      ...options,
+      metadata: { [MANIFEST_SHA256_METADATA]: createHash('sha256').update(bytes).digest('hex') },
+    });
+  }
+
+  private create(
+    path: string,
+    content: Buffer | AsyncIterable<Buffer>,
+    kind: 'profile' | 'entities' | 'signature' | 'manifest',
+    options: Omit<CreateBlobOptions, 'tags'>,
+  ): ReturnType<typeof createBlobOnce> {
+    return createBlobOnce(this.container.getBlockBlobClient(path), content, {
+      ...options,
+      tags: { runId: this.runId, kind, authorId: this.authorId },
+    });
   }
 
   /**
@@ -120,9 +167,7 @@ export class BlobSnapshotTarget {
         throw new GalleryExportError(
           'SNAPSHOT_WRITE',
           `${file.path} changed after it was written; the manifest is not written`,
-          {
-            details: { path: file.path },
-          },
+          { details: { path: file.path } },
         );
       }
     }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { BlockBlobClient, ContainerClient } from '@azure/storage-blob';
 import { DEFAULT_STORAGE } from '../contract/defaults';
-import { GalleryExportError } from '../contract/errors';
+import { abortError, GalleryExportError } from '../contract/errors';
 import { statusOf, storageCodeOf, storageError } from './storageErrors';
 
 /**
@@ -11,12 +11,25 @@ import { statusOf, storageCodeOf, storageError } from './storageErrors';
 
 export const JSON_CONTENT_TYPE = 'application/json';
 
-export type BlobKind = 'profile' | 'entities' | 'manifest' | 'run' | 'erasure';
+/** A write the caller may fence (see WriteFence in the core's ports): proves it may still write first. */
+export interface FencedWrite {
+  signal?: AbortSignal | undefined;
+  fence?: ((signal?: AbortSignal) => Promise<AbortSignal | undefined>) | undefined;
+}
+
+export type BlobKind = 'profile' | 'entities' | 'manifest' | 'signature' | 'run' | 'erasure';
 
 export interface CreateBlobOptions {
   tags: Record<string, string>;
+  /** Blob metadata (x-ms-meta-*): facts a listing should show without reading the blob. */
+  metadata?: Record<string, string> | undefined;
   contentType?: string;
   signal?: AbortSignal | undefined;
+  /**
+   * Called right before the blob becomes visible (its upload, or the commit of its staged blocks): proves
+   * the writer may still write and bounds the write with the signal it returns.
+   */
+  fence?: FencedWrite['fence'];
   blockBytes?: number;
   blockConcurrency?: number;
 }
@@ -59,6 +72,8 @@ export async function createBlobOnce(
     if (staging.size >= blockConcurrency) await Promise.race(staging);
   };
 
+  // The signal the fence gave for the final write, once there is one.
+  let abortSignal: AbortSignal | undefined;
   try {
     const chunks: AsyncIterable<Buffer> | Buffer[] = Buffer.isBuffer(content) ? [content] : content;
     for await (const chunk of chunks) {
@@ -76,25 +91,32 @@ export async function createBlobOnce(
     let response;
     if (blockIds.length === 0) {
       const body = Buffer.concat(pending, pendingBytes);
+      abortSignal = options.fence ? await options.fence(options.signal) : options.signal;
       response = await blob.upload(body, body.length, {
         conditions,
         blobHTTPHeaders: headers,
         tags: options.tags,
-        abortSignal: options.signal,
+        metadata: options.metadata,
+        abortSignal,
       });
     } else {
       if (pendingBytes > 0) await stage(Buffer.concat(pending, pendingBytes));
       await Promise.all(staging);
+      abortSignal = options.fence ? await options.fence(options.signal) : options.signal;
       response = await blob.commitBlockList(blockIds, {
         conditions,
         blobHTTPHeaders: headers,
         tags: options.tags,
-        abortSignal: options.signal,
+        metadata: options.metadata,
+        abortSignal,
       });
     }
     return { bytes, sha256: hash.digest('hex'), etag: response.etag ?? '' };
   } catch (error) {
     await Promise.allSettled(staging);
+    // Stopped by the fence (the lock was lost, or its guaranteed time ran out): say that, not "aborted".
+    if (options.signal?.aborted) throw abortError(options.signal, error);
+    if (abortSignal?.aborted) throw abortError(abortSignal, error);
     if (statusOf(error) === 409 || storageCodeOf(error) === 'BlobAlreadyExists') {
       throw new GalleryExportError(
         'SNAPSHOT_EXISTS',
@@ -110,19 +132,29 @@ export async function createBlobOnce(
   }
 }
 
+export interface StoredBlob {
+  bytes: Buffer;
+  etag: string;
+  /** When storage created the blob, by its own clock. */
+  createdOn: Date;
+}
 
-/** A stored blob's bytes and ETag, or undefined when there is no such blob. */
+/** A stored blob's bytes, ETag and creation time, or undefined when there is no such blob. */
 export async function readBlob(
   container: ContainerClient,
   path: string,
   signal?: AbortSignal,
-): Promise<{ bytes: Buffer; etag: string } | undefined> {
+): Promise<StoredBlob | undefined> {
   try {
     const response = await container.getBlockBlobClient(path).download(0, undefined, { abortSignal: signal });
     const chunks: Buffer[] = [];
     for await (const chunk of response.readableStreamBody ?? [])
       chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
-    return { bytes: Buffer.concat(chunks), etag: response.etag ?? '' };
+    return {
+      bytes: Buffer.concat(chunks),
+      etag: response.etag ?? '',
+      createdOn: response.createdOn ?? response.lastModified ?? new Date(0),
+    };
   } catch (error) {
     if (statusOf(error) === 404) return undefined;
     throw storageError(error, 'read', path, 'STORAGE_UNAVAILABLE');
@@ -130,9 +162,7 @@ export async function readBlob(
 }
 
 export type JsonBlob<T> =
-  | { state: 'missing' }
-  | { state: 'unreadable'; bytes: Buffer; etag: string }
-  | { state: 'ok'; value: T; bytes: Buffer; etag: string };
+  { state: 'missing' } | ({ state: 'unreadable' } & StoredBlob) | ({ state: 'ok'; value: T } & StoredBlob);
 
 /**
  * A stored JSON document: `missing` (404), `unreadable` (not JSON: damage for the caller to report),

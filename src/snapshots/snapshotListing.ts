@@ -99,7 +99,6 @@ function matches(location: SnapshotLocation, query: SnapshotQuery): boolean {
   return true;
 }
 
-
 function newestFirst(a: SnapshotLocation, b: SnapshotLocation): number {
   if (a.runId !== b.runId) return a.runId < b.runId ? 1 : -1;
   return a.authorId < b.authorId ? -1 : a.authorId > b.authorId ? 1 : 0;

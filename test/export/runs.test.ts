@@ -341,7 +341,8 @@ describe('more of what a vault can hold', () => {
     const world = worldWithAuthors();
     world.registry.add('a', secret(A), { taggedAuthorId: A });
     world.registry.listDelayMs = 120;
-    await runInProcess({ ...world.services, lockRenewIntervalMs: 20 }, { trigger: 'timer' });
+    // A 60 ms lease is renewed every 20 ms.
+    await runInProcess({ ...world.services, lockSeconds: 0.06 }, { trigger: 'timer' });
     expect(world.lock.renewals).toBeGreaterThanOrEqual(3);
   });
 });

@@ -95,7 +95,9 @@ test('the manifest is written last and only over the files this attempt wrote', 
 
   // Another writer replaced a file: no manifest may vouch for bytes this attempt did not hash.
   await container.getBlockBlobClient(entities.path).upload('[1]', 3);
-  await expect(target.writeManifest(manifest)).rejects.toMatchObject({ code: 'SNAPSHOT_WRITE' });
+  await expect(target.writeManifest(serializeDocument(manifest), manifest)).rejects.toMatchObject({
+    code: 'SNAPSHOT_WRITE',
+  });
   expect(await target.prepare()).toBeUndefined();
 
   const other = store.open(AUTHOR, '20261128T020000Z-abc124');
@@ -103,7 +105,8 @@ test('the manifest is written last and only over the files this attempt wrote', 
     await other.writeFile('profile.json', Buffer.from('{}')),
     await other.writeFile('entities.json', Buffer.from('[]')),
   ];
-  await other.writeManifest({ files } as unknown as Manifest);
+  const otherManifest = { files } as unknown as Manifest;
+  await other.writeManifest(serializeDocument(otherManifest), otherManifest);
   // A complete snapshot is returned as it is by prepare(), and left alone.
   expect((await other.prepare())!.files).toEqual(files);
   expect((await other.prepare())!.files).toEqual(files);

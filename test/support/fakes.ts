@@ -7,9 +7,26 @@ import { newCatalogFigures } from '../../src/contract/catalogApi';
 import { GalleryExportError } from '../../src/contract/errors';
 import { EntitySpool } from '../../src/export/EntitySpool';
 import type { CatalogSource, ExportServices, Logger } from '../../src/export/ports';
-import type { AuthorOutcome, Manifest, ManifestFile, RunRecord } from '../../src/contract/formats';
+import {
+  serializeDocument,
+  type AuthorOutcome,
+  type ErasureRecord,
+  type Manifest,
+  type ManifestFile,
+  type RunRecord,
+  type SignatureDocument,
+} from '../../src/contract/formats';
 import { snapshotPrefix } from '../../src/contract/layout';
-import type { RunLock, RunStore, SnapshotStore, SnapshotTarget } from '../../src/export/ports';
+import type {
+  AuthorClaim,
+  ErasedBlobs,
+  ErasureStore,
+  RunLock,
+  RunStore,
+  SnapshotStore,
+  SnapshotTarget,
+  WriteOptions,
+} from '../../src/export/ports';
 import type { SnapshotFileName } from '../../src/contract/layout';
 
 /**
@@ -44,6 +61,29 @@ export class MemoryRegistry implements AuthorRegistry {
     if (this.failList) return Promise.reject(this.failList);
     const refs = [...this.secrets.values()].map((secret) => secret.ref);
     return new Promise((resolve) => setTimeout(() => resolve(refs), this.listDelayMs));
+  }
+
+  findAuthorSecrets(authorId: string): Promise<string[]> {
+    const names = [...this.secrets].filter(([name, secret]) => {
+      try {
+        return (
+          secret.ref.taggedAuthorId === authorId ||
+          parseAuthorSecret(name, secret.value).authorId === authorId
+        );
+      } catch {
+        return false;
+      }
+    });
+    return Promise.resolve(names.map(([name]) => name).sort());
+  }
+
+  async deleteSecrets(secretNames: readonly string[], options: WriteOptions = {}): Promise<string[]> {
+    const deleted: string[] = [];
+    for (const name of secretNames) {
+      await options.fence?.(options.signal);
+      if (this.secrets.delete(name)) deleted.push(name);
+    }
+    return deleted;
   }
 
   readAuthor(secretName: string): Promise<AuthorCredentials> {
@@ -123,6 +163,37 @@ export class MemoryBlobs {
 export class MemorySnapshotStore implements SnapshotStore {
   constructor(readonly storage = new MemoryBlobs()) {}
 
+  latestComplete(authorId: string): Promise<{ runId: string; manifestSha256: string } | undefined> {
+    const manifests = [...this.storage.blobs]
+      .filter(([path]) => path.startsWith(`snapshots/${authorId}/`) && path.endsWith('/manifest.json'))
+      .sort(([a], [b]) => (a < b ? 1 : -1));
+    const [latest] = manifests;
+    if (!latest) return Promise.resolve(undefined);
+    const runId = latest[0].split('/').at(-2)!;
+    return Promise.resolve({ runId, manifestSha256: createHash('sha256').update(latest[1]).digest('hex') });
+  }
+
+  hasAny(authorId: string): Promise<boolean> {
+    return Promise.resolve(
+      [...this.storage.blobs.keys()].some((path) => path.startsWith(`snapshots/${authorId}/`)),
+    );
+  }
+
+  async eraseAuthor(authorId: string, options: WriteOptions = {}): Promise<ErasedBlobs> {
+    const runIds = new Set<string>();
+    let blobs = 0;
+    let bytes = 0;
+    for (const [path, body] of [...this.storage.blobs]) {
+      if (!path.startsWith(`snapshots/${authorId}/`)) continue;
+      await options.fence?.(options.signal);
+      runIds.add(path.split('/').at(-2)!);
+      blobs++;
+      bytes += body.length;
+      this.storage.blobs.delete(path);
+    }
+    return { snapshots: runIds.size, blobs, bytes, runIds: [...runIds].sort() };
+  }
+
   open(authorId: string, runId: string): SnapshotTarget {
     const prefix = snapshotPrefix(authorId, runId);
     const blobs = this.storage.blobs;
@@ -143,11 +214,13 @@ export class MemorySnapshotStore implements SnapshotStore {
       writeFile: async (
         name: SnapshotFileName,
         content: Buffer | AsyncIterable<Buffer>,
+        options: WriteOptions = {},
       ): Promise<ManifestFile> => {
         const chunks: Buffer[] = [];
         if (Buffer.isBuffer(content)) chunks.push(content);
         else for await (const chunk of content) chunks.push(chunk);
         const body = Buffer.concat(chunks);
+        await options.fence?.(options.signal);
         create(`${prefix}${name}`, body);
         return {
           name,
@@ -157,9 +230,13 @@ export class MemorySnapshotStore implements SnapshotStore {
           contentType: 'application/json',
         };
       },
-      writeManifest: (manifest: Manifest) => {
-        create(`${prefix}manifest.json`, Buffer.from(JSON.stringify(manifest)));
-        return Promise.resolve();
+      writeSignature: async (signature: SignatureDocument, options: WriteOptions = {}) => {
+        await options.fence?.(options.signal);
+        create(`${prefix}signature.json`, serializeDocument(signature));
+      },
+      writeManifest: async (bytes: Buffer, _manifest: Manifest, options: WriteOptions = {}) => {
+        await options.fence?.(options.signal);
+        create(`${prefix}manifest.json`, bytes);
       },
     };
   }
@@ -170,16 +247,34 @@ export class MemoryRunStore implements RunStore {
   readonly outcomes = new Map<string, AuthorOutcome>();
   readonly lastErrors = new Map<string, AuthorOutcome>();
 
-  create(record: RunRecord): Promise<void> {
+  readonly createdOn = new Map<string, Date>();
+  readonly claims = new Map<string, string>();
+
+  create(record: RunRecord): Promise<{ createdOn: Date }> {
     if (this.records.has(record.runId))
       return Promise.reject(new GalleryExportError('SNAPSHOT_EXISTS', 'exists'));
     this.records.set(record.runId, structuredClone(record));
-    return Promise.resolve();
+    const createdOn = new Date();
+    this.createdOn.set(record.runId, createdOn);
+    return Promise.resolve({ createdOn });
   }
 
   read(runId: string): Promise<RunRecord | undefined> {
     const record = this.records.get(runId);
     return Promise.resolve(record && structuredClone(record));
+  }
+
+  readRun(runId: string): Promise<{ record: RunRecord; createdOn: Date } | undefined> {
+    const record = this.records.get(runId);
+    return Promise.resolve(
+      record && { record: structuredClone(record), createdOn: this.createdOn.get(runId)! },
+    );
+  }
+
+  claimAuthor(runId: string, authorId: string, secretName: string): Promise<AuthorClaim> {
+    const key = `${runId}/${authorId}`;
+    if (!this.claims.has(key)) this.claims.set(key, secretName);
+    return Promise.resolve({ claimedBy: this.claims.get(key)! });
   }
 
   async update(
@@ -245,6 +340,39 @@ export class MemoryRunLock implements RunLock {
   }
 }
 
+export class MemoryErasures implements ErasureStore {
+  readonly begun: Array<{ erasureId: string; authorId: string; at: Date }> = [];
+  readonly records = new Map<string, { record: ErasureRecord; signature: SignatureDocument | undefined }>();
+
+  async begin(
+    marker: { erasureId: string; authorId: string; requestedAt: string; requestedBy: string },
+    options: WriteOptions = {},
+  ): Promise<void> {
+    await options.fence?.(options.signal);
+    this.begun.push({ erasureId: marker.erasureId, authorId: marker.authorId, at: new Date() });
+  }
+
+  async complete(
+    record: ErasureRecord,
+    _bytes: Buffer,
+    signature: SignatureDocument | undefined,
+    options: WriteOptions = {},
+  ): Promise<string> {
+    await options.fence?.(options.signal);
+    this.records.set(record.erasureId, { record, signature });
+    return `erasures/${record.erasureId}.json`;
+  }
+
+  blocking(authorId: string, runCreatedOn: Date): Promise<string[]> {
+    return Promise.resolve(
+      this.begun
+        .filter((marker) => marker.authorId === authorId)
+        .filter((marker) => marker.at >= runCreatedOn || !this.records.has(marker.erasureId))
+        .map((marker) => marker.erasureId),
+    );
+  }
+}
+
 export class MemoryLogger implements Logger {
   readonly lines: string[] = [];
   info(message: string): void {
@@ -266,6 +394,7 @@ export interface FakeWorld {
   runs: MemoryRunStore;
   lock: MemoryRunLock;
   logger: MemoryLogger;
+  erasures: MemoryErasures;
 }
 
 export function fakeWorld(now = () => new Date('2026-11-28T02:00:00Z')): FakeWorld {
@@ -275,7 +404,9 @@ export function fakeWorld(now = () => new Date('2026-11-28T02:00:00Z')): FakeWor
   const runs = new MemoryRunStore();
   const lock = new MemoryRunLock();
   const logger = new MemoryLogger();
+  const erasures = new MemoryErasures();
   return {
+    erasures,
     registry,
     catalog,
     snapshots,
@@ -295,7 +426,8 @@ export function fakeWorld(now = () => new Date('2026-11-28T02:00:00Z')): FakeWor
       settings: { CATALOG_PAGE_SIZE: 100 },
       authorConcurrency: 2,
       authorTimeoutMs: 60_000,
-      lockRenewIntervalMs: 60_000,
+      lockSeconds: 60,
+      erasures,
     },
   };
 }

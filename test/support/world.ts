@@ -55,14 +55,16 @@ export interface World {
   container: ContainerClient;
 }
 
-export function worldAuthorId(index: number): string {
-  return createHash('sha256').update(`test-author-${index}`).digest('hex').toUpperCase();
+export function worldAuthorId(index: number, salt = ''): string {
+  return createHash('sha256').update(`test-author-${salt}${index}`).digest('hex').toUpperCase();
 }
 
 export interface WorldOptions {
   simulator?: Omit<CatalogSimulatorOptions, 'data'>;
   /** Settings added to (or replacing) the world's own. */
   env?: Record<string, string>;
+  /** Author IDs no other world shares (for tests that look the vault through for an author). */
+  uniqueAuthorIds?: boolean;
 }
 
 /**
@@ -74,6 +76,7 @@ export async function createWorld(
   authors: number | Array<{ entities: number }> | CatalogData,
   options: WorldOptions = {},
 ): Promise<World> {
+  const salt = options.uniqueAuthorIds ? uniqueName('a') : '';
   const data =
     typeof authors === 'number' || Array.isArray(authors)
       ? generateCatalogData({
@@ -82,7 +85,7 @@ export async function createWorld(
             ? Array.from({ length: authors }, () => ({ entities: 150 }))
             : authors
           ).map((author, index) => ({
-            authorId: worldAuthorId(index),
+            authorId: worldAuthorId(index, salt),
             entities: author.entities,
             unlistedRatio: 0.1,
           })),
