@@ -17,7 +17,40 @@ param resourceGroupName string = ''
 param environmentName string
 
 @minLength(1)
-@description('Region of the resource group and of every resource. It must offer Flex Consumption.')
+@description('Region of the resource group and of every resource: one that offers Flex Consumption (the same list as modules/regions.bicep).')
+@allowed([
+  'australiaeast'
+  'australiasoutheast'
+  'brazilsouth'
+  'canadacentral'
+  'centralindia'
+  'centralus'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northcentralus'
+  'northeurope'
+  'norwayeast'
+  'southafricanorth'
+  'southcentralus'
+  'southeastasia'
+  'southindia'
+  'spaincentral'
+  'swedencentral'
+  'uaenorth'
+  'uksouth'
+  'ukwest'
+  'westcentralus'
+  'westeurope'
+  'westus'
+  'westus2'
+  'westus3'
+])
 @metadata({
   azd: {
     type: 'location'
@@ -36,7 +69,7 @@ param principalId string = ''
 ])
 param principalType string = 'User'
 
-@description('Blob data role for principalId on the storage account: Reader (list, verify, get), Contributor (also purge and run), Owner (also blob index tags, which `run` writes), or None.')
+@description('Blob data role for principalId on the exports storage account: Reader (list, verify, get), Contributor (also purge and run), Owner (also blob index tags, which `run` writes), or None.')
 @allowed([
   'None'
   'Reader'
@@ -108,9 +141,20 @@ param maximumInstanceCount int = 10
 ])
 param instanceMemoryMB int = 2048
 
+@description('Client ID of an Entra ID app registration: App Service authentication then requires a valid access token for it on every HTTP request, in addition to the function key. Empty: off (function keys only).')
+param entraAuthClientId string = ''
+
+// --- Private networking --------------------------------------------------------------------
+
+@description('Private networking: a virtual network the app integrates into, private endpoints for storage (blob, queue, table) and Key Vault, and public network access off on both storage accounts and the vault.')
+param vnetEnabled bool = false
+
+@description('Address space of the virtual network when vnetEnabled (at least a /23; two /24 subnets are used).')
+param vnetAddressPrefix string = '10.20.0.0/16'
+
 // --- Storage -------------------------------------------------------------------------------
 
-@description('Redundancy of the storage account. Archive is not available on the zone-redundant SKUs.')
+@description('Redundancy of the exports storage account. Archive is not available on the zone-redundant SKUs.')
 @allowed([
   'Standard_LRS'
   'Standard_GRS'
@@ -150,9 +194,9 @@ param snapshotColdAfterDays int = 90
 @minValue(3)
 param snapshotRetentionDays int = 730
 
-@description('Run records (runs/...) are deleted this many days after their last update.')
-@minValue(1)
-param runRecordRetentionDays int = 400
+@description('Run records (runs/...) are deleted this many days after their last update. At least snapshotRetentionDays (the default): a smaller value stops the deployment.')
+@minValue(3)
+param runRecordRetentionDays int = snapshotRetentionDays
 
 @description('Previous blob versions are deleted this many days after they became previous versions. Bounds how long an erased snapshot survives as a version.')
 @minValue(1)
@@ -163,34 +207,56 @@ param previousVersionRetentionDays int = 7
 @maxValue(146000)
 param immutabilityPeriodDays int = 0
 
+@description('Set to true once the exports container\'s immutability policy has been locked: a locked policy refuses the PUT a redeployment would send, so the template leaves it alone.')
+param immutabilityPolicyLocked bool = false
+
 // --- Key Vault -----------------------------------------------------------------------------
 
-@description('Days a deleted vault or secret stays recoverable (7-90); fixed once the vault exists.')
+@description('Pricing tier of the vault: premium keeps the signing key in an HSM (RSA-HSM).')
+@allowed([
+  'standard'
+  'premium'
+])
+param keyVaultSku string = 'standard'
+
+@description('Days a deleted vault, secret or key stays recoverable (7-90); fixed once the vault exists.')
 @minValue(7)
 @maxValue(90)
 param keyVaultSoftDeleteRetentionDays int = 90
 
-@description('Public network access of the Key Vault. Disabled needs private endpoints (not in this template).')
+@description('Purge protection of the vault (irreversible once on). Off only for test environments torn down and recreated under the same name (`azd down --purge`).')
+param keyVaultPurgeProtection bool = true
+
+@description('Public network access of the Key Vault without private networking: only Enabled works there (Disabled stops the deployment). With vnetEnabled the vault is always private.')
 @allowed([
   'Enabled'
   'Disabled'
 ])
 param keyVaultPublicNetworkAccess string = 'Enabled'
 
+@description('SIGNING_KEY_NAME: the RSA 3072 key in the vault that signs every manifest and erasure record; created by the template.')
+@minLength(1)
+@maxLength(127)
+param signingKeyName string = 'gallery-export-signing'
+
+@description('Key Vault rotates the signing key (creates a new version) this many days after the current version was created.')
+@minValue(30)
+@maxValue(1095)
+param signingKeyRotationDays int = 365
+
 // --- Monitoring and alerts -----------------------------------------------------------------
 
-@description('Days Log Analytics keeps logs.')
+@description('Days Log Analytics keeps everything it receives: the storage and Key Vault audit logs, the app\'s logs and its Application Insights telemetry. Long enough for audits by default.')
 @minValue(30)
 @maxValue(730)
-param logAnalyticsRetentionDays int = 30
+param logAnalyticsRetentionDays int = 365
 
 @description('E-mail address the alerts are sent to; empty: no action group, alerts only show in the portal.')
 param alertEmailAddress string = ''
 
-@description('Alert when an author token expires within this many days.')
+@description('Alert when the catalog answered 429 (throttled) more often than this within an hour.')
 @minValue(1)
-@maxValue(60)
-param tokenExpiryWarningDays int = 7
+param catalogThrottledAlertThreshold int = 100
 
 @description('Alert when no run finished complete or partial within this many hours.')
 @minValue(2)
@@ -228,6 +294,9 @@ module resources 'resources.bicep' = {
     catalogTimeoutMs: catalogTimeoutMs
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
+    entraAuthClientId: entraAuthClientId
+    vnetEnabled: vnetEnabled
+    vnetAddressPrefix: vnetAddressPrefix
     storageSkuName: storageSkuName
     blobSoftDeleteDays: blobSoftDeleteDays
     containerSoftDeleteDays: containerSoftDeleteDays
@@ -238,11 +307,16 @@ module resources 'resources.bicep' = {
     runRecordRetentionDays: runRecordRetentionDays
     previousVersionRetentionDays: previousVersionRetentionDays
     immutabilityPeriodDays: immutabilityPeriodDays
+    immutabilityPolicyLocked: immutabilityPolicyLocked
+    keyVaultSku: keyVaultSku
     keyVaultSoftDeleteRetentionDays: keyVaultSoftDeleteRetentionDays
+    keyVaultPurgeProtection: keyVaultPurgeProtection
     keyVaultPublicNetworkAccess: keyVaultPublicNetworkAccess
+    signingKeyName: signingKeyName
+    signingKeyRotationDays: signingKeyRotationDays
     logAnalyticsRetentionDays: logAnalyticsRetentionDays
     alertEmailAddress: alertEmailAddress
-    tokenExpiryWarningDays: tokenExpiryWarningDays
+    catalogThrottledAlertThreshold: catalogThrottledAlertThreshold
     runHeartbeatHours: runHeartbeatHours
   }
 }
@@ -256,11 +330,16 @@ output AZURE_KEY_VAULT_NAME string = resources.outputs.AZURE_KEY_VAULT_NAME
 output AZURE_STORAGE_ACCOUNT_NAME string = resources.outputs.AZURE_STORAGE_ACCOUNT_NAME
 output AZURE_STORAGE_BLOB_ENDPOINT string = resources.outputs.AZURE_STORAGE_BLOB_ENDPOINT
 output AZURE_STORAGE_QUEUE_ENDPOINT string = resources.outputs.AZURE_STORAGE_QUEUE_ENDPOINT
+output AZURE_HOST_STORAGE_ACCOUNT_NAME string = resources.outputs.AZURE_HOST_STORAGE_ACCOUNT_NAME
 output APPLICATIONINSIGHTS_NAME string = resources.outputs.APPLICATIONINSIGHTS_NAME
 output AZURE_LOG_ANALYTICS_WORKSPACE_NAME string = resources.outputs.AZURE_LOG_ANALYTICS_WORKSPACE_NAME
+output AZURE_WORKBOOK_ID string = resources.outputs.AZURE_WORKBOOK_ID
+output AZURE_APP_STORAGE_ROLE_CREATED_ON string = resources.outputs.AZURE_APP_STORAGE_ROLE_CREATED_ON
 output KEY_VAULT_URL string = resources.outputs.KEY_VAULT_URL
+output SIGNING_KEY_NAME string = resources.outputs.SIGNING_KEY_NAME
 output EXPORT_STORAGE__blobServiceUri string = resources.outputs.EXPORT_STORAGE__blobServiceUri
 output EXPORT_STORAGE__queueServiceUri string = resources.outputs.EXPORT_STORAGE__queueServiceUri
 output EXPORT_CONTAINER string = resources.outputs.EXPORT_CONTAINER
 output EXPORT_QUEUE string = resources.outputs.EXPORT_QUEUE
 output CATALOG_BASE_URL string = resources.outputs.CATALOG_BASE_URL
+output SNAPSHOT_RETENTION_DAYS int = resources.outputs.SNAPSHOT_RETENTION_DAYS

@@ -4,6 +4,8 @@
 // (test/infra/bicep.test.ts checks it).
 targetScope = 'resourceGroup'
 
+import { flexConsumptionRegions } from 'modules/regions.bicep'
+
 // --- Environment ---------------------------------------------------------------------------
 
 @minLength(1)
@@ -11,7 +13,7 @@ targetScope = 'resourceGroup'
 @description('Name of the environment (for example "prod"); part of the hash that makes resource names unique, and the azd-env-name tag.')
 param environmentName string
 
-@description('Region of every resource. It must offer Flex Consumption.')
+@description('Region of every resource: one that offers Flex Consumption (flexConsumptionRegions in modules/regions.bicep; a test keeps main.bicep\'s allowed list equal to it).')
 param location string = resourceGroup().location
 
 @description('Object ID of the person or pipeline deploying; it gets Key Vault Secrets Officer and a blob data role (deployerStorageRole). Empty: no role for anyone but the app.')
@@ -25,7 +27,7 @@ param principalId string = ''
 ])
 param principalType string = 'User'
 
-@description('Blob data role for principalId on the storage account: Reader (list, verify, get), Contributor (also purge and run), Owner (also blob index tags, which `run` writes), or None.')
+@description('Blob data role for principalId on the exports storage account: Reader (list, verify, get), Contributor (also purge and run), Owner (also blob index tags, which `run` writes), or None.')
 @allowed([
   'None'
   'Reader'
@@ -97,9 +99,20 @@ param maximumInstanceCount int = 10
 ])
 param instanceMemoryMB int = 2048
 
+@description('Client ID of an Entra ID app registration: App Service authentication then requires a valid access token for it on every HTTP request, in addition to the function key. Empty: off (function keys only).')
+param entraAuthClientId string = ''
+
+// --- Private networking --------------------------------------------------------------------
+
+@description('Private networking: a virtual network the app integrates into, private endpoints for storage (blob, queue, table) and Key Vault, and public network access off on both storage accounts and the vault.')
+param vnetEnabled bool = false
+
+@description('Address space of the virtual network when vnetEnabled (at least a /23; two /24 subnets are used).')
+param vnetAddressPrefix string = '10.20.0.0/16'
+
 // --- Storage -------------------------------------------------------------------------------
 
-@description('Redundancy of the storage account. Archive is not available on the zone-redundant SKUs.')
+@description('Redundancy of the exports storage account. Archive is not available on the zone-redundant SKUs.')
 @allowed([
   'Standard_LRS'
   'Standard_GRS'
@@ -139,9 +152,9 @@ param snapshotColdAfterDays int = 90
 @minValue(3)
 param snapshotRetentionDays int = 730
 
-@description('Run records (runs/...) are deleted this many days after their last update.')
-@minValue(1)
-param runRecordRetentionDays int = 400
+@description('Run records (runs/...) are deleted this many days after their last update. At least snapshotRetentionDays (the default): a smaller value stops the deployment.')
+@minValue(3)
+param runRecordRetentionDays int = snapshotRetentionDays
 
 @description('Previous blob versions are deleted this many days after they became previous versions. Bounds how long an erased snapshot survives as a version.')
 @minValue(1)
@@ -152,41 +165,72 @@ param previousVersionRetentionDays int = 7
 @maxValue(146000)
 param immutabilityPeriodDays int = 0
 
+@description('Set to true once the exports container\'s immutability policy has been locked: a locked policy refuses the PUT a redeployment would send, so the template leaves it alone.')
+param immutabilityPolicyLocked bool = false
+
 // --- Key Vault -----------------------------------------------------------------------------
 
-@description('Days a deleted vault or secret stays recoverable (7-90); fixed once the vault exists.')
+@description('Pricing tier of the vault: premium keeps the signing key in an HSM (RSA-HSM).')
+@allowed([
+  'standard'
+  'premium'
+])
+param keyVaultSku string = 'standard'
+
+@description('Days a deleted vault, secret or key stays recoverable (7-90); fixed once the vault exists.')
 @minValue(7)
 @maxValue(90)
 param keyVaultSoftDeleteRetentionDays int = 90
 
-@description('Public network access of the Key Vault. Disabled needs private endpoints (not in this template).')
+@description('Purge protection of the vault (irreversible once on). Off only for test environments torn down and recreated under the same name (`azd down --purge`).')
+param keyVaultPurgeProtection bool = true
+
+@description('Public network access of the Key Vault without private networking: only Enabled works there (Disabled stops the deployment). With vnetEnabled the vault is always private.')
 @allowed([
   'Enabled'
   'Disabled'
 ])
 param keyVaultPublicNetworkAccess string = 'Enabled'
 
+@description('SIGNING_KEY_NAME: the RSA 3072 key in the vault that signs every manifest and erasure record; created by the template.')
+@minLength(1)
+@maxLength(127)
+param signingKeyName string = 'gallery-export-signing'
+
+@description('Key Vault rotates the signing key (creates a new version) this many days after the current version was created.')
+@minValue(30)
+@maxValue(1095)
+param signingKeyRotationDays int = 365
+
 // --- Monitoring and alerts -----------------------------------------------------------------
 
-@description('Days Log Analytics keeps logs.')
+@description('Days Log Analytics keeps everything it receives: the storage and Key Vault audit logs, the app\'s logs and its Application Insights telemetry. Long enough for audits by default.')
 @minValue(30)
 @maxValue(730)
-param logAnalyticsRetentionDays int = 30
+param logAnalyticsRetentionDays int = 365
 
 @description('E-mail address the alerts are sent to; empty: no action group, alerts only show in the portal.')
 param alertEmailAddress string = ''
 
-@description('Alert when an author token expires within this many days.')
+@description('Alert when the catalog answered 429 (throttled) more often than this within an hour.')
 @minValue(1)
-@maxValue(60)
-param tokenExpiryWarningDays int = 7
+param catalogThrottledAlertThreshold int = 100
 
 @description('Alert when no run finished complete or partial within this many hours.')
 @minValue(2)
 @maxValue(48)
 param runHeartbeatHours int = 26
 
+
 // --- Names ---------------------------------------------------------------------------------
+
+// main.bicep restricts location with @allowed (azd then offers only these regions); a plain
+// group deployment defaults to the group's region, which is checked here instead. Every module
+// takes its location from this variable, so an unsupported region stops the deployment before
+// any resource changes.
+var checkedLocation = contains(flexConsumptionRegions, location)
+  ? location
+  : fail('Region "${location}" does not offer Flex Consumption (see `az functionapp list-flexconsumption-locations`); choose another location, or add it to modules/regions.bicep and main.bicep if it now does.')
 
 var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName, location))
 var allTags = union(tags, {
@@ -196,11 +240,15 @@ var names = {
   identity: 'id-${resourceToken}'
   plan: 'plan-${resourceToken}'
   functionApp: 'func-${resourceToken}'
-  storage: 'st${resourceToken}'
+  // The exports account keeps the name the single account of earlier versions had, so an
+  // upgrade keeps the exports where they are (docs/deploy.md: upgrading).
+  exportStorage: 'st${resourceToken}'
+  hostStorage: 'stfunc${resourceToken}'
   keyVault: 'kv-${resourceToken}'
   logAnalytics: 'log-${resourceToken}'
   applicationInsights: 'appi-${resourceToken}'
   alerts: 'alert-${resourceToken}'
+  vnet: 'vnet-${resourceToken}'
   deploymentContainer: 'app-package'
 }
 
@@ -210,7 +258,7 @@ module identity 'modules/identity.bicep' = {
   name: 'identity'
   params: {
     name: names.identity
-    location: location
+    location: checkedLocation
     tags: allTags
   }
 }
@@ -220,20 +268,30 @@ module monitoring 'modules/monitoring.bicep' = {
   params: {
     logAnalyticsName: names.logAnalytics
     applicationInsightsName: names.applicationInsights
-    location: location
+    location: checkedLocation
     tags: allTags
     retentionInDays: logAnalyticsRetentionDays
   }
 }
 
-module storage 'modules/storage.bicep' = {
-  name: 'storage'
+module hostStorage 'modules/hostStorage.bicep' = {
+  name: 'hostStorage'
   params: {
-    name: names.storage
-    location: location
+    name: names.hostStorage
+    location: checkedLocation
+    tags: allTags
+    deploymentContainerName: names.deploymentContainer
+    privateNetworking: vnetEnabled
+  }
+}
+
+module exportStorage 'modules/exportStorage.bicep' = {
+  name: 'exportStorage'
+  params: {
+    name: names.exportStorage
+    location: checkedLocation
     tags: allTags
     skuName: storageSkuName
-    deploymentContainerName: names.deploymentContainer
     exportContainerName: exportContainer
     exportQueueName: exportQueue
     blobSoftDeleteDays: blobSoftDeleteDays
@@ -245,6 +303,9 @@ module storage 'modules/storage.bicep' = {
     runRecordRetentionDays: runRecordRetentionDays
     previousVersionRetentionDays: previousVersionRetentionDays
     immutabilityPeriodDays: immutabilityPeriodDays
+    immutabilityPolicyLocked: immutabilityPolicyLocked
+    privateNetworking: vnetEnabled
+    logAnalyticsWorkspaceId: monitoring.outputs.workspaceId
   }
 }
 
@@ -252,26 +313,86 @@ module keyVault 'modules/keyvault.bicep' = {
   name: 'keyVault'
   params: {
     name: names.keyVault
-    location: location
+    location: checkedLocation
     tags: allTags
+    skuName: keyVaultSku
     softDeleteRetentionInDays: keyVaultSoftDeleteRetentionDays
+    purgeProtection: keyVaultPurgeProtection
     publicNetworkAccess: keyVaultPublicNetworkAccess
+    privateNetworking: vnetEnabled
     logAnalyticsWorkspaceId: monitoring.outputs.workspaceId
+    signingKeyName: signingKeyName
+    signingKeyRotationDays: signingKeyRotationDays
   }
 }
 
-// Names are passed from `names` (known before the deployment starts) rather than from module
-// outputs, so what-if can predict the assignments; hence the explicit dependsOn.
+// Private endpoints for every service the app and its host reach: the host's blobs (keys,
+// timers, package) and tables (diagnostic events), the exports' blobs and queues, the vault.
+module network 'modules/network.bicep' = if (vnetEnabled) {
+  name: 'network'
+  // The endpoints name their targets by name (known before the deployment starts).
+  dependsOn: [
+    hostStorage
+    exportStorage
+    keyVault
+  ]
+  params: {
+    name: names.vnet
+    location: checkedLocation
+    tags: allTags
+    addressPrefix: vnetAddressPrefix
+    privateLinks: [
+      {
+        name: 'host-blob'
+        resourceType: 'Microsoft.Storage/storageAccounts'
+        resourceName: names.hostStorage
+        groupId: 'blob'
+      }
+      {
+        name: 'host-table'
+        resourceType: 'Microsoft.Storage/storageAccounts'
+        resourceName: names.hostStorage
+        groupId: 'table'
+      }
+      {
+        name: 'exports-blob'
+        resourceType: 'Microsoft.Storage/storageAccounts'
+        resourceName: names.exportStorage
+        groupId: 'blob'
+      }
+      {
+        name: 'exports-queue'
+        resourceType: 'Microsoft.Storage/storageAccounts'
+        resourceName: names.exportStorage
+        groupId: 'queue'
+      }
+      {
+        name: 'vault'
+        resourceType: 'Microsoft.KeyVault/vaults'
+        resourceName: names.keyVault
+        groupId: 'vault'
+      }
+    ]
+  }
+}
+
+// Names are passed from `names` and the parameters (known before the deployment starts) rather
+// than from module outputs, so what-if can predict the assignments; hence the explicit dependsOn.
 module rbac 'modules/rbac.bicep' = {
   name: 'rbac'
   dependsOn: [
-    storage
+    hostStorage
+    exportStorage
     keyVault
     monitoring
   ]
   params: {
-    storageAccountName: names.storage
+    hostStorageAccountName: names.hostStorage
+    exportStorageAccountName: names.exportStorage
+    exportContainerName: exportContainer
+    exportQueueName: exportQueue
     keyVaultName: names.keyVault
+    signingKeyName: signingKeyName
     applicationInsightsName: names.applicationInsights
     // The identity's principal ID exists only once the identity does, so what-if cannot
     // predict these assignment names. It stays in guid(): an identity deleted and recreated
@@ -288,33 +409,41 @@ module rbac 'modules/rbac.bicep' = {
 module functionApp 'modules/functionapp.bicep' = {
   name: 'functionApp'
   // The host connects to storage with the identity as soon as it starts: grant first.
-  // (monitoring and storage come in through rbac and the settings' references.)
+  // (monitoring, storage and the network come in through rbac and the settings' references.)
   dependsOn: [
     rbac
   ]
   params: {
     name: names.functionApp
     planName: names.plan
-    location: location
+    location: checkedLocation
     tags: allTags
     identityId: identity.outputs.id
     identityClientId: identity.outputs.clientId
-    storageAccountName: names.storage
-    deploymentContainerName: storage.outputs.deploymentContainerName
+    hostStorageAccountName: names.hostStorage
+    deploymentContainerName: hostStorage.outputs.deploymentContainerName
+    exportStorageAccountName: names.exportStorage
     applicationInsightsName: names.applicationInsights
+    logAnalyticsWorkspaceId: monitoring.outputs.workspaceId
+    virtualNetworkSubnetId: vnetEnabled ? network!.outputs.appSubnetId : ''
+    entraAuthClientId: entraAuthClientId
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
     contractSettings: {
       CATALOG_BASE_URL: catalogBaseUrl
       KEY_VAULT_URL: keyVault.outputs.uri
       AUTHOR_SECRET_PREFIX: authorSecretPrefix
-      EXPORT_CONTAINER: storage.outputs.exportContainerName
-      EXPORT_QUEUE: storage.outputs.exportQueueName
+      EXPORT_CONTAINER: exportStorage.outputs.exportContainerName
+      EXPORT_QUEUE: exportStorage.outputs.exportQueueName
       EXPORT_SCHEDULE: exportSchedule
       CATALOG_PAGE_SIZE: string(catalogPageSize)
       CATALOG_CONCURRENCY: string(catalogConcurrency)
       CATALOG_MAX_RETRIES: string(catalogMaxRetries)
       CATALOG_TIMEOUT_MS: string(catalogTimeoutMs)
+      SIGNING_KEY_NAME: keyVault.outputs.signingKeyName
+    }
+    deploymentSettings: {
+      SNAPSHOT_RETENTION_DAYS: string(snapshotRetentionDays)
     }
   }
 }
@@ -322,13 +451,26 @@ module functionApp 'modules/functionapp.bicep' = {
 module alerts 'modules/alerts.bicep' = {
   name: 'alerts'
   params: {
-    location: location
+    location: checkedLocation
     tags: allTags
     namePrefix: names.alerts
     applicationInsightsId: monitoring.outputs.applicationInsightsId
     alertEmailAddress: alertEmailAddress
-    tokenExpiryWarningDays: tokenExpiryWarningDays
+    catalogThrottledAlertThreshold: catalogThrottledAlertThreshold
     runHeartbeatHours: runHeartbeatHours
+  }
+}
+
+module workbook 'modules/workbook.bicep' = {
+  name: 'workbook'
+  dependsOn: [
+    monitoring
+  ]
+  params: {
+    location: checkedLocation
+    tags: allTags
+    applicationInsightsName: names.applicationInsights
+    displayName: 'Gallery export operations (${environmentName})'
   }
 }
 
@@ -342,14 +484,19 @@ output AZURE_RESOURCE_GROUP string = resourceGroup().name
 output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
 output AZURE_FUNCTION_APP_URL string = 'https://${functionApp.outputs.defaultHostName}'
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
-output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
-output AZURE_STORAGE_BLOB_ENDPOINT string = storage.outputs.blobEndpoint
-output AZURE_STORAGE_QUEUE_ENDPOINT string = storage.outputs.queueEndpoint
+output AZURE_STORAGE_ACCOUNT_NAME string = exportStorage.outputs.name
+output AZURE_STORAGE_BLOB_ENDPOINT string = exportStorage.outputs.blobEndpoint
+output AZURE_STORAGE_QUEUE_ENDPOINT string = exportStorage.outputs.queueEndpoint
+output AZURE_HOST_STORAGE_ACCOUNT_NAME string = hostStorage.outputs.name
 output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
 output AZURE_LOG_ANALYTICS_WORKSPACE_NAME string = monitoring.outputs.workspaceName
+output AZURE_WORKBOOK_ID string = workbook.outputs.id
+output AZURE_APP_STORAGE_ROLE_CREATED_ON string = rbac.outputs.appHostStorageRoleCreatedOn
 output KEY_VAULT_URL string = keyVault.outputs.uri
-output EXPORT_STORAGE__blobServiceUri string = storage.outputs.blobEndpoint
-output EXPORT_STORAGE__queueServiceUri string = storage.outputs.queueEndpoint
-output EXPORT_CONTAINER string = storage.outputs.exportContainerName
-output EXPORT_QUEUE string = storage.outputs.exportQueueName
+output SIGNING_KEY_NAME string = keyVault.outputs.signingKeyName
+output EXPORT_STORAGE__blobServiceUri string = exportStorage.outputs.blobEndpoint
+output EXPORT_STORAGE__queueServiceUri string = exportStorage.outputs.queueEndpoint
+output EXPORT_CONTAINER string = exportStorage.outputs.exportContainerName
+output EXPORT_QUEUE string = exportStorage.outputs.exportQueueName
 output CATALOG_BASE_URL string = catalogBaseUrl
+output SNAPSHOT_RETENTION_DAYS int = snapshotRetentionDays

@@ -20,7 +20,7 @@ export interface AppServices extends ExportServices {
   poisonQueue: QueueClient;
   registry: KeyVaultAuthorRegistry;
   catalog: CatalogClient;
-  /** Creates the container and queues when missing (the local stack; in Azure the templates do). */
+  /** Creates the container and queues when missing (connection strings: the local stack; in Azure the templates do). */
   ensureStorage(signal?: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }
@@ -94,6 +94,9 @@ export function createServices(config: Config, options: CreateServicesOptions): 
     authorTimeoutMs: config.authorTimeoutMs,
     lockSeconds: config.runLockSeconds,
     ensureStorage(signal?: AbortSignal): Promise<void> {
+      // With a managed identity the storage is Azure's: the templates create the container and queues,
+      // and the app's roles (scoped to them) do not allow creating any.
+      if (config.storage.kind === 'identity') return Promise.resolve();
       storageReady ??= (async () => {
         try {
           await container.createIfNotExists({ abortSignal: signal });

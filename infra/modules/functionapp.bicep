@@ -1,7 +1,8 @@
 // Flex Consumption plan + the Function App. Node 22, user-assigned identity for everything:
-// the host's storage (AzureWebJobsStorage__*), the app's storage (EXPORT_STORAGE__*), the
-// deployment package container, Key Vault and Application Insights. No key or connection
-// string with a secret in it appears anywhere.
+// the host's storage account (AzureWebJobsStorage__*, the deployment package container), the
+// exports account (EXPORT_STORAGE__*), Key Vault and Application Insights. No key or connection
+// string with a secret in it appears anywhere. Optionally integrated into a virtual network
+// (private networking), optionally behind App Service authentication (Entra ID).
 
 @description('Name of the Function App (globally unique: it is the host name).')
 param name string
@@ -21,11 +22,23 @@ param identityId string
 @description('Client ID of the user-assigned identity.')
 param identityClientId string
 
-@description('Name of the storage account.')
-param storageAccountName string
+@description('Name of the Functions host\'s storage account (AzureWebJobsStorage, deployment package).')
+param hostStorageAccountName string
 
-@description('Container holding the deployment package.')
+@description('Container of the host account holding the deployment package.')
 param deploymentContainerName string
+
+@description('Name of the exports storage account (EXPORT_STORAGE).')
+param exportStorageAccountName string
+
+@description('Resource ID of the subnet the app integrates into (private networking); empty: none.')
+param virtualNetworkSubnetId string
+
+@description('Resource ID of the Log Analytics workspace receiving the app\'s logs (FunctionAppLogs).')
+param logAnalyticsWorkspaceId string
+
+@description('Client ID of the Entra ID app registration that protects the HTTP API (App Service authentication); empty: off, function keys only.')
+param entraAuthClientId string
 
 @description('Name of the Application Insights component.')
 param applicationInsightsName string
@@ -46,6 +59,9 @@ param instanceMemoryMB int
 @description('The settings of the product\'s contract (docs: README settings table), all strings.')
 param contractSettings contractSettingsType
 
+@description('Settings the templates add beyond the contract, all strings.')
+param deploymentSettings deploymentSettingsType
+
 // Every setting of the contract, typed, so that a missing one is a compile error here rather
 // than a loadConfig failure in Azure.
 type contractSettingsType = {
@@ -59,10 +75,20 @@ type contractSettingsType = {
   CATALOG_CONCURRENCY: string
   CATALOG_MAX_RETRIES: string
   CATALOG_TIMEOUT_MS: string
+  SIGNING_KEY_NAME: string
 }
 
-resource storageAccount 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
-  name: storageAccountName
+type deploymentSettingsType = {
+  @description('Snapshot retention of the lifecycle policy, in days: `verify` uses it to explain chain links that retention broke.')
+  SNAPSHOT_RETENTION_DAYS: string
+}
+
+resource hostStorage 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
+  name: hostStorageAccountName
+}
+
+resource exportStorage 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
+  name: exportStorageAccountName
 }
 
 resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
@@ -100,6 +126,9 @@ resource functionApp 'Microsoft.Web/sites@2024-11-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    // Outbound traffic through the virtual network, where the private endpoints of storage and
+    // Key Vault are; null without private networking.
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
     siteConfig: {
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'
@@ -109,7 +138,7 @@ resource functionApp 'Microsoft.Web/sites@2024-11-01' = {
       deployment: {
         storage: {
           type: 'blobContainer'
-          value: '${storageAccount.properties.primaryEndpoints.blob}${deploymentContainerName}'
+          value: '${hostStorage.properties.primaryEndpoints.blob}${deploymentContainerName}'
           authentication: {
             type: 'UserAssignedIdentity'
             userAssignedIdentityResourceId: identityId
@@ -163,19 +192,21 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     CATALOG_CONCURRENCY: contractSettings.CATALOG_CONCURRENCY
     CATALOG_MAX_RETRIES: contractSettings.CATALOG_MAX_RETRIES
     CATALOG_TIMEOUT_MS: contractSettings.CATALOG_TIMEOUT_MS
+    SIGNING_KEY_NAME: contractSettings.SIGNING_KEY_NAME
+    SNAPSHOT_RETENTION_DAYS: deploymentSettings.SNAPSHOT_RETENTION_DAYS
 
-    // The host's own storage, identity-based. Blob: keys, timer status, locks. Queue: used by
-    // the host for blob-trigger receipts and scale. Table: host diagnostic events.
-    AzureWebJobsStorage__blobServiceUri: storageAccount.properties.primaryEndpoints.blob
-    AzureWebJobsStorage__queueServiceUri: storageAccount.properties.primaryEndpoints.queue
-    AzureWebJobsStorage__tableServiceUri: storageAccount.properties.primaryEndpoints.table
+    // The host's own storage account, identity-based. Blob: keys, timer status, locks. Table:
+    // host diagnostic events. No queue: the host needs one only for blob triggers and Durable
+    // Functions, which the app does not use (its queue is on EXPORT_STORAGE).
+    AzureWebJobsStorage__blobServiceUri: hostStorage.properties.primaryEndpoints.blob
+    AzureWebJobsStorage__tableServiceUri: hostStorage.properties.primaryEndpoints.table
     AzureWebJobsStorage__credential: 'managedidentity'
     AzureWebJobsStorage__clientId: identityClientId
 
-    // The app's storage (contract setting EXPORT_STORAGE, identity-based form): the queue
+    // The exports account (contract setting EXPORT_STORAGE, identity-based form): the queue
     // trigger's connection and the SDK clients.
-    EXPORT_STORAGE__blobServiceUri: storageAccount.properties.primaryEndpoints.blob
-    EXPORT_STORAGE__queueServiceUri: storageAccount.properties.primaryEndpoints.queue
+    EXPORT_STORAGE__blobServiceUri: exportStorage.properties.primaryEndpoints.blob
+    EXPORT_STORAGE__queueServiceUri: exportStorage.properties.primaryEndpoints.queue
     EXPORT_STORAGE__credential: 'managedidentity'
     EXPORT_STORAGE__clientId: identityClientId
 
@@ -187,6 +218,63 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     // only with the Entra ID token this authentication string asks for.
     APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+  }
+}
+
+// The app's own log stream (FunctionAppLogs: every function start, end, failure and log line)
+// in Log Analytics, kept as long as the audit logs.
+resource appLogs 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'logs-to-log-analytics'
+  scope: functionApp
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
+      {
+        category: 'FunctionAppLogs'
+        enabled: true
+      }
+    ]
+  }
+}
+
+// App Service authentication in front of the HTTP API: a request without a valid Entra ID access
+// token for this app registration gets 401 before it reaches a function; a function key is still
+// required after it. Timer and queue triggers are not HTTP requests and are not affected. Only
+// bearer tokens are validated (no login flow, no token store, no client secret).
+resource entraAuth 'Microsoft.Web/sites/config@2024-11-01' = if (!empty(entraAuthClientId)) {
+  parent: functionApp
+  name: 'authsettingsV2'
+  properties: {
+    platform: {
+      enabled: true
+    }
+    globalValidation: {
+      requireAuthentication: true
+      unauthenticatedClientAction: 'Return401'
+    }
+    httpSettings: {
+      requireHttps: true
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: entraAuthClientId
+          openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+        }
+        validation: {
+          allowedAudiences: [
+            'api://${entraAuthClientId}'
+            entraAuthClientId
+          ]
+        }
+      }
+    }
+    login: {
+      tokenStore: {
+        enabled: false
+      }
+    }
   }
 }
 

@@ -1,12 +1,25 @@
-// Every role assignment of the deployment, each scoped to the single resource it grants
-// access to (never the resource group), named guid(scope, principal, role) so redeployments
-// are idempotent.
+// Every role assignment of the deployment, each scoped to the smallest resource the service
+// lets a role be scoped to (a container, a queue, a key; an account or a vault only where the
+// caller works across it), never the resource group; named guid(scope, principal, role) so
+// redeployments are idempotent.
 
-@description('Name of the storage account.')
-param storageAccountName string
+@description('Name of the Functions host\'s storage account (AzureWebJobsStorage, deployment package).')
+param hostStorageAccountName string
+
+@description('Name of the exports storage account (EXPORT_STORAGE).')
+param exportStorageAccountName string
+
+@description('Name of the exports container (EXPORT_CONTAINER).')
+param exportContainerName string
+
+@description('Name of the fan-out queue (EXPORT_QUEUE); its poison queue is "<name>-poison".')
+param exportQueueName string
 
 @description('Name of the Key Vault.')
 param keyVaultName string
+
+@description('Name of the signing key in the vault.')
+param signingKeyName string
 
 @description('Name of the Application Insights component.')
 param applicationInsightsName string
@@ -25,7 +38,7 @@ param deployerPrincipalId string
 ])
 param deployerPrincipalType string
 
-@description('Blob data role the deployer gets on the storage account (see docs/deploy.md).')
+@description('Blob data role the deployer gets on the exports account (see docs/deploy.md).')
 @allowed([
   'None'
   'Reader'
@@ -43,6 +56,8 @@ var roles = {
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
   keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
+  keyVaultCryptoUser: '12338af0-0e69-4776-bea7-57ae8d297424'
+  keyVaultReader: '21090545-7ca7-4776-b22c-e363652d74d2'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
 }
 
@@ -54,30 +69,56 @@ var deployerBlobRoles = {
 
 var hasDeployer = !empty(deployerPrincipalId)
 
-resource storageAccount 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
-  name: storageAccountName
+resource hostStorage 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
+  name: hostStorageAccountName
+}
+
+resource exportStorage 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
+  name: exportStorageAccountName
+
+  resource blobService 'blobServices' existing = {
+    name: 'default'
+
+    resource exportContainer 'containers' existing = {
+      name: exportContainerName
+    }
+  }
+
+  resource queueService 'queueServices' existing = {
+    name: 'default'
+
+    resource exportQueue 'queues' existing = {
+      name: exportQueueName
+    }
+
+    resource exportPoisonQueue 'queues' existing = {
+      name: '${exportQueueName}-poison'
+    }
+  }
 }
 
 resource vault 'Microsoft.KeyVault/vaults@2024-11-01' existing = {
   name: keyVaultName
+
+  resource signingKey 'keys' existing = {
+    name: signingKeyName
+  }
 }
 
 resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: applicationInsightsName
 }
 
-// --- The Function App's identity ---------------------------------------------------------
+// --- The Function App's identity on the host's account -----------------------------------
 
-// Owner rather than Contributor: the Functions documentation names Storage Blob Data Owner as
-// the role for an identity-based AzureWebJobsStorage, and the Flex quickstart grants it. The
-// host manages its own containers and blobs there (keys in azure-webjobs-secrets, timer
-// schedule status and singleton leases in azure-webjobs-hosts) and Flex reads the deployment
-// package with the same identity. Owner also carries the blob index tag permissions
-// (tags/read, tags/write, filter/action) that Contributor lacks; the app writes `runId`,
-// `kind` and `authorId` tags on every blob and finds snapshots with findBlobsByTags.
-resource appBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storageAccount.id, appPrincipalId, roles.storageBlobDataOwner)
-  scope: storageAccount
+// Account scope: the host creates and manages its own containers there (azure-webjobs-hosts,
+// azure-webjobs-secrets) at run time, and Flex reads the deployment package with this identity.
+// Owner rather than Contributor: the Functions documentation names Storage Blob Data Owner for an
+// identity-based AzureWebJobsStorage, and the Flex quickstart grants it. This account holds no
+// personal data (exportStorage.bicep).
+resource appHostBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(hostStorage.id, appPrincipalId, roles.storageBlobDataOwner)
+  scope: hostStorage
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
     principalId: appPrincipalId
@@ -85,27 +126,11 @@ resource appBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
-// The queue trigger (connection EXPORT_STORAGE) reads, updates and deletes messages and moves
-// poison messages; the app enqueues one message per author.
-resource appQueueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storageAccount.id, appPrincipalId, roles.storageQueueDataContributor)
-  scope: storageAccount
-  properties: {
-    roleDefinitionId: subscriptionResourceId(
-      'Microsoft.Authorization/roleDefinitions',
-      roles.storageQueueDataContributor
-    )
-    principalId: appPrincipalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
-// The app uses no tables. The Functions host does: it writes its diagnostic events to tables
-// in AzureWebJobsStorage (AzureWebJobsStorage__tableServiceUri) and reports AZFD0003 errors
-// when it cannot.
-resource appTableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storageAccount.id, appPrincipalId, roles.storageTableDataContributor)
-  scope: storageAccount
+// The host writes its diagnostic events to tables in AzureWebJobsStorage
+// (AzureWebJobsStorage__tableServiceUri) and reports AZFD0003 errors when it cannot.
+resource appHostTableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(hostStorage.id, appPrincipalId, roles.storageTableDataContributor)
+  scope: hostStorage
   properties: {
     roleDefinitionId: subscriptionResourceId(
       'Microsoft.Authorization/roleDefinitions',
@@ -116,12 +141,72 @@ resource appTableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01
   }
 }
 
-// List secrets by prefix and read their values; no write.
+// --- The Function App's identity on the exports account ----------------------------------
+
+// Container scope: the app touches one container. Owner rather than Contributor: only Owner
+// carries the blob index tag permission (tags/write) that every upload needs (the app tags
+// each blob with runId, kind, authorId); Owner on a container also covers the container lease
+// that is the run lock, and creating the container if it is missing.
+resource appExportBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(exportStorage::blobService::exportContainer.id, appPrincipalId, roles.storageBlobDataOwner)
+  scope: exportStorage::blobService::exportContainer
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Queue scope, one assignment per queue: the app enqueues one message per author; the queue
+// trigger (connection EXPORT_STORAGE) reads, updates and deletes them and moves a message that
+// failed every delivery to the poison queue, whose trigger reads and deletes it.
+resource appExportQueueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(exportStorage::queueService::exportQueue.id, appPrincipalId, roles.storageQueueDataContributor)
+  scope: exportStorage::queueService::exportQueue
+  properties: {
+    roleDefinitionId: subscriptionResourceId(
+      'Microsoft.Authorization/roleDefinitions',
+      roles.storageQueueDataContributor
+    )
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource appExportPoisonQueueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(exportStorage::queueService::exportPoisonQueue.id, appPrincipalId, roles.storageQueueDataContributor)
+  scope: exportStorage::queueService::exportPoisonQueue
+  properties: {
+    roleDefinitionId: subscriptionResourceId(
+      'Microsoft.Authorization/roleDefinitions',
+      roles.storageQueueDataContributor
+    )
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// --- The Function App's identity on Key Vault and Application Insights -------------------
+
+// Vault scope: the app lists the secrets by prefix (a listing is a vault-wide operation) and
+// reads their values; no write.
 resource appSecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(vault.id, appPrincipalId, roles.keyVaultSecretsUser)
   scope: vault
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Key scope: sign (and read the public part of) the signing key, every version of it, and
+// nothing else in the vault. Crypto User is the least built-in role that can sign.
+resource appSigningKeyCryptoUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(vault::signingKey.id, appPrincipalId, roles.keyVaultCryptoUser)
+  scope: vault::signingKey
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultCryptoUser)
     principalId: appPrincipalId
     principalType: 'ServicePrincipal'
   }
@@ -143,7 +228,8 @@ resource appMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01
 
 // --- The deploying user (optional) -------------------------------------------------------
 
-// `gallery-export register-author` writes secrets.
+// `gallery-export register-author` writes secrets; `gallery-export purge` deletes the erased
+// author's secrets.
 resource deployerSecretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (hasDeployer) {
   name: guid(vault.id, deployerPrincipalId, roles.keyVaultSecretsOfficer)
   scope: vault
@@ -154,15 +240,28 @@ resource deployerSecretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04
   }
 }
 
+// `gallery-export public-key` reads the signing key's public part for auditors. Key Vault
+// Reader is the least built-in role with keys/read; it cannot sign.
+resource deployerSigningKeyReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (hasDeployer) {
+  name: guid(vault::signingKey.id, deployerPrincipalId, roles.keyVaultReader)
+  scope: vault::signingKey
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultReader)
+    principalId: deployerPrincipalId
+    principalType: deployerPrincipalType
+  }
+}
+
 // Reader: list / verify / get. Contributor: also purge and run. Owner: also blob index tags
-// (writing tagged snapshots with `run`, tag queries).
+// (writing tagged snapshots with `run`, tag queries). On the exports account: a person may
+// look at any container there, and none of them holds code.
 resource deployerBlobRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (hasDeployer && deployerStorageRole != 'None') {
   name: guid(
-    storageAccount.id,
+    exportStorage.id,
     deployerPrincipalId,
     deployerBlobRoles[?deployerStorageRole] ?? roles.storageBlobDataReader
   )
-  scope: storageAccount
+  scope: exportStorage
   properties: {
     roleDefinitionId: subscriptionResourceId(
       'Microsoft.Authorization/roleDefinitions',
@@ -172,3 +271,8 @@ resource deployerBlobRole 'Microsoft.Authorization/roleAssignments@2022-04-01' =
     principalType: deployerPrincipalType
   }
 }
+
+// When the identity's access to the deployment package was granted. A fresh assignment takes a
+// few minutes to reach the storage service; the postprovision hook
+// (scripts/wait-for-role-propagation.js) waits until this is old enough before azd deploys.
+output appHostStorageRoleCreatedOn string = appHostBlobOwner.properties.createdOn

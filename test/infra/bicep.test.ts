@@ -13,13 +13,19 @@
  * where it fails: CI must run scripts/install-bicep.sh first.
  */
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const INFRA_DIR = path.join(REPO_ROOT, 'infra');
 const MAIN_BICEP = path.join(INFRA_DIR, 'main.bicep');
-const GROUP_PARAMS = path.join(INFRA_DIR, 'resources.bicepparam');
+/** Every parameters file of a plain group deployment: without and with private networking. */
+const GROUP_PARAMS = ['resources.bicepparam', 'resources.vnet.bicepparam'].map((f) =>
+  path.join(INFRA_DIR, f),
+);
+const VNET_PARAMS = path.join(INFRA_DIR, 'resources.vnet.bicepparam');
+const OPERATIONS_DOC = path.join(REPO_ROOT, 'docs', 'operations.md');
 const INSTALL_HINT =
   'Install it with `scripts/install-bicep.sh` (or point BICEP_PATH at a Bicep CLI) to run the infrastructure checks.';
 const COMPILE_TIMEOUT_MS = 120_000;
@@ -40,6 +46,8 @@ const ROLE = {
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3',
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6',
   keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7',
+  keyVaultCryptoUser: '12338af0-0e69-4776-bea7-57ae8d297424',
+  keyVaultReader: '21090545-7ca7-4776-b22c-e363652d74d2',
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb',
 } as const;
 
@@ -49,31 +57,61 @@ const FORBIDDEN_ROLES = {
   contributor: 'b24988ac-6180-42a0-ab88-20f7382dd24c',
   userAccessAdministrator: '18d7d88d-d35e-4fb5-a5c3-7773c20a72d9',
   roleBasedAccessControlAdministrator: 'f58310d9-a9f6-439a-9e8d-f62e7b41a168',
+  keyVaultAdministrator: '00482a5a-887f-4fb3-b363-3b7fe8e74483',
+  keyVaultCryptoOfficer: '14b46e9e-c2b7-41b4-b07b-48a6ebf60603',
 } as const;
 
 const STORAGE = 'Microsoft.Storage/storageAccounts';
+const CONTAINER = 'Microsoft.Storage/storageAccounts/blobServices/containers';
+const QUEUE = 'Microsoft.Storage/storageAccounts/queueServices/queues';
 const VAULT = 'Microsoft.KeyVault/vaults';
+const KEY = 'Microsoft.KeyVault/vaults/keys';
 const APP_INSIGHTS = 'Microsoft.Insights/components';
+const DIAGNOSTIC_SETTINGS = 'Microsoft.Insights/diagnosticSettings';
 
 type Principal = 'app' | 'deployer';
 
-/** Every role assignment the template may make: (role set, principal, resource type). */
+/**
+ * Every role assignment the template may make: (role set, principal, scope). A scope is written
+ * `<resource type>(<name segments>)`, each segment the parameter of resources.bicep (or the
+ * `names` entry) it comes from, so that "the exports container" and "the host account" differ.
+ */
 const EXPECTED_ROLE_ASSIGNMENTS: readonly {
   roles: readonly string[];
   principal: Principal;
-  scopeType: string;
+  scope: string;
 }[] = [
-  { roles: [ROLE.storageBlobDataOwner], principal: 'app', scopeType: STORAGE },
-  { roles: [ROLE.storageQueueDataContributor], principal: 'app', scopeType: STORAGE },
-  { roles: [ROLE.storageTableDataContributor], principal: 'app', scopeType: STORAGE },
-  { roles: [ROLE.keyVaultSecretsUser], principal: 'app', scopeType: VAULT },
-  { roles: [ROLE.monitoringMetricsPublisher], principal: 'app', scopeType: APP_INSIGHTS },
-  { roles: [ROLE.keyVaultSecretsOfficer], principal: 'deployer', scopeType: VAULT },
+  { roles: [ROLE.storageBlobDataOwner], principal: 'app', scope: `${STORAGE}(names.hostStorage)` },
+  { roles: [ROLE.storageTableDataContributor], principal: 'app', scope: `${STORAGE}(names.hostStorage)` },
+  {
+    roles: [ROLE.storageBlobDataOwner],
+    principal: 'app',
+    scope: `${CONTAINER}(names.exportStorage,default,exportContainer)`,
+  },
+  {
+    roles: [ROLE.storageQueueDataContributor],
+    principal: 'app',
+    scope: `${QUEUE}(names.exportStorage,default,exportQueue)`,
+  },
+  {
+    roles: [ROLE.storageQueueDataContributor],
+    principal: 'app',
+    scope: `${QUEUE}(names.exportStorage,default,exportQueue-poison)`,
+  },
+  { roles: [ROLE.keyVaultSecretsUser], principal: 'app', scope: `${VAULT}(names.keyVault)` },
+  { roles: [ROLE.keyVaultCryptoUser], principal: 'app', scope: `${KEY}(names.keyVault,signingKeyName)` },
+  {
+    roles: [ROLE.monitoringMetricsPublisher],
+    principal: 'app',
+    scope: `${APP_INSIGHTS}(names.applicationInsights)`,
+  },
+  { roles: [ROLE.keyVaultSecretsOfficer], principal: 'deployer', scope: `${VAULT}(names.keyVault)` },
+  { roles: [ROLE.keyVaultReader], principal: 'deployer', scope: `${KEY}(names.keyVault,signingKeyName)` },
   {
     // deployerStorageRole picks one of these.
     roles: [ROLE.storageBlobDataReader, ROLE.storageBlobDataContributor, ROLE.storageBlobDataOwner],
     principal: 'deployer',
-    scopeType: STORAGE,
+    scope: `${STORAGE}(names.exportStorage)`,
   },
 ];
 
@@ -94,7 +132,22 @@ const CONTRACT_SETTINGS: readonly { setting: string; param: string; defaultValue
     { setting: 'CATALOG_CONCURRENCY', param: 'catalogConcurrency', defaultValue: 8 },
     { setting: 'CATALOG_MAX_RETRIES', param: 'catalogMaxRetries', defaultValue: 5 },
     { setting: 'CATALOG_TIMEOUT_MS', param: 'catalogTimeoutMs', defaultValue: 30000 },
+    // The contract's default is "empty: no signing"; the templates create the key and set it.
+    { setting: 'SIGNING_KEY_NAME', param: '', defaultValue: null },
   ];
+
+/** The OpenTelemetry instruments of the app (names the integrator implements). */
+const METRICS = [
+  'gallery_export.runs',
+  'gallery_export.run.duration',
+  'gallery_export.authors',
+  'gallery_export.entities.exported',
+  'gallery_export.catalog.requests',
+  'gallery_export.catalog.throttled',
+  'gallery_export.catalog.retries',
+  'gallery_export.catalog.duration',
+  'gallery_export.tokens.expiring',
+] as const;
 
 // --- Locating the compiler --------------------------------------------------------------------
 
@@ -345,6 +398,54 @@ function guidsIn(text: string): string[] {
   return [...new Set([...text.matchAll(GUID)].map((m) => m[0].toLowerCase()))].sort();
 }
 
+/**
+ * Where a module parameter's value comes from, described relative to resources.bicep: a `names`
+ * entry (`names.hostStorage`) or a parameter passed down unchanged (`exportContainer`).
+ */
+function originOf(node: TemplateNode, name: string): string {
+  if (node.parent === undefined) return name;
+  const passed = stringAt(passedValue(node, name), `${node.label}: parameter ${name}`);
+  const fromNames = /^\[variables\('names'\)\.(\w+)\]$/.exec(passed);
+  if (fromNames !== null) return `names.${fromNames[1]!}`;
+  const fromParameter = /^\[parameters\('(\w+)'\)\]$/.exec(passed);
+  if (fromParameter !== null) return originOf(node.parent.node, fromParameter[1]!);
+  throw new Error(`${node.label}: parameter ${name} is computed (${passed})`);
+}
+
+/**
+ * A scope `[resourceId('<type>', a, b, ...)]` as `<type>(a,b,...)`, each name segment written as
+ * its origin (originOf); a single resource, never a group or a subscription.
+ */
+function describeScope(node: TemplateNode, scope: string): string {
+  if (!scope.startsWith('[') || !scope.endsWith(']')) throw new Error(`scope ${scope} is not an expression`);
+  const ast = parseExpression(scope.slice(1, -1));
+  if (ast.kind !== 'call' || ast.name !== 'resourceId')
+    throw new Error(`scope ${scope} is not resourceId(...)`);
+  const [type, ...segments] = ast.args;
+  if (type?.kind !== 'literal' || typeof type.value !== 'string') throw new Error(`scope ${scope}: no type`);
+  const segment = (a: Ast): string => {
+    if (a.kind === 'literal') return text(a.value);
+    if (a.kind === 'call' && a.name === 'parameters' && a.args[0]?.kind === 'literal') {
+      return originOf(node, text(a.args[0].value));
+    }
+    if (a.kind === 'call' && a.name === 'format' && a.args[0]?.kind === 'literal') {
+      const rest = a.args.slice(1).map(segment);
+      return text(a.args[0].value).replace(/\{(\d+)\}/g, (_m, i: string) => rest[Number(i)]!);
+    }
+    throw new Error(`scope ${scope}: segment ${JSON.stringify(a)} not understood`);
+  };
+  return `${type.value}(${segments.map(segment).join(',')})`;
+}
+
+/** The resources of one module (by its symbol in resources.bicep), e.g. 'hostStorage'. */
+function inModule(resources: readonly ArmResource[], module: string): ArmResource[] {
+  return resources.filter((r) => r.node.label === `main/resources/${module}`);
+}
+
+function singleIn(resources: readonly ArmResource[], module: string, type: string): ArmResource {
+  return single(inModule(resources, module), type);
+}
+
 // --- KQL parse patterns, run in JavaScript ----------------------------------------------------
 
 /**
@@ -390,6 +491,8 @@ function parseLine(query: string, line: string): Record<string, string> | null {
 }
 
 // --- A small ARM expression evaluator ---------------------------------------------------------
+
+const SUBSCRIPTION_ID = '00000000-0000-0000-0000-00000000a11c';
 
 /** Values of top-level (main.bicep) parameters that replace their defaults in an evaluation. */
 type Overrides = Readonly<Record<string, Json>>;
@@ -489,8 +592,30 @@ function evaluateAst(ast: Ast, node: TemplateNode, overrides: Overrides): Json {
       return all().every((v) => v === true);
     case 'or':
       return all().some((v) => v === true);
-    case 'contains':
-      return text(arg(0)).includes(text(arg(1)));
+    case 'contains': {
+      const [container, item] = [arg(0), arg(1)];
+      if (Array.isArray(container)) return container.some((v) => JSON.stringify(v) === JSON.stringify(item));
+      if (isObject(container)) return Object.prototype.hasOwnProperty.call(container, text(item));
+      return text(container).includes(text(item));
+    }
+    case 'union': {
+      const values = all();
+      if (values.every(Array.isArray))
+        return [...new Set(values.flat().map((v) => JSON.stringify(v)))].map((v) => JSON.parse(v) as Json);
+      return Object.assign({}, ...values.map((v) => objectAt(v, 'union() argument'))) as JsonObject;
+    }
+    case 'replace':
+      return text(arg(0))
+        .split(text(arg(1)))
+        .join(text(arg(2)));
+    case 'toLower':
+      return text(arg(0)).toLowerCase();
+    case 'add':
+      return Number(arg(0)) + Number(arg(1));
+    case 'greaterOrEquals':
+      return Number(arg(0)) >= Number(arg(1));
+    case 'lessOrEquals':
+      return Number(arg(0)) <= Number(arg(1));
     case 'empty': {
       const v = arg(0);
       return (
@@ -499,6 +624,23 @@ function evaluateAst(ast: Ast, node: TemplateNode, overrides: Overrides): Json {
         (Array.isArray(v) && v.length === 0) ||
         (isObject(v) && Object.keys(v).length === 0)
       );
+    }
+    // Stand-ins for the deployment's context, enough to follow names into resource IDs.
+    case 'subscription':
+      return { id: `/subscriptions/${SUBSCRIPTION_ID}`, subscriptionId: SUBSCRIPTION_ID };
+    case 'resourceGroup':
+      return {
+        id: `/subscriptions/${SUBSCRIPTION_ID}/resourceGroups/rg-test`,
+        name: 'rg-test',
+        location: 'swedencentral',
+      };
+    case 'uniqueString':
+      return createHash('sha256').update(all().map(text).join('|')).digest('hex').slice(0, 13);
+    case 'resourceId': {
+      const [type, ...names] = all().map(text);
+      const [namespace, ...types] = type!.split('/');
+      const segments = types.flatMap((t, i) => [t, names[i]!]);
+      return `/subscriptions/${SUBSCRIPTION_ID}/resourceGroups/rg-test/providers/${namespace!}/${segments.join('/')}`;
     }
     case 'null':
       return null;
@@ -579,6 +721,14 @@ function parseExpression(source: string): Ast {
 
 // --- Static files (no compiler needed) --------------------------------------------------------
 
+/** The `api` service block of azure.yaml, and the whole file. */
+function azureYaml(): { yaml: string; api: string } {
+  const yaml = readFileSync(path.join(REPO_ROOT, 'azure.yaml'), 'utf8');
+  const api = /^ {2}api:\n((?: {4}.*\n?|\s*\n)+)/m.exec(yaml);
+  if (api === null) throw new Error('azure.yaml has no services.api block');
+  return { yaml, api: api[1]! };
+}
+
 describe('infrastructure files', () => {
   test('bicepconfig.json keeps the linter on, with the security rules at error level', () => {
     // bicepconfig.json may hold whole-line // comments (Bicep reads it as JSON with comments).
@@ -602,16 +752,33 @@ describe('infrastructure files', () => {
     }
   });
 
-  test('azure.yaml deploys the project as the `api` TypeScript function service', () => {
-    const yaml = readFileSync(path.join(REPO_ROOT, 'azure.yaml'), 'utf8');
-    const api = /^ {2}api:\n((?: {4}.*\n?)+)/m.exec(yaml);
-    expect(api).not.toBeNull();
-    const block = api![1]!;
-    expect(block).toMatch(/^ {4}project: \.\s*$/m);
-    expect(block).toMatch(/^ {4}language: ts\s*$/m);
-    expect(block).toMatch(/^ {4}host: function\s*$/m);
+  test('azure.yaml deploys the staged package as the `api` TypeScript function service, without remote build', () => {
+    const { yaml, api } = azureYaml();
+    expect(api).toMatch(/^ {4}project: \.\s*$/m);
+    expect(api).toMatch(/^ {4}language: ts\s*$/m);
+    expect(api).toMatch(/^ {4}host: function\s*$/m);
+    // azd zips what `dist` names (test/package checks its content) and uploads it as it is.
+    expect(api).toMatch(/^ {4}dist: \.deploy\/api\s*$/m);
+    expect(api).toMatch(/^ {4}remoteBuild: false\s*$/m);
+    // The package is staged by the prepackage hook, on every platform.
+    expect(api).toMatch(/^ {6}prepackage:\n(?: {8}.*\n)*? {10}run: node scripts\/package\.js\s*$/m);
     expect(yaml).toMatch(/^ {2}path: infra\s*$/m);
     expect(yaml).toMatch(/^ {2}module: main\s*$/m);
+    // remoteBuild (1.23.5) and .funcignore parsed as gitignore with negations fixed (1.23.13).
+    expect(yaml).toMatch(/^requiredVersions:\n {2}azd: ['"]>= ?1\.23\.13['"]\s*$/m);
+    // The first deployment waits for the identity's storage role (see scripts/).
+    expect(yaml).toMatch(
+      /^ {2}postprovision:\n(?: {4}.*\n)*? {6}run: node scripts\/wait-for-role-propagation\.js\s*$/m,
+    );
+  });
+
+  test("the root .funcignore, read with gitignore rules as azd reads it, keeps node_modules (azd's remoteBuild: false requires it)", () => {
+    // azd refuses `remoteBuild: false` when the project's .funcignore excludes node_modules.
+    const lines = readFileSync(path.join(REPO_ROOT, '.funcignore'), 'utf8')
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('#'));
+    expect(lines.filter((l) => /^\/?node_modules\/?$/.test(l))).toEqual([]);
   });
 
   test('main.parameters.json feeds the azd environment into the template', () => {
@@ -619,6 +786,19 @@ describe('infrastructure files', () => {
     expect(at(params, 'parameters', 'environmentName', 'value')).toBe('${AZURE_ENV_NAME}');
     expect(at(params, 'parameters', 'location', 'value')).toBe('${AZURE_LOCATION}');
     expect(at(params, 'parameters', 'principalId', 'value')).toBe('${AZURE_PRINCIPAL_ID}');
+    // azd substitutes the signed-in principal's type itself (User or ServicePrincipal).
+    expect(at(params, 'parameters', 'principalType', 'value')).toBe('${AZURE_PRINCIPAL_TYPE}');
+    expect(at(params, 'parameters', 'vnetEnabled', 'value')).toBe('${GALLERY_EXPORT_VNET_ENABLED=false}');
+    expect(at(params, 'parameters', 'keyVaultPurgeProtection', 'value')).toBe(
+      '${GALLERY_EXPORT_KEY_VAULT_PURGE_PROTECTION=true}',
+    );
+  });
+
+  test('the private-networking parameters file turns vnetEnabled on, and the vault private', () => {
+    const source = readFileSync(VNET_PARAMS, 'utf8');
+    expect(source).toMatch(/^using 'resources\.bicep'$/m);
+    expect(source).toMatch(/^param vnetEnabled = true$/m);
+    expect(source).toMatch(/^param keyVaultPublicNetworkAccess = 'Disabled'$/m);
   });
 });
 
@@ -646,24 +826,50 @@ if (!lookup.found) {
   describe(`Bicep templates (compiler from ${lookup.source})`, () => {
     let build: RunResult;
     let lint: RunResult;
-    let buildParams: RunResult;
-    let lintParams: RunResult;
+    let paramBuilds: { file: string; build: RunResult; lint: RunResult }[];
     let template: JsonObject;
     let root: TemplateNode;
     let resources: ArmResource[];
+    /** The values azd or the caller supplies for the parameters without a default. */
+    const CONTEXT: Overrides = { environmentName: 'test', location: 'swedencentral' };
+    /** Private networking on, everything else at its default. */
+    const VNET: Overrides = { ...CONTEXT, vnetEnabled: true };
 
     beforeAll(async () => {
-      [build, lint, buildParams, lintParams] = await Promise.all([
+      const [mainBuild, mainLint, ...params] = await Promise.all([
         runBicep(bicep, ['build', MAIN_BICEP, '--stdout']),
         runBicep(bicep, ['lint', MAIN_BICEP]),
-        runBicep(bicep, ['build-params', GROUP_PARAMS, '--stdout']),
-        runBicep(bicep, ['lint', GROUP_PARAMS]),
+        ...GROUP_PARAMS.flatMap((file) => [
+          runBicep(bicep, ['build-params', file, '--stdout']),
+          runBicep(bicep, ['lint', file]),
+        ]),
       ]);
+      build = mainBuild!;
+      lint = mainLint!;
+      paramBuilds = GROUP_PARAMS.map((file, i) => ({
+        file,
+        build: params[2 * i]!,
+        lint: params[2 * i + 1]!,
+      }));
       if (build.code !== 0) throw new Error(`bicep build failed (${build.code}):\n${build.stderr}`);
       template = objectAt(JSON.parse(build.stdout) as Json, 'template');
       root = { label: 'main', template };
       resources = collectResources(root);
     }, COMPILE_TIMEOUT_MS);
+
+    /** The parameter values a parameters file sets (bicep build-params). */
+    const parameterFileValues = (file: string): Record<string, Json> => {
+      const built = paramBuilds.find((p) => p.file === file)!.build;
+      const json = JSON.parse(
+        stringAt(at(JSON.parse(built.stdout) as Json, 'parametersJson'), 'parametersJson'),
+      ) as Json;
+      return Object.fromEntries(
+        Object.entries(objectAt(at(json, 'parameters'), 'parameters')).map(([k, v]) => [
+          k,
+          at(v, 'value') ?? null,
+        ]),
+      );
+    };
 
     describe('compiler', () => {
       test('`bicep build` succeeds without diagnostics', () => {
@@ -676,15 +882,18 @@ if (!lookup.found) {
         expect(lint.code).toBe(0);
       });
 
-      test('`bicep build-params` and `bicep lint` accept resources.bicepparam', () => {
-        expect(unexplainedDiagnostics(buildParams.stderr)).toEqual([]);
-        expect(buildParams.code).toBe(0);
-        const parameters = at(JSON.parse(buildParams.stdout) as Json, 'parametersJson');
-        expect(at(JSON.parse(stringAt(parameters, 'parametersJson')) as Json, 'parameters')).toHaveProperty(
-          'environmentName',
-        );
-        expect(unexplainedDiagnostics(lintParams.stdout + lintParams.stderr)).toEqual([]);
-        expect(lintParams.code).toBe(0);
+      test('`bicep build-params` and `bicep lint` accept both parameters files (without and with private networking)', () => {
+        expect(paramBuilds).toHaveLength(2);
+        for (const { file, build: built, lint: linted } of paramBuilds) {
+          const name = path.basename(file);
+          expect([name, unexplainedDiagnostics(built.stderr)]).toEqual([name, []]);
+          expect([name, built.code]).toEqual([name, 0]);
+          expect(parameterFileValues(file)).toHaveProperty('environmentName');
+          expect([name, unexplainedDiagnostics(linted.stdout + linted.stderr)]).toEqual([name, []]);
+          expect([name, linted.code]).toEqual([name, 0]);
+        }
+        expect(parameterFileValues(VNET_PARAMS)).toMatchObject({ vnetEnabled: true });
+        expect(parameterFileValues(GROUP_PARAMS[0]!)).not.toHaveProperty('vnetEnabled');
       });
     });
 
@@ -712,6 +921,29 @@ if (!lookup.found) {
         }
       });
 
+      test('location: only regions that offer Flex Consumption, in main (azd prompts) and resources (checked)', () => {
+        const group = moduleNode(resources, root, 'resources');
+        const regions = at(group.template.variables, 'flexConsumptionRegions');
+        if (!Array.isArray(regions)) throw new Error('resources.bicep has no flexConsumptionRegions');
+        expect(regions).toContain('swedencentral');
+        expect(regions).not.toContain('eastus2euap');
+        expect(at(template.parameters, 'location', 'allowedValues')).toEqual(regions);
+        // A plain group deployment defaults to the group's region, which is checked instead.
+        const checked = at(group.template.variables, 'checkedLocation');
+        expect(evaluate(checked, group, { location: 'swedencentral' })).toBe('swedencentral');
+        expect(() => evaluate(checked, group, { location: 'westindia' })).toThrow(
+          /fail\(\): Region "westindia" does not offer Flex Consumption/,
+        );
+        // Every module is deployed there.
+        for (const r of ofType(resources, 'Microsoft.Resources/deployments').filter(
+          (d) => d.node === group,
+        )) {
+          const location = at(r.body, 'properties', 'parameters', 'location', 'value');
+          if (location !== undefined)
+            expect([r.symbol, location]).toEqual([r.symbol, "[variables('checkedLocation')]"]);
+        }
+      });
+
       test('main.parameters.json sets only parameters that exist', () => {
         const params = JSON.parse(readFileSync(path.join(INFRA_DIR, 'main.parameters.json'), 'utf8')) as Json;
         const declared = Object.keys(objectAt(template.parameters, 'parameters'));
@@ -728,6 +960,19 @@ if (!lookup.found) {
         }
       });
 
+      test('dev loop: purge protection on by default but a parameter; audit retention 365 days by default', () => {
+        const p = objectAt(template.parameters, 'parameters');
+        expect(at(p, 'keyVaultPurgeProtection')).toMatchObject({ type: 'bool', defaultValue: true });
+        expect(at(p, 'vnetEnabled')).toMatchObject({ type: 'bool', defaultValue: false });
+        expect(at(p, 'immutabilityPolicyLocked')).toMatchObject({ type: 'bool', defaultValue: false });
+        expect(at(p, 'logAnalyticsRetentionDays')).toMatchObject({ defaultValue: 365, maxValue: 730 });
+        expect(at(p, 'keyVaultSku')).toMatchObject({
+          defaultValue: 'standard',
+          allowedValues: ['standard', 'premium'],
+        });
+        expect(at(p, 'entraAuthClientId')).toMatchObject({ defaultValue: '' });
+      });
+
       test('no parameter default looks like a secret', () => {
         for (const node of allTemplates(root, resources)) {
           for (const [name, definition] of Object.entries(
@@ -742,19 +987,60 @@ if (!lookup.found) {
       });
     });
 
-    describe('storage account', () => {
-      test('allows no shared key, no public blobs, TLS 1.2+, HTTPS only, Entra ID by default', () => {
-        const account = single(resources, STORAGE);
-        const props = objectAt(account.body.properties, 'storage properties');
-        expect(props.allowSharedKeyAccess).toBe(false);
-        expect(props.allowBlobPublicAccess).toBe(false);
-        expect(props.minimumTlsVersion).toBe('TLS1_2');
-        expect(props.supportsHttpsTrafficOnly).toBe(true);
-        expect(props.defaultToOAuthAuthentication).toBe(true);
+    describe('storage accounts', () => {
+      let host: ArmResource;
+      let exportsAccount: ArmResource;
+
+      beforeAll(() => {
+        host = singleIn(resources, 'hostStorage', STORAGE);
+        exportsAccount = singleIn(resources, 'exportStorage', STORAGE);
       });
 
-      test('blob versioning, blob soft delete and container soft delete are on, days from parameters', () => {
-        const blob = single(resources, `${STORAGE}/blobServices`);
+      test("two accounts: the host's (code package, host state) and the exports' (personal data), nothing else", () => {
+        expect(ofType(resources, STORAGE)).toHaveLength(2);
+        const group = moduleNode(resources, root, 'resources');
+        expect(passedValue(host.node, 'name')).toBe("[variables('names').hostStorage]");
+        expect(passedValue(exportsAccount.node, 'name')).toBe("[variables('names').exportStorage]");
+        const names = objectAt(evaluate(at(group.template.variables, 'names'), group, CONTEXT), 'names');
+        expect(names.hostStorage).toMatch(/^stfunc[0-9a-f]{13}$/);
+        expect(names.exportStorage).toMatch(/^st[0-9a-f]{13}$/);
+        // The package container is in the host's account; the exports container and queues are not.
+        const containers = ofType(resources, CONTAINER);
+        expect(containers.filter((c) => c.node === host.node).map((c) => c.symbol)).toEqual([
+          'deploymentContainer',
+        ]);
+        expect(containers.filter((c) => c.node === exportsAccount.node).map((c) => c.symbol)).toEqual([
+          'exportContainer',
+        ]);
+        expect(ofType(resources, QUEUE).every((q) => q.node === exportsAccount.node)).toBe(true);
+        // Flex reads its package from the host's account, whose name the app is given.
+        const site = single(resources, 'Microsoft.Web/sites');
+        expect(passedValue(site.node, 'hostStorageAccountName')).toBe("[variables('names').hostStorage]");
+        expect(passedValue(site.node, 'exportStorageAccountName')).toBe("[variables('names').exportStorage]");
+        expect(at(site.body, 'properties', 'functionAppConfig', 'deployment', 'storage', 'value')).toBe(
+          "[format('{0}{1}', reference('hostStorage').primaryEndpoints.blob, parameters('deploymentContainerName'))]",
+        );
+        expect(at(site.node.template.resources, 'hostStorage', 'name')).toBe(
+          "[parameters('hostStorageAccountName')]",
+        );
+        expect(passedValue(site.node, 'deploymentContainerName')).toBe(
+          "[reference('hostStorage').outputs.deploymentContainerName.value]",
+        );
+      });
+
+      test('both allow no shared key, no public blobs, TLS 1.2+, HTTPS only, Entra ID by default', () => {
+        for (const account of [host, exportsAccount]) {
+          const props = objectAt(account.body.properties, 'storage properties');
+          expect(props.allowSharedKeyAccess).toBe(false);
+          expect(props.allowBlobPublicAccess).toBe(false);
+          expect(props.minimumTlsVersion).toBe('TLS1_2');
+          expect(props.supportsHttpsTrafficOnly).toBe(true);
+          expect(props.defaultToOAuthAuthentication).toBe(true);
+        }
+      });
+
+      test('exports: blob versioning, blob soft delete and container soft delete are on, days from parameters', () => {
+        const blob = singleIn(resources, 'exportStorage', `${STORAGE}/blobServices`);
         const props = objectAt(blob.body.properties, 'blob service properties');
         expect(props.isVersioningEnabled).toBe(true);
         expect(at(props, 'deleteRetentionPolicy', 'enabled')).toBe(true);
@@ -768,23 +1054,42 @@ if (!lookup.found) {
       });
 
       test('containers are private; the exports container is named by exportContainer', () => {
-        const containers = ofType(resources, `${STORAGE}/blobServices/containers`);
-        expect(containers.length).toBeGreaterThanOrEqual(2);
+        const containers = ofType(resources, CONTAINER);
+        expect(containers).toHaveLength(2);
         for (const c of containers) expect(at(c.body, 'properties', 'publicAccess')).toBe('None');
         const exportsContainer = containers.find((c) =>
           topLevelParametersOf(c.node, c.body.name).includes('exportContainer'),
         );
-        expect(exportsContainer).toBeDefined();
+        expect(exportsContainer?.node).toBe(exportsAccount.node);
       });
 
       test('the export queue and its poison queue exist, named by exportQueue', () => {
-        const queues = ofType(resources, `${STORAGE}/queueServices/queues`);
+        const queues = ofType(resources, QUEUE);
         expect(queues).toHaveLength(2);
         for (const q of queues) expect(topLevelParametersOf(q.node, q.body.name)).toContain('exportQueue');
         const names = queues.map((q) => stringAt(q.body.name, 'queue name'));
         expect(
           names.filter((n) => n.includes("format('{0}-poison', parameters('exportQueueName'))")),
         ).toHaveLength(1);
+      });
+
+      test("audit trail: the exports' blob and queue services log StorageRead, StorageWrite, StorageDelete to Log Analytics", () => {
+        const settings = ofType(inModule(resources, 'exportStorage'), DIAGNOSTIC_SETTINGS);
+        const scopes = settings.map((d) => stringAt(d.body.scope, 'scope'));
+        expect(scopes.sort()).toEqual([
+          "[resourceId('Microsoft.Storage/storageAccounts/blobServices', parameters('name'), 'default')]",
+          "[resourceId('Microsoft.Storage/storageAccounts/queueServices', parameters('name'), 'default')]",
+        ]);
+        for (const d of settings) {
+          const logs = evaluate(at(d.body, 'properties', 'logs'), d.node);
+          expect(logs).toEqual(
+            ['StorageRead', 'StorageWrite', 'StorageDelete'].map((category) => ({ category, enabled: true })),
+          );
+          expect(at(d.body, 'properties', 'workspaceId')).toBe("[parameters('logAnalyticsWorkspaceId')]");
+          expect(passedValue(d.node, 'logAnalyticsWorkspaceId')).toBe(
+            "[reference('monitoring').outputs.workspaceId.value]",
+          );
+        }
       });
 
       describe('lifecycle management policy', () => {
@@ -806,11 +1111,17 @@ if (!lookup.found) {
               throw new Error(`${what}.${key}: a literal (${JSON.stringify(days)})`);
           }
           // A conditional action is one expression: `if(cond, createObject('days...', <days>), null())`.
-          return topLevelParametersOf(policy.node, action).filter((p) => p !== 'snapshotColdTier');
+          return topLevelParametersOf(
+            policy.node,
+            expandVariables(JSON.stringify(action), policy.node.template),
+          )
+            .filter((p) => p !== 'snapshotColdTier')
+            .filter((p, i, a) => a.indexOf(p) === i);
         };
 
         beforeAll(() => {
           policy = single(resources, `${STORAGE}/managementPolicies`);
+          expect(policy.node).toBe(exportsAccount.node);
           const list = at(policy.body, 'properties', 'policy', 'rules');
           if (!Array.isArray(list)) throw new Error('management policy has no rules');
           rules = list.map((r, i) => objectAt(r, `rule ${i}`));
@@ -823,13 +1134,15 @@ if (!lookup.found) {
             topLevelParametersOf(policy.node, at(snapshots, 'definition', 'filters', 'prefixMatch')),
           ).toEqual(['exportContainer']);
           const baseBlob = objectAt(at(snapshots, 'definition', 'actions', 'baseBlob'), 'snapshots baseBlob');
-          expect(daysFrom(baseBlob.tierToCool, 'tierToCool')).toEqual(['snapshotCoolAfterDays']);
+          expect(daysFrom(baseBlob.tierToCool, 'tierToCool')).toEqual([
+            'snapshotCoolAfterDays',
+            'snapshotColdAfterDays',
+            'snapshotRetentionDays',
+          ]);
           expect(daysFrom(baseBlob.delete, 'delete')).toEqual(['snapshotRetentionDays']);
           // Either tier, chosen by snapshotColdTier, at the same parameter.
-          const cold = daysFrom(baseBlob.tierToCold, 'tierToCold');
-          const archive = daysFrom(baseBlob.tierToArchive, 'tierToArchive');
-          expect(cold).toEqual(['snapshotColdAfterDays']);
-          expect(archive).toEqual(['snapshotColdAfterDays']);
+          expect(daysFrom(baseBlob.tierToCold, 'tierToCold')).toEqual(['snapshotColdAfterDays']);
+          expect(daysFrom(baseBlob.tierToArchive, 'tierToArchive')).toContain('snapshotColdAfterDays');
           expect(parameterRefs(baseBlob.tierToCold)).toContain('snapshotColdTier');
           expect(parameterRefs(baseBlob.tierToArchive)).toContain('snapshotColdTier');
           expect(
@@ -875,25 +1188,6 @@ if (!lookup.found) {
               snapshotRetentionDays: 3,
             }),
           ).not.toThrow();
-          const cool = stringAt(
-            at(
-              rule("snapshots/'"),
-              'definition',
-              'actions',
-              'baseBlob',
-              'tierToCool',
-              'daysAfterModificationGreaterThan',
-            ),
-            'tierToCool days',
-          );
-          const guarded = expandVariables(cool, policy.node.template);
-          expect(guarded).toMatch(/fail\('Lifecycle days must satisfy/);
-          expect(guarded).toContain(
-            "less(parameters('snapshotCoolAfterDays'), parameters('snapshotColdAfterDays'))",
-          );
-          expect(guarded).toContain(
-            "less(parameters('snapshotColdAfterDays'), parameters('snapshotRetentionDays'))",
-          );
           // ...and the top-level defaults respect it.
           const p = objectAt(template.parameters, 'parameters');
           const [n, m, r] = ['snapshotCoolAfterDays', 'snapshotColdAfterDays', 'snapshotRetentionDays'].map(
@@ -905,39 +1199,58 @@ if (!lookup.found) {
           }
         });
 
-        test('runs/ records are deleted after runRecordRetentionDays', () => {
+        test('runs/ records are kept at least as long as snapshots: same default, a smaller value stops the deployment', () => {
           const runs = rule("runs/'");
-          expect(daysFrom(at(runs, 'definition', 'actions', 'baseBlob', 'delete'), 'runs delete')).toEqual([
-            'runRecordRetentionDays',
-          ]);
+          const del = at(runs, 'definition', 'actions', 'baseBlob', 'delete');
+          expect(daysFrom(del, 'runs delete')).toEqual(['runRecordRetentionDays', 'snapshotRetentionDays']);
+          expect(at(template.parameters, 'runRecordRetentionDays', 'defaultValue')).toBe(
+            "[parameters('snapshotRetentionDays')]",
+          );
+          expect(evaluate(del, policy.node)).toEqual({ daysAfterModificationGreaterThan: 730 });
+          expect(evaluate(del, policy.node, { snapshotRetentionDays: 400 })).toEqual({
+            daysAfterModificationGreaterThan: 400,
+          });
+          expect(evaluate(del, policy.node, { runRecordRetentionDays: 1000 })).toEqual({
+            daysAfterModificationGreaterThan: 1000,
+          });
+          expect(() => evaluate(del, policy.node, { runRecordRetentionDays: 400 })).toThrow(
+            /fail\(\): runRecordRetentionDays must be at least snapshotRetentionDays/,
+          );
         });
 
-        test('previous versions are cleaned up account-wide', () => {
-          const cleanup = rules.find((r) => at(r, 'definition', 'filters', 'prefixMatch') === undefined);
-          expect(cleanup).toBeDefined();
-          expect(
-            daysFrom(at(cleanup, 'definition', 'actions', 'version', 'delete'), 'versions delete'),
-          ).toEqual(['previousVersionRetentionDays']);
+        test('erasures/ are never touched: every rule is limited to snapshots/ or runs/', () => {
+          expect(rules).toHaveLength(2);
+          for (const r of rules) {
+            const prefixes = at(r, 'definition', 'filters', 'prefixMatch');
+            expect(Array.isArray(prefixes) && prefixes.length > 0).toBe(true);
+            const evaluated = evaluate(prefixes, policy.node) as string[];
+            expect(evaluated.every((p) => /^gallery-exports\/(snapshots|runs)\/$/.test(p))).toBe(true);
+          }
+          expect(JSON.stringify(policy.body)).not.toMatch(/erasures/);
         });
       });
 
-      test('WORM is optional (immutabilityPeriodDays, off by default) and version-level', () => {
+      test('WORM is optional (immutabilityPeriodDays, off by default), version-level, and a locked policy is left alone', () => {
         const p = objectAt(template.parameters, 'parameters');
         expect(at(p, 'immutabilityPeriodDays', 'defaultValue')).toBe(0);
-        const policy = single(resources, `${STORAGE}/blobServices/containers/immutabilityPolicies`);
+        const policy = single(resources, `${CONTAINER}/immutabilityPolicies`);
+        const condition = stringAt(policy.body.condition, 'condition');
         expect(
-          topLevelParametersOf(
-            policy.node,
-            expandVariables(stringAt(policy.body.condition, 'condition'), policy.node.template),
-          ),
-        ).toEqual(['immutabilityPeriodDays']);
+          topLevelParametersOf(policy.node, expandVariables(condition, policy.node.template)).sort(),
+        ).toEqual(['immutabilityPeriodDays', 'immutabilityPolicyLocked']);
+        expect(evaluate(condition, policy.node)).toBe(false);
+        expect(evaluate(condition, policy.node, { immutabilityPeriodDays: 30 })).toBe(true);
+        // Once locked, a PUT is refused: the redeployment must not send one.
+        expect(
+          evaluate(condition, policy.node, { immutabilityPeriodDays: 30, immutabilityPolicyLocked: true }),
+        ).toBe(false);
         expect(
           topLevelParametersOf(
             policy.node,
             at(policy.body, 'properties', 'immutabilityPeriodSinceCreationInDays'),
           ),
         ).toEqual(['immutabilityPeriodDays']);
-        const exportsContainer = ofType(resources, `${STORAGE}/blobServices/containers`).find(
+        const exportsContainer = ofType(resources, CONTAINER).find(
           (c) => at(c.body, 'properties', 'immutableStorageWithVersioning') !== undefined,
         );
         expect(exportsContainer).toBeDefined();
@@ -955,6 +1268,141 @@ if (!lookup.found) {
         expect(topLevelParametersOf(exportsContainer!.node, versionLevel)).toEqual([
           'immutabilityPeriodDays',
         ]);
+      });
+    });
+
+    describe('private networking (vnetEnabled)', () => {
+      let network: TemplateNode;
+
+      beforeAll(() => {
+        network = moduleNode(resources, moduleNode(resources, root, 'resources'), 'network');
+      });
+
+      test('the network module is deployed only with vnetEnabled', () => {
+        const condition = network.parent!.deployment.condition;
+        expect(condition).toBe("[parameters('vnetEnabled')]");
+        expect(evaluate(condition, network.parent!.node)).toBe(false);
+        expect(evaluate(condition, network.parent!.node, VNET)).toBe(true);
+      });
+
+      test('a virtual network with an app subnet delegated to Microsoft.App/environments and a private endpoint subnet', () => {
+        const vnet = single(
+          ofType(resources, 'Microsoft.Network/virtualNetworks'),
+          'Microsoft.Network/virtualNetworks',
+        );
+        expect(vnet.node).toBe(network);
+        const subnets = at(vnet.body, 'properties', 'subnets');
+        if (!Array.isArray(subnets)) throw new Error('no subnets');
+        expect(subnets.map((s) => evaluate(at(s, 'name'), network))).toEqual(['app', 'private-endpoints']);
+        expect(at(subnets[0], 'properties', 'delegations', 0, 'properties', 'serviceName')).toBe(
+          'Microsoft.App/environments',
+        );
+        // The app integrates into it.
+        const site = single(resources, 'Microsoft.Web/sites');
+        expect(at(site.body, 'properties', 'virtualNetworkSubnetId')).toBe(
+          "[if(empty(parameters('virtualNetworkSubnetId')), null(), parameters('virtualNetworkSubnetId'))]",
+        );
+        expect(at(site.node.parent!.deployment, 'properties', 'parameters', 'virtualNetworkSubnetId')).toBe(
+          "[if(parameters('vnetEnabled'), createObject('value', reference('network').outputs.appSubnetId.value), createObject('value', ''))]",
+        );
+        expect(at(network.template.outputs, 'appSubnetId', 'value')).toMatch(
+          /subnets', parameters\('name'\), variables\('appSubnetName'\)\)\]$/,
+        );
+      });
+
+      test('private endpoints and DNS zones for blob, queue, table and Key Vault, on the right resources', () => {
+        const links = passedValue(network, 'privateLinks');
+        if (!Array.isArray(links)) throw new Error('privateLinks is not a literal list');
+        const described = links
+          .map((l) => `${text(at(l, 'groupId'))} -> ${text(at(l, 'resourceName'))}`)
+          .sort();
+        expect(described).toEqual(
+          [
+            "blob -> [variables('names').hostStorage]",
+            "table -> [variables('names').hostStorage]",
+            "blob -> [variables('names').exportStorage]",
+            "queue -> [variables('names').exportStorage]",
+            "vault -> [variables('names').keyVault]",
+          ].sort(),
+        );
+        // One zone per sub-resource, from the cloud's own suffixes (environment() is not evaluated here).
+        const zoneNames = JSON.stringify(at(network.template.variables, 'zoneNames'));
+        expect(zoneNames).toContain("privatelink.blob.{0}', environment().suffixes.storage");
+        expect(zoneNames).toContain("privatelink.queue.{0}', environment().suffixes.storage");
+        expect(zoneNames).toContain("privatelink.table.{0}', environment().suffixes.storage");
+        expect(zoneNames).toContain(
+          "replace(environment().suffixes.keyvaultDns, '.vault.', 'privatelink.vaultcore.')",
+        );
+        const inNetwork = (type: string): ArmResource[] =>
+          resources.filter((r) => r.node === network && r.type === type);
+        const zones = single(
+          inNetwork('Microsoft.Network/privateDnsZones'),
+          'Microsoft.Network/privateDnsZones',
+        );
+        expect(at(zones.body, 'copy', 'count')).toBe("[length(variables('groupIds'))]");
+        expect(at(network.template.variables, 'groupIds')).toEqual(['blob', 'queue', 'table', 'vault']);
+        // Each zone is linked to the network; each endpoint publishes its address in its zone.
+        single(
+          inNetwork('Microsoft.Network/privateDnsZones/virtualNetworkLinks'),
+          'Microsoft.Network/privateDnsZones/virtualNetworkLinks',
+        );
+        const endpoints = single(
+          inNetwork('Microsoft.Network/privateEndpoints'),
+          'Microsoft.Network/privateEndpoints',
+        );
+        expect(at(endpoints.body, 'copy', 'count')).toBe("[length(parameters('privateLinks'))]");
+        expect(JSON.stringify(at(endpoints.body, 'properties', 'privateLinkServiceConnections'))).toContain(
+          "resourceId(parameters('privateLinks')[copyIndex()].resourceType, parameters('privateLinks')[copyIndex()].resourceName)",
+        );
+        const dns = single(
+          inNetwork('Microsoft.Network/privateEndpoints/privateDnsZoneGroups'),
+          'Microsoft.Network/privateEndpoints/privateDnsZoneGroups',
+        );
+        expect(at(dns.body, 'copy', 'count')).toBe("[length(parameters('privateLinks'))]");
+        expect(
+          at(dns.body, 'properties', 'privateDnsZoneConfigs', 0, 'properties', 'privateDnsZoneId'),
+        ).toContain("indexOf(variables('groupIds'), parameters('privateLinks')[copyIndex()].groupId)");
+      });
+
+      test('in vnet mode both storage accounts and the vault refuse public traffic (defaultAction Deny); without it they are public', () => {
+        for (const module of ['hostStorage', 'exportStorage']) {
+          const account = singleIn(resources, module, STORAGE);
+          const props = at(account.body, 'properties');
+          expect([module, evaluate(at(props, 'publicNetworkAccess'), account.node, VNET)]).toEqual([
+            module,
+            'Disabled',
+          ]);
+          expect([module, evaluate(at(props, 'publicNetworkAccess'), account.node, CONTEXT)]).toEqual([
+            module,
+            'Enabled',
+          ]);
+          expect([
+            module,
+            at(evaluate(at(props, 'networkAcls'), account.node, CONTEXT), 'defaultAction'),
+          ]).toEqual([module, 'Allow']);
+          expect([module, evaluate(at(props, 'networkAcls'), account.node, VNET)]).toEqual([
+            module,
+            { defaultAction: 'Deny', bypass: 'None' },
+          ]);
+        }
+        const vault = single(resources, VAULT);
+        const access = at(vault.body, 'properties', 'publicNetworkAccess');
+        const acls = at(vault.body, 'properties', 'networkAcls', 'defaultAction');
+        expect(evaluate(access, vault.node, VNET)).toBe('Disabled');
+        expect(evaluate(acls, vault.node, VNET)).toBe('Deny');
+        expect(evaluate(access, vault.node, { ...VNET, keyVaultPublicNetworkAccess: 'Disabled' })).toBe(
+          'Disabled',
+        );
+        expect(evaluate(access, vault.node, CONTEXT)).toBe('Enabled');
+        expect(evaluate(acls, vault.node, CONTEXT)).toBe('Allow');
+      });
+
+      test('keyVaultPublicNetworkAccess=Disabled without private networking stops the deployment', () => {
+        const vault = single(resources, VAULT);
+        const access = at(vault.body, 'properties', 'publicNetworkAccess');
+        expect(() => evaluate(access, vault.node, { keyVaultPublicNetworkAccess: 'Disabled' })).toThrow(
+          /fail\(\): keyVaultPublicNetworkAccess "Disabled" needs private networking/,
+        );
       });
     });
 
@@ -1007,11 +1455,18 @@ if (!lookup.found) {
             expect(value).toBe("[reference('keyVault').outputs.uri.value]");
             const vault = moduleNode(resources, site.node.parent!.node, 'keyVault');
             expect(at(vault.template, 'outputs', 'uri', 'value')).toMatch(/\.vaultUri\]$/);
+          } else if (setting === 'SIGNING_KEY_NAME') {
+            // The key the vault module creates, named by signingKeyName.
+            expect(value).toBe("[reference('keyVault').outputs.signingKeyName.value]");
+            const vault = moduleNode(resources, site.node.parent!.node, 'keyVault');
+            const key = singleIn(resources, 'keyVault', KEY);
+            expect(at(vault.template, 'outputs', 'signingKeyName', 'value')).toMatch(/signingKeyName/);
+            expect(topLevelParametersOf(key.node, key.body.name)).toEqual(['~name', 'signingKeyName']);
           } else if (setting === 'EXPORT_CONTAINER' || setting === 'EXPORT_QUEUE') {
             // The storage module's output, which is the parameter it was given.
             const output = setting === 'EXPORT_CONTAINER' ? 'exportContainerName' : 'exportQueueName';
-            expect(value).toBe(`[reference('storage').outputs.${output}.value]`);
-            const storage = moduleNode(resources, site.node.parent!.node, 'storage');
+            expect(value).toBe(`[reference('exportStorage').outputs.${output}.value]`);
+            const storage = moduleNode(resources, site.node.parent!.node, 'exportStorage');
             expect(topLevelParametersOf(storage, at(storage.template, 'outputs', output, 'value'))).toEqual([
               param,
             ]);
@@ -1021,15 +1476,37 @@ if (!lookup.found) {
         }
       });
 
-      test('storage is reached with the managed identity, never with a key', () => {
+      test("SNAPSHOT_RETENTION_DAYS is the lifecycle policy's snapshot retention", () => {
+        expect(settings.SNAPSHOT_RETENTION_DAYS).toBe(
+          "[parameters('deploymentSettings').SNAPSHOT_RETENTION_DAYS]",
+        );
+        const deployment = objectAt(passedValue(site.node, 'deploymentSettings'), 'deploymentSettings');
+        expect(deployment.SNAPSHOT_RETENTION_DAYS).toBe("[string(parameters('snapshotRetentionDays'))]");
+      });
+
+      test('storage is reached with the managed identity, never with a key: the host on its account, the app on the exports account', () => {
+        // `existing` references, by symbol: hostStorage and exportStorage are the two accounts.
+        const existing = objectAt(site.node.template.resources, 'functionapp resources');
+        expect(at(existing, 'hostStorage', 'name')).toBe("[parameters('hostStorageAccountName')]");
+        expect(at(existing, 'exportStorage', 'name')).toBe("[parameters('exportStorageAccountName')]");
+        expect(settings.AzureWebJobsStorage__blobServiceUri).toBe(
+          "[reference('hostStorage').primaryEndpoints.blob]",
+        );
+        expect(settings.AzureWebJobsStorage__tableServiceUri).toBe(
+          "[reference('hostStorage').primaryEndpoints.table]",
+        );
+        expect(settings).not.toHaveProperty('AzureWebJobsStorage__queueServiceUri');
+        expect(settings.EXPORT_STORAGE__blobServiceUri).toBe(
+          "[reference('exportStorage').primaryEndpoints.blob]",
+        );
+        expect(settings.EXPORT_STORAGE__queueServiceUri).toBe(
+          "[reference('exportStorage').primaryEndpoints.queue]",
+        );
         for (const prefix of ['AzureWebJobsStorage', 'EXPORT_STORAGE']) {
-          expect(settings[`${prefix}__blobServiceUri`]).toMatch(/primaryEndpoints\.blob/);
-          expect(settings[`${prefix}__queueServiceUri`]).toMatch(/primaryEndpoints\.queue/);
           expect(settings[`${prefix}__credential`]).toBe('managedidentity');
           expect(settings[`${prefix}__clientId`]).toBe("[parameters('identityClientId')]");
           expect(settings).not.toHaveProperty(prefix); // a connection string
         }
-        expect(settings.AzureWebJobsStorage__tableServiceUri).toMatch(/primaryEndpoints\.table/);
         expect(settings.AZURE_CLIENT_ID).toBe("[parameters('identityClientId')]");
         expect(settings.APPLICATIONINSIGHTS_AUTHENTICATION_STRING).toBe(
           "[format('ClientId={0};Authorization=AAD', parameters('identityClientId'))]",
@@ -1047,6 +1524,44 @@ if (!lookup.found) {
         }
       });
 
+      test("audit trail: the app's logs (FunctionAppLogs) go to Log Analytics", () => {
+        const diagnostics = ofType(resources, DIAGNOSTIC_SETTINGS).filter((d) => d.node === site.node);
+        expect(diagnostics).toHaveLength(1);
+        expect(diagnostics[0]!.body.scope).toBe("[resourceId('Microsoft.Web/sites', parameters('name'))]");
+        expect(at(diagnostics[0]!.body, 'properties', 'logs')).toEqual([
+          { category: 'FunctionAppLogs', enabled: true },
+        ]);
+        expect(passedValue(site.node, 'logAnalyticsWorkspaceId')).toBe(
+          "[reference('monitoring').outputs.workspaceId.value]",
+        );
+      });
+
+      test('optional Entra ID authentication: off by default; on, every request needs a token for the app registration', () => {
+        const auth = ofType(resources, 'Microsoft.Web/sites/config').find((c) =>
+          stringAt(c.body.name, 'config name').includes("'authsettingsV2'"),
+        );
+        if (auth === undefined) throw new Error('no authsettingsV2');
+        expect(topLevelParametersOf(auth.node, auth.body.condition)).toEqual(['entraAuthClientId']);
+        expect(evaluate(auth.body.condition, auth.node)).toBe(false);
+        expect(
+          evaluate(auth.body.condition, auth.node, {
+            entraAuthClientId: '00000000-0000-0000-0000-000000000001',
+          }),
+        ).toBe(true);
+        const props = objectAt(auth.body.properties, 'authsettingsV2');
+        expect(at(props, 'globalValidation')).toEqual({
+          requireAuthentication: true,
+          unauthenticatedClientAction: 'Return401',
+        });
+        expect(at(props, 'identityProviders', 'azureActiveDirectory', 'registration', 'clientId')).toBe(
+          "[parameters('entraAuthClientId')]",
+        );
+        expect(at(props, 'identityProviders', 'azureActiveDirectory', 'registration', 'openIdIssuer')).toBe(
+          "[format('{0}{1}/v2.0', environment().authentication.loginEndpoint, tenant().tenantId)]",
+        );
+        expect(at(props, 'login', 'tokenStore', 'enabled')).toBe(false);
+      });
+
       test('no account key, SAS or listKeys() anywhere in the template', () => {
         const text = JSON.stringify(template);
         expect(text).not.toMatch(/AccountKey/i);
@@ -1056,26 +1571,65 @@ if (!lookup.found) {
     });
 
     describe('Key Vault and Application Insights', () => {
-      test('Key Vault: RBAC only, soft delete, purge protection', () => {
+      test('Key Vault: RBAC only, soft delete, purge protection on by default (a parameter), SKU a parameter', () => {
         const vault = single(resources, VAULT);
         const props = objectAt(vault.body.properties, 'vault properties');
         expect(props.enableRbacAuthorization).toBe(true);
         expect(props.enableSoftDelete).toBe(true);
-        expect(props.enablePurgeProtection).toBe(true);
         expect(props.accessPolicies).toEqual([]);
+        expect(evaluate(props.enablePurgeProtection, vault.node)).toBe(true);
+        // Off is an absent property: Key Vault refuses an explicit false on a protected vault.
+        expect(evaluate(props.enablePurgeProtection, vault.node, { keyVaultPurgeProtection: false })).toBe(
+          null,
+        );
         expect(topLevelParametersOf(vault.node, props.softDeleteRetentionInDays)).toEqual([
           'keyVaultSoftDeleteRetentionDays',
         ]);
-        expect(topLevelParametersOf(vault.node, props.publicNetworkAccess)).toEqual([
-          'keyVaultPublicNetworkAccess',
-        ]);
+        expect(topLevelParametersOf(vault.node, at(props, 'sku', 'name'))).toEqual(['keyVaultSku']);
+        expect(
+          topLevelParametersOf(
+            vault.node,
+            expandVariables(stringAt(props.publicNetworkAccess, 'access'), vault.node.template),
+          ).sort(),
+        ).toEqual(['keyVaultPublicNetworkAccess', 'vnetEnabled']);
+      });
+
+      test('the signing key: RSA 3072 (RSA-HSM on premium), sign and verify only, rotated by policy', () => {
+        const key = single(resources, KEY);
+        const props = objectAt(key.body.properties, 'key properties');
+        expect(evaluate(props.kty, key.node)).toBe('RSA');
+        expect(evaluate(props.kty, key.node, { keyVaultSku: 'premium' })).toBe('RSA-HSM');
+        expect(props.keySize).toBeGreaterThanOrEqual(3072);
+        expect(props.keyOps).toEqual(['sign', 'verify']);
+        const rotation = evaluate(props.rotationPolicy, key.node);
+        expect(rotation).toEqual({
+          attributes: { expiryTime: 'P425D' },
+          lifetimeActions: [
+            { trigger: { timeAfterCreate: 'P365D' }, action: { type: 'rotate' } },
+            { trigger: { timeBeforeExpiry: 'P30D' }, action: { type: 'notify' } },
+          ],
+        });
+        expect(
+          at(
+            evaluate(props.rotationPolicy, key.node, { signingKeyRotationDays: 90 }),
+            'lifetimeActions',
+            0,
+            'trigger',
+          ),
+        ).toEqual({
+          timeAfterCreate: 'P90D',
+        });
+        expect(at(template.parameters, 'signingKeyName', 'defaultValue')).toBe('gallery-export-signing');
       });
 
       test('Application Insights is workspace-based with local auth disabled', () => {
         const component = single(resources, APP_INSIGHTS);
         expect(at(component.body, 'properties', 'DisableLocalAuth')).toBe(true);
         expect(at(component.body, 'properties', 'WorkspaceResourceId')).toEqual(expect.any(String));
-        single(resources, 'Microsoft.OperationalInsights/workspaces');
+        const workspace = single(resources, 'Microsoft.OperationalInsights/workspaces');
+        expect(
+          topLevelParametersOf(workspace.node, at(workspace.body, 'properties', 'retentionInDays')),
+        ).toEqual(['logAnalyticsRetentionDays']);
       });
     });
 
@@ -1084,7 +1638,7 @@ if (!lookup.found) {
         label: string;
         roles: string[];
         principal: Principal;
-        scopeType: string;
+        scope: string;
         body: JsonObject;
       }
       let assignments: Assignment[];
@@ -1093,9 +1647,6 @@ if (!lookup.found) {
         assignments = ofType(resources, 'Microsoft.Authorization/roleAssignments').map((r) => {
           const label = `${r.node.label}/${r.symbol}`;
           const scope = stringAt(r.body.scope, `${label}.scope (absent = the whole resource group)`);
-          // One resource: resourceId('<Provider>/<type>', <one name>), never a group or subscription.
-          const scopeMatch = /^\[resourceId\('(Microsoft\.\w+\/\w+)', parameters\('\w+'\)\)\]$/.exec(scope);
-          if (scopeMatch === null) throw new Error(`${label}: scope ${scope} is not a single resource`);
           const principalId = stringAt(at(r.body, 'properties', 'principalId'), `${label}.principalId`);
           const principalParam = /^\[parameters\('(\w+)'\)\]$/.exec(principalId)?.[1];
           const principal: Principal | undefined =
@@ -1124,33 +1675,43 @@ if (!lookup.found) {
           expect(at(r.body, 'properties', 'principalType')).toEqual(
             principal === 'app' ? 'ServicePrincipal' : expect.stringMatching(/^\[parameters\('\w+'\)\]$/),
           );
-          return {
-            label,
-            roles,
-            principal,
-            scopeType: scopeMatch[1]!,
-            body: r.body,
-          };
+          return { label, roles, principal, scope: describeScope(r.node, scope), body: r.body };
         });
       });
 
-      test('match the expected table exactly: role -> principal -> resource type', () => {
-        const actual = assignments.map((a) => ({
-          roles: a.roles,
-          principal: a.principal,
-          scopeType: a.scopeType,
-        }));
+      test('match the expected table exactly: role -> principal -> scope (one resource each)', () => {
+        const actual = assignments.map((a) => ({ roles: a.roles, principal: a.principal, scope: a.scope }));
         const expected = EXPECTED_ROLE_ASSIGNMENTS.map((e) => ({
           roles: [...e.roles].map((g) => g.toLowerCase()).sort(),
           principal: e.principal,
-          scopeType: e.scopeType,
+          scope: e.scope,
         }));
-        const key = (a: { roles: string[]; principal: string; scopeType: string }): string =>
-          `${a.principal} ${a.scopeType} ${a.roles.join(',')}`;
+        const key = (a: { roles: string[]; principal: string; scope: string }): string =>
+          `${a.principal} ${a.scope} ${a.roles.join(',')}`;
         expect(actual.map(key).sort()).toEqual(expected.map(key).sort());
       });
 
-      test('grant no Owner, Contributor or access-administration role', () => {
+      test("the app's identity cannot write its own code package with the role that writes personal data", () => {
+        const appStorage = assignments.filter(
+          (a) => a.principal === 'app' && a.scope.startsWith('Microsoft.Storage/'),
+        );
+        const onHost = appStorage.filter((a) => a.scope.includes('names.hostStorage'));
+        const onExports = appStorage.filter((a) => a.scope.includes('names.exportStorage'));
+        expect(onHost.length + onExports.length).toBe(appStorage.length);
+        // Every exports role is narrower than the account: a container or a queue.
+        for (const a of onExports)
+          expect([a.label, a.scope]).toEqual([a.label, expect.stringMatching(/\/(containers|queues)\(/)]);
+      });
+
+      test('the app signs with Key Vault Crypto User scoped to the signing key itself; the deployer may only read it', () => {
+        const onKey = assignments.filter((a) => a.scope.startsWith(`${KEY}(`));
+        expect(onKey.map((a) => `${a.principal}:${a.roles.join(',')}`).sort()).toEqual([
+          `app:${ROLE.keyVaultCryptoUser}`,
+          `deployer:${ROLE.keyVaultReader}`,
+        ]);
+      });
+
+      test('grant no Owner, Contributor, access-administration or key-management role', () => {
         const forbidden: readonly string[] = Object.values(FORBIDDEN_ROLES);
         for (const a of assignments) {
           expect([a.label, a.roles.filter((r) => forbidden.includes(r))]).toEqual([a.label, []]);
@@ -1166,6 +1727,16 @@ if (!lookup.found) {
           );
           expect(condition).toContain("not(empty(parameters('deployerPrincipalId')))");
         }
+      });
+
+      test("azd's postprovision hook learns when the app's storage role was granted", () => {
+        const rbac = moduleNode(resources, moduleNode(resources, root, 'resources'), 'rbac');
+        expect(at(rbac.template, 'outputs', 'appHostStorageRoleCreatedOn', 'value')).toMatch(
+          /^\[reference\(extensionResourceId\(resourceId\('Microsoft\.Storage\/storageAccounts', parameters\('hostStorageAccountName'\)\), 'Microsoft\.Authorization\/roleAssignments', .*\)\.createdOn\]$/,
+        );
+        expect(at(template.outputs, 'AZURE_APP_STORAGE_ROLE_CREATED_ON', 'value')).toBe(
+          "[reference('resources').outputs.AZURE_APP_STORAGE_ROLE_CREATED_ON.value]",
+        );
       });
     });
 
@@ -1246,19 +1817,14 @@ if (!lookup.found) {
         });
       });
 
-      test('2: a token expiring within tokenExpiryWarningDays, or expired', () => {
+      test("2: a token that is not this author's, or not a JWT", () => {
         const rule = byText(/TokenHealth/);
-        expect(topLevelParametersOf(rule.node, rule.criterion.query)).toEqual(['tokenExpiryWarningDays']);
-        // Defaults: 7 days.
-        expect(rule.query).toContain('hoursLeft <= 168)');
-        expect(rule.query).toMatch(
-          /where status in \("expired"[^)]*\) or \(isnotnull\(hoursLeft\) and hoursLeft <= /,
-        );
-        const line = `GalleryExport.TokenHealth secret=gallery-author-jane authorId=${AUTHOR_ID} status=valid expiresAt=2026-11-28T09:00:00Z hoursLeft=36.5`;
+        expect(rule.query).toContain('| where status in ("mismatch", "unreadable")');
+        const line = `GalleryExport.TokenHealth secret=gallery-author-jane authorId=${AUTHOR_ID} status=mismatch expiresAt=2026-11-28T09:00:00Z hoursLeft=36.5`;
         expect(parseLine(rule.query, line)).toEqual({
           secret: 'gallery-author-jane',
           authorId: AUTHOR_ID,
-          status: 'valid',
+          status: 'mismatch',
           expiresAt: '2026-11-28T09:00:00Z',
           hoursLeftText: '36.5',
         });
@@ -1268,12 +1834,7 @@ if (!lookup.found) {
           expiresAt: '-',
           hoursLeftText: '-',
         });
-        expect(rule.query).toContain('todouble(');
-        expect(rule.criterion).toMatchObject({
-          timeAggregation: 'Count',
-          operator: 'GreaterThan',
-          threshold: 0,
-        });
+        expect(at(rule.criterion, 'dimensions', 0, 'name')).toBe('secret');
       });
 
       test('3: no complete or partial run within runHeartbeatHours', () => {
@@ -1292,6 +1853,158 @@ if (!lookup.found) {
         expect(at(template.parameters, 'runHeartbeatHours', 'maxValue')).toBe(48);
         expect(at(template.parameters, 'runHeartbeatHours', 'defaultValue')).toBe(26);
       });
+
+      describe("metric alerts on the app's OpenTelemetry metrics", () => {
+        let metricRules: ArmResource[];
+        const criterionOf = (r: ArmResource): JsonObject => {
+          const allOf = at(r.body, 'properties', 'criteria', 'allOf');
+          if (!Array.isArray(allOf) || allOf.length !== 1) throw new Error('one criterion per metric alert');
+          return objectAt(allOf[0], 'criterion');
+        };
+        const byMetric = (metric: string): ArmResource => {
+          const found = metricRules.filter((r) => criterionOf(r).metricName === metric);
+          if (found.length !== 1)
+            throw new Error(`expected one metric alert on ${metric}, found ${found.length}`);
+          return found[0]!;
+        };
+
+        beforeAll(() => {
+          metricRules = ofType(resources, 'Microsoft.Insights/metricAlerts');
+        });
+
+        test("two, both on the app's own Application Insights, custom metrics not yet emitted accepted", () => {
+          expect(metricRules).toHaveLength(2);
+          for (const r of metricRules) {
+            expect(at(r.body, 'properties', 'scopes')).toEqual(["[parameters('applicationInsightsId')]"]);
+            expect(passedValue(r.node, 'applicationInsightsId')).toBe(
+              "[reference('monitoring').outputs.applicationInsightsId.value]",
+            );
+            expect(at(r.body, 'properties', 'criteria', 'odata.type')).toBe(
+              'Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria',
+            );
+            const criterion = criterionOf(r);
+            expect(criterion).toMatchObject({
+              criterionType: 'StaticThresholdCriterion',
+              metricNamespace: 'azure.applicationinsights',
+              skipMetricValidation: true,
+            });
+            expect(METRICS).toContain(criterion.metricName);
+            // Dimension filters need an opt-in on the component that templates cannot set.
+            expect(criterion.dimensions).toBeUndefined();
+            expect(at(r.body, 'properties', 'enabled')).toBe(true);
+            expect(at(r.body, 'properties', 'autoMitigate')).toBe(true);
+            expect(
+              expandVariables(stringAt(at(r.body, 'properties', 'actions'), 'actions'), r.node.template),
+            ).toContain('actionGroupId');
+          }
+        });
+
+        test('4: tokens expired or expiring within 7 days at the last run (gauge above zero within 24 h)', () => {
+          const r = byMetric('gallery_export.tokens.expiring');
+          expect(criterionOf(r)).toMatchObject({
+            timeAggregation: 'Maximum',
+            operator: 'GreaterThan',
+            threshold: 0,
+          });
+          expect(at(r.body, 'properties', 'windowSize')).toBe('PT24H');
+        });
+
+        test('5: the catalog answered 429 more than catalogThrottledAlertThreshold times within an hour', () => {
+          const r = byMetric('gallery_export.catalog.throttled');
+          expect(criterionOf(r)).toMatchObject({ timeAggregation: 'Total', operator: 'GreaterThan' });
+          expect(topLevelParametersOf(r.node, criterionOf(r).threshold)).toEqual([
+            'catalogThrottledAlertThreshold',
+          ]);
+          expect(evaluate(criterionOf(r).threshold, r.node)).toBe(100);
+          expect(at(r.body, 'properties', 'windowSize')).toBe('PT1H');
+        });
+      });
+    });
+
+    describe('workbook', () => {
+      let workbook: ArmResource;
+      let content: JsonObject;
+      let queries: { name: string; query: string }[];
+
+      beforeAll(() => {
+        workbook = single(resources, 'Microsoft.Insights/workbooks');
+        content = objectAt(
+          JSON.parse(
+            stringAt(
+              evaluate(at(workbook.body, 'properties', 'serializedData'), workbook.node, CONTEXT),
+              'serializedData',
+            ),
+          ) as Json,
+          'workbook content',
+        );
+        const items = at(content, 'items');
+        if (!Array.isArray(items)) throw new Error('workbook has no items');
+        queries = items
+          .filter((i) => at(i, 'type') === 3)
+          .map((i) => ({
+            name: stringAt(at(i, 'name'), 'item name'),
+            query: stringAt(at(i, 'content', 'query'), 'query'),
+          }));
+      });
+
+      test("is built on the app's own Application Insights component", () => {
+        const appInsightsId =
+          "[resourceId('Microsoft.Insights/components', parameters('applicationInsightsName'))]";
+        expect(at(workbook.body, 'properties', 'sourceId')).toBe(appInsightsId);
+        expect(passedValue(workbook.node, 'applicationInsightsName')).toBe(
+          "[variables('names').applicationInsights]",
+        );
+        expect(at(workbook.body, 'kind')).toBe('shared');
+        expect(at(content, 'version')).toBe('Notebook/1.0');
+        for (const item of (at(content, 'items') as Json[]).filter((i) => at(i, 'type') === 3)) {
+          expect(at(item, 'content', 'resourceType')).toBe('microsoft.insights/components');
+          expect(at(item, 'content', 'timeContextFromParameter')).toBe('TimeRange');
+        }
+      });
+
+      test("has the charts an operator opens first, on the app's metrics and log lines", () => {
+        expect(queries.map((q) => q.name)).toEqual(
+          expect.arrayContaining([
+            'runs-by-outcome',
+            'recent-runs',
+            'authors-by-outcome',
+            'entities-exported',
+            'throttled-rate',
+            'retries-by-reason',
+            'tokens-expiring',
+            'tokens-by-secret',
+          ]),
+        );
+        const all = queries.map((q) => q.query).join('\n');
+        for (const metric of [
+          'gallery_export.runs',
+          'gallery_export.authors',
+          'gallery_export.entities.exported',
+          'gallery_export.catalog.requests',
+          'gallery_export.catalog.throttled',
+          'gallery_export.catalog.retries',
+          'gallery_export.tokens.expiring',
+        ]) {
+          expect(all).toContain(`"${metric}"`);
+        }
+        // Every metric name a query reads is one the app emits.
+        for (const [, name] of all.matchAll(/"(gallery_export\.[\w.]+)"/g)) expect(METRICS).toContain(name);
+        // The log-line queries parse the lines the app writes.
+        const recent = queries.find((q) => q.name === 'recent-runs')!.query;
+        expect(
+          parseLine(
+            recent.replace(/\n\| take \d+$/, ''),
+            'GalleryExport.RunFinished runId=20261128T020000Z-3fa9c1 status=failed complete=0 failed=2 skipped=0',
+          ),
+        ).toMatchObject({ status: 'failed', failed: '2' });
+      });
+
+      test('docs/operations.md shows the exact KQL behind every chart', () => {
+        const doc = readFileSync(OPERATIONS_DOC, 'utf8');
+        for (const { name, query } of queries) {
+          expect([name, doc.includes(`\`\`\`kusto\n${query}\n\`\`\``)]).toEqual([name, true]);
+        }
+      });
     });
 
     describe('outputs', () => {
@@ -1302,11 +2015,12 @@ if (!lookup.found) {
           /(list\w*\(|connectionstring|instrumentationkey|primarykey|secondarykey|accountkey|password)/i;
         for (const node of allTemplates(root, resources)) {
           for (const [name, output] of Object.entries(objectAt(node.template.outputs ?? {}, 'outputs'))) {
-            const withoutVault = name.replace(/key_?vault/gi, '');
+            // A key's name is not a secret (the vault's, the signing key's).
+            const withoutNames = name.replace(/key_?vault/gi, '').replace(/signing_?key_?name/gi, '');
             expect([
               node.label,
               name,
-              suspiciousName.test(withoutVault) || /key/i.test(withoutVault),
+              suspiciousName.test(withoutNames) || /key/i.test(withoutNames),
             ]).toEqual([node.label, name, false]);
             expect([
               node.label,
@@ -1327,6 +2041,7 @@ if (!lookup.found) {
         for (const name of [
           'AZURE_FUNCTION_APP_NAME',
           'KEY_VAULT_URL',
+          'SIGNING_KEY_NAME',
           'AZURE_KEY_VAULT_NAME',
           'AZURE_STORAGE_ACCOUNT_NAME',
           'AZURE_STORAGE_BLOB_ENDPOINT',
@@ -1335,9 +2050,19 @@ if (!lookup.found) {
           'EXPORT_STORAGE__queueServiceUri',
           'EXPORT_CONTAINER',
           'EXPORT_QUEUE',
+          'SNAPSHOT_RETENTION_DAYS',
+          'AZURE_APP_STORAGE_ROLE_CREATED_ON',
         ]) {
           expect(outputs).toContain(name);
         }
+        // The CLI's storage outputs are the exports account, not the host's.
+        expect(at(template.outputs, 'EXPORT_STORAGE__blobServiceUri', 'value')).toBe(
+          "[reference('resources').outputs.EXPORT_STORAGE__blobServiceUri.value]",
+        );
+        const group = moduleNode(resources, root, 'resources');
+        expect(at(group.template.outputs, 'EXPORT_STORAGE__blobServiceUri', 'value')).toBe(
+          "[reference('exportStorage').outputs.blobEndpoint.value]",
+        );
       });
     });
   });

@@ -1,8 +1,8 @@
-// The one storage account of the deployment. It serves three users:
-//   1. the Functions host (AzureWebJobsStorage: keys, timer schedule status, singleton locks),
-//   2. Flex Consumption deployments (the package container),
-//   3. the app itself (EXPORT_STORAGE: the exports container and the fan-out queue).
-// Shared-key access is off: every caller authenticates with Entra ID (see rbac.bicep).
+// The exports account (EXPORT_STORAGE): snapshots, run records and erasure records in the exports
+// container, and the fan-out queue with its poison queue. It holds personal data and nothing else:
+// the Functions host and its code package live in their own account (hostStorage.bicep). Every
+// data-plane read, write and delete is logged to Log Analytics (audit trail), shared-key access is
+// off and every caller authenticates with Entra ID (see rbac.bicep).
 
 @description('Name of the storage account (3-24 lowercase letters and digits, globally unique).')
 @minLength(3)
@@ -25,9 +25,6 @@ param tags { *: string }
   'Standard_RAGZRS'
 ])
 param skuName string
-
-@description('Container holding the Flex Consumption deployment package.')
-param deploymentContainerName string
 
 @description('Container holding snapshots, run records and erasure records (EXPORT_CONTAINER).')
 @minLength(3)
@@ -68,11 +65,11 @@ param snapshotColdAfterDays int
 @minValue(3)
 param snapshotRetentionDays int
 
-@description('Run records (runs/...) are deleted this many days after their last update.')
-@minValue(1)
+@description('Run records (runs/...) are deleted this many days after their last update; at least snapshotRetentionDays.')
+@minValue(3)
 param runRecordRetentionDays int
 
-@description('Previous blob versions (made by every overwrite or delete, account-wide) are deleted this many days after they became previous versions.')
+@description('Previous versions of snapshot files and run records (made by every overwrite or delete) are deleted this many days after they became previous versions.')
 @minValue(1)
 param previousVersionRetentionDays int
 
@@ -81,6 +78,15 @@ param previousVersionRetentionDays int
 @maxValue(146000)
 param immutabilityPeriodDays int
 
+@description('The exports container\'s immutability policy has been locked (an irreversible operator action): the template then leaves it alone, since a locked policy rejects the PUT a deployment would send.')
+param immutabilityPolicyLocked bool
+
+@description('Private networking: public network access off, reachable through private endpoints only.')
+param privateNetworking bool
+
+@description('Resource ID of the Log Analytics workspace receiving the data-plane audit log.')
+param logAnalyticsWorkspaceId string
+
 // Lifecycle ordering cool < cold/archive < delete. Bicep parameter decorators cannot compare two
 // parameters, and assertions are still an experimental feature, so the check is done by the
 // deployment itself: fail() is evaluated only on the branch taken, and stops the deployment
@@ -88,6 +94,9 @@ param immutabilityPeriodDays int
 var snapshotTiersOrdered = snapshotCoolAfterDays < snapshotColdAfterDays && snapshotColdAfterDays < snapshotRetentionDays
 var archiveAvailable = !(snapshotColdTier == 'Archive' && contains(skuName, 'ZRS'))
 var immutabilityEnabled = immutabilityPeriodDays > 0
+// A run record explains the snapshots of its run (and the chain links retention breaks): it must
+// outlive them. The deployment stops rather than silently keeping them longer than asked.
+var runRecordsOutliveSnapshots = runRecordRetentionDays >= snapshotRetentionDays
 
 resource account 'Microsoft.Storage/storageAccounts@2025-01-01' = {
   name: name
@@ -106,12 +115,17 @@ resource account 'Microsoft.Storage/storageAccounts@2025-01-01' = {
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
     dnsEndpointType: 'Standard'
-    // Flex Consumption without a virtual network reaches storage over its public endpoint.
-    publicNetworkAccess: 'Enabled'
-    networkAcls: {
-      defaultAction: 'Allow'
-      bypass: 'AzureServices'
-    }
+    // Without private networking, Flex Consumption reaches storage over its public endpoint.
+    publicNetworkAccess: privateNetworking ? 'Disabled' : 'Enabled'
+    networkAcls: privateNetworking
+      ? {
+          defaultAction: 'Deny'
+          bypass: 'None'
+        }
+      : {
+          defaultAction: 'Allow'
+          bypass: 'AzureServices'
+        }
   }
 }
 
@@ -129,14 +143,6 @@ resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2025-01-01'
       enabled: true
       days: containerSoftDeleteDays
     }
-  }
-}
-
-resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2025-01-01' = {
-  parent: blobService
-  name: deploymentContainerName
-  properties: {
-    publicAccess: 'None'
   }
 }
 
@@ -161,8 +167,9 @@ resource exportContainer 'Microsoft.Storage/storageAccounts/blobServices/contain
 
 // The container's default version-level policy: each new blob version inherits it. It is
 // created unlocked (an ARM PUT cannot lock it); locking is a separate, irreversible operator
-// action (`az storage container immutability-policy lock`).
-resource exportImmutability 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies@2025-01-01' = if (immutabilityEnabled) {
+// action (`az storage container immutability-policy lock`). Once locked, a PUT is refused, so
+// a redeployment must skip it: immutabilityPolicyLocked says so (docs/deploy.md).
+resource exportImmutability 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies@2025-01-01' = if (immutabilityEnabled && !immutabilityPolicyLocked) {
   parent: exportContainer
   name: 'default'
   properties: {
@@ -188,6 +195,9 @@ resource exportPoisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queu
   name: '${exportQueueName}-poison'
 }
 
+// Two rules, each limited to its prefix. Nothing matches erasures/: erasure records and their
+// signatures are the proof that an erasure happened, they hold no personal data, and no rule may
+// ever delete them (nor their previous versions, which only a manual overwrite could make).
 resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2025-01-01' = {
   parent: account
   name: 'default'
@@ -260,32 +270,11 @@ resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2025-01
             actions: {
               baseBlob: {
                 delete: {
-                  daysAfterModificationGreaterThan: runRecordRetentionDays
+                  daysAfterModificationGreaterThan: runRecordsOutliveSnapshots
+                    ? runRecordRetentionDays
+                    : fail('runRecordRetentionDays must be at least snapshotRetentionDays: a run record explains its snapshots for as long as they exist.')
                 }
               }
-              version: {
-                delete: {
-                  daysAfterCreationGreaterThan: previousVersionRetentionDays
-                }
-              }
-            }
-          }
-        }
-        {
-          // Versioning is account-wide: the host's own blobs (timer status, keys), deployment
-          // packages and the exports container all leave previous versions behind on every
-          // overwrite or delete. Without this rule they would be kept (and billed) forever, and
-          // an erased snapshot would survive as a previous version.
-          name: 'previous-versions-cleanup'
-          enabled: true
-          type: 'Lifecycle'
-          definition: {
-            filters: {
-              blobTypes: [
-                'blockBlob'
-              ]
-            }
-            actions: {
               version: {
                 delete: {
                   daysAfterCreationGreaterThan: previousVersionRetentionDays
@@ -299,12 +288,45 @@ resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2025-01
   }
 }
 
+// The audit trail of the personal data: who read, wrote or deleted which blob or message, with
+// which identity, from where. Resource-specific tables StorageBlobLogs and StorageQueueLogs.
+var auditLogs = [
+  {
+    category: 'StorageRead'
+    enabled: true
+  }
+  {
+    category: 'StorageWrite'
+    enabled: true
+  }
+  {
+    category: 'StorageDelete'
+    enabled: true
+  }
+]
+
+resource blobAudit 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'audit-to-log-analytics'
+  scope: blobService
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: auditLogs
+  }
+}
+
+resource queueAudit 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'audit-to-log-analytics'
+  scope: queueService
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: auditLogs
+  }
+}
+
 output id string = account.id
 output name string = account.name
 output blobEndpoint string = account.properties.primaryEndpoints.blob
 output queueEndpoint string = account.properties.primaryEndpoints.queue
-output tableEndpoint string = account.properties.primaryEndpoints.table
-output deploymentContainerName string = deploymentContainer.name
 output exportContainerName string = exportContainer.name
 output exportQueueName string = exportQueue.name
 output exportPoisonQueueName string = exportPoisonQueue.name
