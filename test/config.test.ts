@@ -115,3 +115,30 @@ test("EXPORT_QUEUE leaves room for its poison queue's name", () => {
     /EXPORT_QUEUE .* longer than 56 characters, so its poison queue .* would not be a valid queue name/,
   );
 });
+
+test('a configuration error never echoes a value that may hold a credential', () => {
+  const secret = 'c2VjcmV0LWtleS12YWx1ZQ==';
+  const attempts: Array<Record<string, string>> = [
+    // A connection string pasted into a URL setting.
+    { KEY_VAULT_URL: `DefaultEndpointsProtocol=https;AccountName=a;AccountKey=${secret}` },
+    // A URL with a query (a SAS token) or credentials.
+    { CATALOG_BASE_URL: `https://catalog.example/?sig=${secret}` },
+    { KEY_VAULT_URL: `https://user:${secret}@vault.example` },
+    { EXPORT_STORAGE__blobServiceUri: `https://a.blob.core.windows.net/?sv=2024&sig=${secret}` },
+    { EXPORT_STORAGE: `not a connection string ${secret}` },
+  ];
+  for (const env of attempts) {
+    let message = '';
+    try {
+      loadConfig({
+        KEY_VAULT_URL: 'https://v.vault.azure.net',
+        EXPORT_STORAGE: 'UseDevelopmentStorage=true',
+        ...env,
+      });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/Invalid settings/);
+    expect(message).not.toContain(secret);
+  }
+});

@@ -90,6 +90,12 @@ export interface CatalogSimulatorStats {
   /** Injected faults by kind (`throttle`, `server-error`, `reset`, `truncated`, `malformed`). */
   faults: Record<string, number>;
   churn: { inserts: number; deletes: number };
+  /**
+   * Requests that arrived before the Retry-After this simulator had sent for the same request target
+   * (method, path and query) had elapsed: a client that honours Retry-After for every later request of
+   * that URL, whichever pass or author sends it, keeps this at 0.
+   */
+  beforeRetryAfter: number;
 }
 
 export interface RequestLogEntry {
@@ -122,6 +128,10 @@ export interface RequestLogEntry {
   totalCount?: number;
   /** Set if answering threw (a simulator bug): the client got a 500. */
   internalError?: string;
+  /** `performance.now()` when the response ended or its socket went: with `arrivedAt`, time in flight. */
+  finishedAt?: number;
+  /** Set when it arrived before the Retry-After sent earlier for the same target had elapsed. */
+  beforeRetryAfter?: boolean;
 }
 
 type Route =
@@ -195,6 +205,8 @@ export class CatalogSimulator {
   /** Each entity's JSON, computed once; entities are replaced, not edited, by churn (see `data`). */
   private serializedEntities = new WeakMap<SimEntity, string>();
   private seq = 0;
+  /** Per request target: until when (performance.now()) the last Retry-After sent for it holds. */
+  private readonly retryAfterUntil = new Map<string, number>();
   private address: { url: string; port: number } | undefined;
   private closing: Promise<void> | undefined;
 
@@ -389,6 +401,7 @@ export class CatalogSimulator {
     const onEnd = (): void => {
       if (ended) return;
       ended = true;
+      entry.finishedAt = performance.now();
       this.stats.inFlight--;
       aborted.abort();
       this.pendingResponses.delete(pending);
@@ -462,6 +475,11 @@ export class CatalogSimulator {
 
     const settings = resolveFaultSettings(this.currentFaults, authorId);
     const requestKey = `${request.method} ${request.target}`;
+    const notBefore = this.retryAfterUntil.get(requestKey);
+    if (notBefore !== undefined && entry.arrivedAt < notBefore) {
+      entry.beforeRetryAfter = true;
+      this.stats.beforeRetryAfter++;
+    }
     const key = { authorId, requestKey, attempt: this.attempts.next(requestKey) };
     const decision = decideFaults(settings, key);
 
@@ -476,10 +494,18 @@ export class CatalogSimulator {
     }
 
     switch (decision.fault) {
-      case 'throttle':
+      case 'throttle': {
         this.countFault(entry, 'throttle');
-        this.send(res, entry, throttleResponse(settings, entry));
+        const throttled = throttleResponse(settings, entry);
+        // From the moment the answer leaves: the client must not ask for this target again before.
+        const waitMs = (entry.retryAfterSeconds ?? 0) * 1000;
+        this.retryAfterUntil.set(
+          requestKey,
+          Math.max(this.retryAfterUntil.get(requestKey) ?? 0, performance.now() + waitMs),
+        );
+        this.send(res, entry, throttled);
         return;
+      }
       case 'server-error': {
         this.countFault(entry, 'server-error');
         this.send(res, entry, {
@@ -765,6 +791,7 @@ function emptyStats(): CatalogSimulatorStats {
     byStatus: {},
     faults: {},
     churn: { inserts: 0, deletes: 0 },
+    beforeRetryAfter: 0,
   };
 }
 

@@ -90,3 +90,13 @@ test('a duplicated "value" key cannot make bytes and ids disagree', () => {
     parseBuffer(Buffer.from('{"value":[{"id":"a"}],"value":[{"id":"b"}],"total_count":1}')),
   ).toThrow(InvalidBodyError);
 });
+
+test('a list body with a duplicate top-level key is refused rather than read two ways', () => {
+  const item = (id: string, name: string): string => JSON.stringify({ id, name });
+  // Same length and the same first and last ids in both arrays: only the middle differs.
+  const body = `{"value":[${item('a', 'one')},${item('b', 'two')},${item('c', 'three')}],"count":3,"value":[${item('a', 'one')},${item('x', 'other')},${item('c', 'three')}],"total_count":3}`;
+  expect(() => parseEntityPage(Buffer.from(body))).toThrow(InvalidBodyError);
+  expect(() => parseEntityPage(Buffer.from(body))).toThrow(/duplicate|twice/i);
+  const twoTotals = `{"value":[${item('a', 'one')}],"total_count":1,"total_count":2}`;
+  expect(() => parseEntityPage(Buffer.from(twoTotals))).toThrow(InvalidBodyError);
+});

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { CatalogClient } from '../../src/catalog/CatalogClient';
 import { EntitySpool } from '../../src/export/EntitySpool';
 import { exportAuthor } from '../../src/export/exportAuthor';
+import type { Manifest } from '../../src/contract/formats';
 import { fakeJwt, fakeWorld } from '../support/fakes';
 
 /**
@@ -70,7 +71,12 @@ async function otherCatalog(
 async function exportFrom(
   catalogUrl: string,
   token: string | null,
-): Promise<{ ids: Array<string | number>; warnings: string[]; includesUnlisted: boolean }> {
+): Promise<{
+  ids: Array<string | number>;
+  warnings: string[];
+  includesUnlisted: boolean;
+  manifest: Manifest;
+}> {
   const world = fakeWorld();
   const catalog = new CatalogClient({
     baseUrl: catalogUrl,
@@ -96,6 +102,7 @@ async function exportFrom(
       ids: entities.map((entity) => entity.id),
       warnings: result.manifest.warnings,
       includesUnlisted: result.manifest.includesUnlisted,
+      manifest: result.manifest,
     };
   } finally {
     await catalog.close();
@@ -178,6 +185,35 @@ test('a catalog that refuses the token (401) still gives the public entities, an
     expect(result.ids).toHaveLength(8);
     expect(result.includesUnlisted).toBe(false);
     expect(result.warnings.join(' ')).toMatch(/refused the access token \(HTTP 401\)/);
+  } finally {
+    await server.close();
+  }
+});
+
+test('a 400 for a $top above the MaxTop does not turn ordering off: only a refused $orderby does', async () => {
+  const server = await otherCatalog(260, { maxTop: 50 });
+  try {
+    const { ids, manifest } = await exportFrom(server.url, validToken);
+    expect(new Set(ids).size).toBe(260);
+    const lists = server.requests.filter((request) => request.startsWith('/entities'));
+    expect(lists.filter((request) => !request.includes('$orderby=id'))).toEqual([]);
+    expect(manifest.listing).toMatchObject({ ordered: true });
+  } finally {
+    await server.close();
+  }
+});
+
+test('an unordered listing is read twice before it is trusted, and the manifest says it was unordered', async () => {
+  const server = await otherCatalog(250, { refuseOrderBy: true });
+  try {
+    const { ids, manifest } = await exportFrom(server.url, validToken);
+    expect(new Set(ids).size).toBe(250);
+    const unordered = server.requests.filter(
+      (request) => request.startsWith('/entities') && !request.includes('orderby'),
+    );
+    // Three pages of 100 (overlapping by one), each read in two passes that must agree.
+    expect(unordered.length).toBeGreaterThanOrEqual(6);
+    expect(manifest.listing).toMatchObject({ ordered: false, passes: 2 });
   } finally {
     await server.close();
   }

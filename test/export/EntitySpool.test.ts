@@ -1,4 +1,5 @@
-import { readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { EntitySpool } from '../../src/export/EntitySpool';
 
@@ -65,5 +66,25 @@ test('entities larger than a chunk still come out whole, in order, from memory a
     expect(text.startsWith('[\n{"id":"a"')).toBe(true);
     expect(text.endsWith('"}\n]\n')).toBe(true);
     await spool.dispose();
+  }
+});
+
+test('a failure between creating the spool folder and opening its file leaks nothing', async () => {
+  const directory = await mkdtemp(join(tmpdir(), 'spool-leak-'));
+  try {
+    const spool = new EntitySpool({
+      directory,
+      memoryLimitBytes: 10,
+      openSpoolFile: () => Promise.reject(new Error('EMFILE: too many open files')),
+    });
+    await expect(
+      spool.add([
+        { id: 'a', raw: Buffer.from('{"id":"a","name":"far more than ten bytes"}'), hidden: false },
+      ]),
+    ).rejects.toThrow(/EMFILE/);
+    await spool.dispose();
+    expect(await readdir(directory)).toEqual([]);
+  } finally {
+    await rm(directory, { recursive: true, force: true });
   }
 });

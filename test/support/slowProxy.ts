@@ -11,6 +11,10 @@ export interface SlowProxy {
   readonly url: string;
   readonly port: number;
   delayMs: number;
+  /** Requests this answers with a 500 itself, without passing them on (a storage fault). */
+  failIf: ((request: { method: string; path: string }) => boolean) | undefined;
+  /** How long a failing request is held before its 500. @default 0 */
+  failDelayMs: number;
   readonly requests: Array<{ method: string; path: string }>;
   close(): Promise<void>;
 }
@@ -19,9 +23,24 @@ export async function startSlowProxy(target: string, delayMs: number): Promise<S
   const upstream = new URL(target);
   const agent = new http.Agent({ keepAlive: true });
   const requests: Array<{ method: string; path: string }> = [];
-  const state = { delayMs };
+  const state: { delayMs: number; failIf: SlowProxy['failIf']; failDelayMs: number } = {
+    delayMs,
+    failIf: undefined,
+    failDelayMs: 0,
+  };
   const server = http.createServer((req, res) => {
-    requests.push({ method: req.method ?? 'GET', path: req.url ?? '/' });
+    const request = { method: req.method ?? 'GET', path: req.url ?? '/' };
+    requests.push(request);
+    if (state.failIf?.(request)) {
+      req.resume();
+      setTimeout(() => {
+        res.writeHead(500, { 'content-type': 'application/xml', 'x-ms-error-code': 'InternalError' });
+        res.end(
+          '<?xml version="1.0" encoding="utf-8"?><Error><Code>InternalError</Code><Message>injected</Message></Error>',
+        );
+      }, state.failDelayMs);
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -55,6 +74,18 @@ export async function startSlowProxy(target: string, delayMs: number): Promise<S
     },
     set delayMs(value: number) {
       state.delayMs = value;
+    },
+    get failDelayMs() {
+      return state.failDelayMs;
+    },
+    set failDelayMs(value: number) {
+      state.failDelayMs = value;
+    },
+    get failIf() {
+      return state.failIf;
+    },
+    set failIf(value) {
+      state.failIf = value;
     },
     requests,
     async close() {

@@ -1,0 +1,99 @@
+import { createHash } from 'node:crypto';
+import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import { startAzurite, type RunningAzurite } from '../../dev/azurite';
+import { createBlobOnce } from '../../src/snapshots/blobDocuments';
+import { startSlowProxy, throughProxy, type SlowProxy } from '../support/slowProxy';
+import { uniqueName } from '../support/storage';
+
+/**
+ * Stored bytes = manifest (issue 12): a large file is written as staged blocks committed at the end. A
+ * block upload that fails must fail the write, and a commit must never pick up a block an earlier
+ * attempt left under the same ID: the SHA-256 a manifest records is always of what was committed.
+ */
+let azurite: RunningAzurite;
+let proxy: SlowProxy;
+let direct: ContainerClient;
+let faulty: ContainerClient;
+
+beforeAll(async () => {
+  azurite = await startAzurite();
+  proxy = await startSlowProxy(`http://127.0.0.1:${azurite.blobPort}`, 0);
+  const name = uniqueName('blocks');
+  direct = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(name);
+  await direct.create();
+  // No SDK retries: the fault below is permanent, and retrying it only takes time.
+  faulty = BlobServiceClient.fromConnectionString(
+    throughProxy(azurite.connectionString, proxy, azurite.blobPort),
+    { retryOptions: { maxTries: 1 } },
+  ).getContainerClient(name);
+});
+
+afterAll(async () => {
+  await proxy?.close();
+  await azurite?.stop();
+});
+
+function blocks(count: number, size: number): Buffer[] {
+  return Array.from({ length: count }, (_, index) => Buffer.alloc(size, 65 + index));
+}
+
+test('a block upload that fails fails the write, even when a block of the same ID from an earlier attempt is there', async () => {
+  const path = 'snapshots/entities.json';
+  // An earlier delivery staged blocks and died before committing them.
+  for (let index = 0; index < 4; index++) {
+    const id = Buffer.from(`block-${String(index).padStart(8, '0')}`).toString('base64');
+    await direct.getBlockBlobClient(path).stageBlock(id, Buffer.from('stale!'), 6);
+  }
+  // This attempt: the second block's upload fails, every time, after the first went through.
+  let staged = 0;
+  let failing: string | undefined;
+  proxy.failIf = (request) => {
+    if (request.method !== 'PUT' || !request.path.includes('comp=block')) return false;
+    const id = new URL(request.path, 'http://x').searchParams.get('blockid') ?? '';
+    if (failing === undefined && ++staged === 2) failing = id;
+    return id === failing;
+  };
+  // It fails a little later than the first block succeeds, while the writer waits for more content.
+  proxy.failDelayMs = 100;
+  const content = blocks(4, 1024);
+  try {
+    await expect(
+      // The source pauses after the second block, as a spool read from disk does: the failure arrives
+      // while the writer waits for more content, not while it waits for an upload.
+      createBlobOnce(faulty.getBlockBlobClient(path), iterate(content, 2), {
+        tags: { kind: 'entities' },
+        blockBytes: 1024,
+        blockConcurrency: 2,
+      }),
+    ).rejects.toMatchObject({ code: expect.stringMatching(/SNAPSHOT_WRITE|STORAGE_UNAVAILABLE/) });
+  } finally {
+    proxy.failIf = undefined;
+    proxy.failDelayMs = 0;
+  }
+  expect(failing).toBeDefined();
+  expect(await direct.getBlockBlobClient(path).exists()).toBe(false);
+});
+
+test('a retried write commits only its own blocks, and reports the hash of what was committed', async () => {
+  const path = 'snapshots/retried/entities.json';
+  for (let index = 0; index < 4; index++) {
+    const id = Buffer.from(`block-${String(index).padStart(8, '0')}`).toString('base64');
+    await direct.getBlockBlobClient(path).stageBlock(id, Buffer.from('stale!'), 6);
+  }
+  const content = blocks(3, 1024);
+  const created = await createBlobOnce(faulty.getBlockBlobClient(path), iterate(content), {
+    tags: { kind: 'entities' },
+    blockBytes: 1024,
+  });
+  const stored = await direct.getBlockBlobClient(path).downloadToBuffer();
+  expect(stored.equals(Buffer.concat(content))).toBe(true);
+  expect(created.sha256).toBe(createHash('sha256').update(stored).digest('hex'));
+  expect(created.bytes).toBe(stored.length);
+});
+
+async function* iterate(parts: Buffer[], pauseAfter?: number): AsyncGenerator<Buffer> {
+  for (const [index, part] of parts.entries()) {
+    if (index === pauseAfter) await new Promise((resolve) => setTimeout(resolve, 300));
+    yield part;
+  }
+}
