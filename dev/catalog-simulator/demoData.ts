@@ -50,7 +50,8 @@ const DEMO_AUTHOR_SEEDS: readonly DemoAuthorSeed[] = [
     kind: 'large',
     entities: 260,
     unlistedRatio: 0.2,
-    description: 'Several pages, a larger unlisted share, and a name with diacritics.',
+    description:
+      'Several pages, a larger unlisted share, a name with diacritics, and entity names made to break a careless renderer (DEMO_HOSTILE_ENTITY_NAMES).',
   },
   {
     label: 'li-wei',
@@ -90,6 +91,28 @@ const DEMO_AUTHOR_SEEDS: readonly DemoAuthorSeed[] = [
   },
 ];
 
+/** The demo author whose first entities (by id) carry {@link DEMO_HOSTILE_ENTITY_NAMES}. */
+export const DEMO_HOSTILE_NAMES_AUTHOR = 'zoe-muller';
+
+/**
+ * Entity names that a report, a terminal or a log must show as text and nothing else: markup and a
+ * script, quotes and ampersands, right-to-left Arabic and Hebrew next to left-to-right text, emoji joined
+ * by zero-width joiners, C0 controls (a bell, NUL, terminal colour escapes), a right-to-left override that
+ * would make a name read backwards, and a very long name. They replace the names of the author's entities
+ * with the smallest ids, so they sit on the first page of a listing ordered by id; the number of entities
+ * and everything else stay as generated.
+ */
+export const DEMO_HOSTILE_ENTITY_NAMES: readonly string[] = [
+  '<script>alert(1)</script> Churn model',
+  '"Quotes" & \'apostrophes\' & <b>not bold</b> &amp; </td></tr></table>',
+  'تحليل بيانات العملاء (Customer analysis) 2024',
+  'ניתוח נתונים – גרסה 2',
+  'Family 👨\u200d👩\u200d👧 and 🏳️\u200d🌈 flags, 🚀 launch',
+  'Bell\u0007 NUL\u0000 and \u001b[31mred\u001b[0m terminal escapes',
+  'Invoice \u202etxt.exe\u202c (right-to-left override)',
+  `A very long name: ${'forecasting energy demand across many regions and seasons, '.repeat(12).trim()}`,
+];
+
 /** The demo authors, in catalog order. */
 export const DEMO_AUTHORS: readonly DemoAuthor[] = DEMO_AUTHOR_SEEDS.map((seed) => ({
   label: seed.label,
@@ -108,7 +131,7 @@ export const DEFAULT_DEMO_SEED = 2026;
 
 /** The demo catalog; the seed varies the content, never the authors or their counts. */
 export function createDemoCatalog(seed = DEFAULT_DEMO_SEED): CatalogData {
-  return generateCatalogData({
+  const data = generateCatalogData({
     seed,
     authors: DEMO_AUTHOR_SEEDS.map((author) => ({
       authorId: authorIdFromEmail(author.email),
@@ -117,4 +140,12 @@ export function createDemoCatalog(seed = DEFAULT_DEMO_SEED): CatalogData {
       unlistedRatio: author.unlistedRatio,
     })),
   });
+  const hostile = DEMO_AUTHORS.find((author) => author.label === DEMO_HOSTILE_NAMES_AUTHOR);
+  const entities = hostile ? data.authors.get(hostile.authorId)?.entities : undefined;
+  const firstById = [...(entities ?? [])].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  DEMO_HOSTILE_ENTITY_NAMES.forEach((name, index) => {
+    const entity = firstById[index];
+    if (entity) entity.name = name;
+  });
+  return data;
 }

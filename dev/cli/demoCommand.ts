@@ -5,7 +5,8 @@ import { createStorageServices } from '../../src/services';
 import { downloadSnapshot } from '../../src/snapshots/downloadSnapshot';
 import { runRecordPath } from '../../src/contract/layout';
 import { CliContext, EXIT_FAILED, EXIT_OK } from '../../src/cli/CliContext';
-import { renderRunSummary, renderTable } from '../../src/cli/format';
+import { fitLine, renderRunSummary, renderTable, terminalWidth } from '../../src/cli/format';
+import { writeBundleReport } from '../../src/report/writeBundleReport';
 import { RunProgress } from '../../src/cli/RunProgress';
 
 export interface DemoOptions {
@@ -41,7 +42,9 @@ export async function demoCommand(cli: CliContext, options: DemoOptions): Promis
       }
     });
 
-    cli.out(renderRunSummary(record));
+    const width = terminalWidth(cli.io.stdout, cli.io.env);
+    const line = (text: string): void => cli.out(fitLine(text, width));
+    cli.out(renderRunSummary(record, { width }));
     cli.out('');
     const rows = registrations.map((registration) => {
       const outcome = record.authors.find((author) => author.secretName === registration.secretName);
@@ -53,15 +56,17 @@ export async function demoCommand(cli: CliContext, options: DemoOptions): Promis
         registration.note,
       ];
     });
-    cli.out(renderTable(['secret', 'status', 'check', 'why'], rows));
+    cli.out(renderTable(['secret', 'status', 'check', 'why'], rows, { width }));
     cli.out('');
     // Copies of the snapshots on disk, checked against their manifests, so the result can be opened now.
     const copies = resolve(options.copies, record.runId);
     const { container } = createStorageServices(demo.config({ needsVault: false }));
-    cli.out(
+    line(
       `Snapshots were written to Azurite, container "${stack.env.EXPORT_CONTAINER}" (its data stays in ${dataFolder}).`,
     );
-    cli.out(`Each complete one was downloaded and checked against its manifest into ${copies}:`);
+    line(
+      `Each complete one was downloaded and checked against its manifest into ${copies} (open report.html):`,
+    );
     for (const author of record.authors) {
       if (!author.snapshot || !author.authorId) continue;
       const label = author.secretName.replace(/^gallery-author-/, '');
@@ -70,10 +75,11 @@ export async function demoCommand(cli: CliContext, options: DemoOptions): Promis
         runId: record.runId,
         outDir: join(copies, label),
       });
-      cli.out(`  ${author.snapshot}  ->  ${relative(process.cwd(), bundle.folder) || bundle.folder}`);
+      await writeBundleReport(bundle.folder, bundle.snapshot.manifest, { signal: cli.io.signal });
+      line(`  ${author.snapshot}  ->  ${relative(process.cwd(), bundle.folder) || bundle.folder}`);
     }
-    cli.out(`Run record: ${runRecordPath(record.runId)}`);
-    cli.out(
+    line(`Run record: ${runRecordPath(record.runId)}`);
+    line(
       'To browse the archive itself: `npm run local` (keeps the stack running), then `npx gallery-export list`.',
     );
     const asExpected = rows.every((row) => row[2] === 'as expected');

@@ -2,14 +2,217 @@ import Table from 'cli-table3';
 import { shortAuthorId } from '../contract/authorId';
 import type { AuthorOutcome, RunRecord } from '../contract/formats';
 
-export function renderTable(head: string[], rows: string[][]): string {
+/**
+ * What the CLI prints for people: tables that fit the terminal. On a terminal a table takes its width
+ * from the terminal (or COLUMNS); cells too long for it (paths, IDs, messages) are shortened in the
+ * middle with "…", keeping both ends, which is where paths and IDs differ, and no line is ever wider
+ * than the terminal; when even that cannot fit, each row is printed as a block of "header  value" lines.
+ * When the output is not a terminal (a pipe, a file, a CI log) nothing is shortened, since scripts and
+ * people searching logs read those, unless COLUMNS asks for a width. `--json` is never shortened.
+ */
+
+export interface TableLayoutOptions {
+  /**
+   * Columns the output may use (see {@link terminalWidth}); undefined means no limit and every cell whole.
+   * @default undefined
+   */
+  width?: number | undefined;
+}
+
+/**
+ * A shortened column keeps at least this many columns (and its whole header): a table narrower than
+ * that is no longer readable, so rows are printed as blocks instead.
+ */
+export const MIN_TABLE_COLUMN_WIDTH = 24;
+
+/**
+ * The width to lay tables out for: COLUMNS when it is a positive number (as `ls` and most tools
+ * honour it), else the terminal's width, else undefined (not a terminal: no limit).
+ */
+export function terminalWidth(
+  stream: { isTTY?: boolean; columns?: number },
+  env: Readonly<Record<string, string | undefined>> = {},
+): number | undefined {
+  const columns = Number(env.COLUMNS);
+  if (Number.isSafeInteger(columns) && columns > 0) return columns;
+  if (stream.isTTY && typeof stream.columns === 'number' && stream.columns > 0) return stream.columns;
+  return undefined;
+}
+
+export function renderTable(head: string[], rows: string[][], options: TableLayoutOptions = {}): string {
+  const header = head.map(terminalSafe);
+  const body = rows.map((row) => header.map((_, index) => terminalSafe(row[index] ?? '')));
+  const { width } = options;
+  if (width === undefined) return drawTable(header, body);
+  const natural = header.map((title, index) =>
+    Math.max(1, displayWidth(title), ...body.map((row) => displayWidth(row[index]!))),
+  );
+  // cli-table3 draws a border between and around the columns, and one space of padding on each side.
+  const budget = width - (3 * header.length + 1);
+  const least = header.map((title, index) =>
+    Math.min(natural[index]!, Math.max(MIN_TABLE_COLUMN_WIDTH, displayWidth(title))),
+  );
+  const widths = fitColumns(natural, budget, least);
+  if (!widths) return renderBlocks(header, body, width);
+  const shorten = (cells: string[]): string[] =>
+    cells.map((cell, index) => shortenMiddle(cell, widths[index]!));
+  return drawTable(shorten(header), body.map(shorten), widths);
+}
+
+/** The columns a table needs to show every cell whole. */
+export function naturalTableWidth(head: readonly string[], rows: readonly string[][]): number {
+  const columns = head.map((title, index) =>
+    Math.max(
+      1,
+      displayWidth(terminalSafe(title)),
+      ...rows.map((row) => displayWidth(terminalSafe(row[index] ?? ''))),
+    ),
+  );
+  return columns.reduce((sum, value) => sum + value, 0) + 3 * head.length + 1;
+}
+
+/**
+ * Column widths that fit `budget`: the widest columns give way first, none below its `least` width;
+ * undefined when that is not enough.
+ */
+export function fitColumns(
+  natural: readonly number[],
+  budget: number,
+  least: readonly number[] = natural.map((value) => Math.min(value, MIN_TABLE_COLUMN_WIDTH)),
+): number[] | undefined {
+  const total = natural.reduce((sum, value) => sum + value, 0);
+  if (total <= budget) return [...natural];
+  if (least.reduce((sum, value) => sum + value, 0) > budget) return undefined;
+  // The highest "water level" at which the capped columns still fit, then the spare columns to the
+  // widest ones that were capped.
+  const capped = (level: number): number[] =>
+    natural.map((value, index) => Math.max(least[index]!, Math.min(value, level)));
+  const used = (widths: number[]): number => widths.reduce((sum, value) => sum + value, 0);
+  let low = 0;
+  let high = Math.max(...natural);
+  while (low < high) {
+    const middle = Math.ceil((low + high) / 2);
+    if (used(capped(middle)) <= budget) low = middle;
+    else high = middle - 1;
+  }
+  const widths = capped(low);
+  let spare = budget - used(widths);
+  for (let index = 0; spare > 0 && index < widths.length; index++) {
+    if (widths[index]! < natural[index]!) {
+      widths[index]!++;
+      spare--;
+    }
+  }
+  return widths;
+}
+
+/**
+ * Each row as a block: its first cell as a title, then one indented "header  value" line per cell.
+ * Only values are shortened, so the labels stay aligned and readable.
+ */
+function renderBlocks(header: string[], body: string[][], width: number): string {
+  const labelWidth = Math.max(...header.slice(1).map(displayWidth), 0);
+  const labelled = (prefix: string, value: string): string =>
+    displayWidth(prefix) < width
+      ? `${prefix}${shortenMiddle(value, width - displayWidth(prefix))}`
+      : shortenMiddle(`${prefix}${value}`, width);
+  const lines: string[] = [];
+  for (const row of body) {
+    if (lines.length > 0) lines.push('');
+    lines.push(labelled(`${header[0]}: `, row[0]!));
+    row.slice(1).forEach((cell, index) => {
+      const label = header[index + 1]!;
+      lines.push(labelled(`  ${label}${' '.repeat(labelWidth - displayWidth(label))}  `, cell));
+    });
+  }
+  return lines.join('\n');
+}
+
+function drawTable(head: string[], rows: string[][], widths?: number[]): string {
   const table = new Table({
     head,
     style: { head: [], border: [] },
-    wordWrap: true,
+    ...(widths ? { colWidths: widths.map((value) => value + 2), wordWrap: false } : { wordWrap: true }),
   });
   table.push(...rows);
   return table.toString();
+}
+
+/**
+ * Text that cannot upset a terminal: line breaks and tabs become spaces (a cell is one line), other
+ * control characters and bidirectional overrides become "?" (an ESC from a catalog value or an error
+ * message must never reach the terminal as an escape sequence).
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(/\r\n|[\n\r\t]/g, ' ').replace(/[\p{Cc}\u202a-\u202e\u2066-\u2069]/gu, '?');
+}
+
+const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' });
+
+/** The columns a string takes in a terminal: wide East Asian characters and emoji take two. */
+export function displayWidth(text: string): number {
+  let width = 0;
+  for (const { segment } of graphemes.segment(text)) width += graphemeWidth(segment);
+  return width;
+}
+
+const ZERO_WIDTH = /^[\p{Mn}\p{Me}\p{Cf}]+$/u;
+const EMOJI = /\p{Emoji_Presentation}|\p{Extended_Pictographic}\ufe0f/u;
+
+function graphemeWidth(grapheme: string): number {
+  if (ZERO_WIDTH.test(grapheme)) return 0;
+  if (EMOJI.test(grapheme)) return 2;
+  const code = grapheme.codePointAt(0)!;
+  return isWide(code) ? 2 : 1;
+}
+
+/** East Asian Wide and Fullwidth ranges (Unicode 15), the ones that occur in real text. */
+function isWide(code: number): boolean {
+  return (
+    (code >= 0x1100 && code <= 0x115f) ||
+    (code >= 0x2e80 && code <= 0x303e) ||
+    (code >= 0x3041 && code <= 0x33ff) ||
+    (code >= 0x3400 && code <= 0x4dbf) ||
+    (code >= 0x4e00 && code <= 0x9fff) ||
+    (code >= 0xa000 && code <= 0xa4cf) ||
+    (code >= 0xac00 && code <= 0xd7a3) ||
+    (code >= 0xf900 && code <= 0xfaff) ||
+    (code >= 0xfe30 && code <= 0xfe4f) ||
+    (code >= 0xff00 && code <= 0xff60) ||
+    (code >= 0xffe0 && code <= 0xffe6) ||
+    (code >= 0x1f300 && code <= 0x1f64f) ||
+    (code >= 0x1f900 && code <= 0x1f9ff) ||
+    (code >= 0x20000 && code <= 0x3fffd)
+  );
+}
+
+/**
+ * `text` in at most `width` columns: whole when it fits, else its start and end around "…", cut between
+ * characters as a reader sees them (an emoji or an accented letter is never split).
+ */
+export function shortenMiddle(text: string, width: number): string {
+  if (displayWidth(text) <= width) return text;
+  if (width <= 0) return '';
+  const parts = Array.from(graphemes.segment(text), ({ segment }) => segment);
+  const room = width - 1;
+  const headRoom = Math.ceil(room / 2);
+  let head = '';
+  let used = 0;
+  for (const part of parts) {
+    const next = graphemeWidth(part);
+    if (used + next > headRoom) break;
+    head += part;
+    used += next;
+  }
+  let tail = '';
+  let tailUsed = 0;
+  for (let index = parts.length - 1; index >= 0; index--) {
+    const next = graphemeWidth(parts[index]!);
+    if (used + tailUsed + next > room) break;
+    tail = parts[index]! + tail;
+    tailUsed += next;
+  }
+  return `${head}…${tail}`;
 }
 
 export function describeOutcome(author: AuthorOutcome): string {
@@ -25,8 +228,9 @@ export function describeOutcome(author: AuthorOutcome): string {
   }
 }
 
-export function renderRunSummary(record: RunRecord): string {
-  const rows = record.authors.map((author) => [
+export function renderRunSummary(record: RunRecord, options: TableLayoutOptions = {}): string {
+  const head = ['secret', 'author', 'status', 'entities', 'token', 'snapshot / reason'];
+  let rows = record.authors.map((author) => [
     author.secretName,
     author.authorId ? shortAuthorId(author.authorId) : '-',
     author.status,
@@ -34,11 +238,27 @@ export function renderRunSummary(record: RunRecord): string {
     author.tokenStatus ?? '-',
     describeOutcome(author),
   ]);
+  // Too wide for the terminal: author IDs inside paths and messages first shrink the way the author
+  // column shows them, before anything is cut.
+  if (options.width !== undefined && naturalTableWidth(head, rows) > options.width) {
+    rows = rows.map((row) => row.map(abbreviateAuthorIds));
+  }
   const { complete, failed, skipped } = record.counts;
+  const line = `Run ${record.runId}: ${record.status} (${complete} complete, ${failed} failed, ${skipped} skipped)${record.error ? ` - ${record.error.code}: ${record.error.message}` : ''}`;
   return [
-    renderTable(['secret', 'author', 'status', 'entities', 'token', 'snapshot / reason'], rows),
-    `Run ${record.runId}: ${record.status} (${complete} complete, ${failed} failed, ${skipped} skipped)${record.error ? ` - ${record.error.code}: ${record.error.message}` : ''}`,
+    renderTable(head, rows, options),
+    options.width === undefined ? line : fitLine(line, options.width),
   ].join('\n');
+}
+
+/** Every author ID (64 hex) in a path or message as the author column shows it: `561F69…3B67`. */
+export function abbreviateAuthorIds(text: string): string {
+  return text.replace(/\b[0-9A-F]{64}\b/g, shortAuthorId);
+}
+
+/** One line of output in at most `width` columns (undefined: as it is), shortened in the middle. */
+export function fitLine(text: string, width: number | undefined): string {
+  return width === undefined ? text : shortenMiddle(terminalSafe(text), width);
 }
 
 export function formatBytes(bytes: number): string {

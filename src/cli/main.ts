@@ -6,6 +6,7 @@ import type { GetOptions } from './commands/get';
 import type { ListOptions } from './commands/list';
 import type { PurgeOptions } from './commands/purge';
 import type { RegisterAuthorOptions } from './commands/registerAuthor';
+import type { ReportOptions } from './commands/report';
 import type { VerifyOptions } from './commands/verify';
 import type { RunOptions } from './commands/run';
 
@@ -89,6 +90,20 @@ export function buildProgram(
     .option('--run <runId>', 'the run, or "latest"', 'latest')
     .option('--out <dir>', 'a new or empty folder')
     .action(action<GetOptions>(async (options) => (await import('./commands/get')).getCommand(cli, options)));
+
+  program
+    .command('report')
+    .description(
+      'write the subject-access report of one snapshot (self-contained HTML), checked against its manifest',
+    )
+    .option('--author <id>', 'the author (64 hex)')
+    .option('--run <runId>', 'the run, or "latest"', 'latest')
+    .option('--out <file.html>', 'a new file; the further pages of a large author are written next to it')
+    .action(
+      action<ReportOptions>(async (options) =>
+        (await import('./commands/report')).reportCommand(cli, options),
+      ),
+    );
 
   program
     .command('purge')

@@ -30,6 +30,7 @@ test('the demo runs the whole stack, checks every demo author did what it should
       'entities.json',
       'manifest.json',
       'profile.json',
+      'report.html',
     ]);
   } finally {
     await rm(folder, { recursive: true, force: true });

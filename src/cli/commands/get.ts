@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { createStorageServices } from '../../services';
+import { writeBundleReport } from '../../report/writeBundleReport';
 import { downloadSnapshot } from '../../snapshots/downloadSnapshot';
 import { CliContext, EXIT_OK, usageError } from '../CliContext';
 import { parseAuthorOption, parseRunOption } from './options';
@@ -23,8 +24,12 @@ export async function getCommand(cli: CliContext, options: GetOptions): Promise<
     outDir: resolve(options.out),
     signal: cli.io.signal,
   });
+  // The same files, for a person: report.html (and its further pages for a large author).
+  const report = await writeBundleReport(bundle.folder, bundle.snapshot.manifest, { signal: cli.io.signal });
   cli.out(`Snapshot ${bundle.snapshot.runId} of author ${authorId} is in ${bundle.folder}:`);
-  for (const file of bundle.files) cli.out(`  ${file}`);
-  cli.out('Every file was checked against the manifest (see README.txt and SHA256SUMS).');
+  for (const file of [...bundle.files, ...report.files]) cli.out(`  ${file}`);
+  cli.out(
+    'Every file was checked against the manifest (see README.txt and SHA256SUMS); open report.html to read it.',
+  );
   return EXIT_OK;
 }

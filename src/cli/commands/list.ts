@@ -2,7 +2,7 @@ import { shortAuthorId } from '../../contract/authorId';
 import { createStorageServices } from '../../services';
 import { listCompleteSnapshots } from '../../snapshots/snapshotListing';
 import { CliContext, EXIT_OK } from '../CliContext';
-import { formatBytes, renderTable } from '../format';
+import { formatBytes, renderTable, terminalWidth } from '../format';
 import { parseAuthorOption, parseDateOption } from './options';
 
 export interface ListOptions {
@@ -53,7 +53,11 @@ export async function listCommand(cli: CliContext, options: ListOptions): Promis
     formatBytes(manifest.files.reduce((sum, file) => sum + file.bytes, 0)),
     prefix,
   ]);
-  cli.out(renderTable(['run', 'author', 'completed', 'entities', 'token', 'size', 'path'], rows));
+  cli.out(
+    renderTable(['run', 'author', 'completed', 'entities', 'token', 'size', 'path'], rows, {
+      width: terminalWidth(cli.io.stdout, cli.io.env),
+    }),
+  );
   cli.out(`${snapshots.length} complete snapshot(s)`);
   return EXIT_OK;
 }

@@ -1,6 +1,6 @@
 import { runInProcess } from '../../export/runInProcess';
 import { CliContext, EXIT_FAILED, EXIT_OK } from '../CliContext';
-import { renderRunSummary } from '../format';
+import { renderRunSummary, terminalWidth } from '../format';
 import { RunProgress } from '../RunProgress';
 import { parseAuthorOptions } from './options';
 
@@ -30,7 +30,7 @@ export async function runCommand(cli: CliContext, options: RunOptions): Promise<
       const { lockLeaseId: _lease, ...publicRecord } = record;
       cli.out(JSON.stringify(publicRecord, null, 2));
     } else {
-      cli.out(renderRunSummary(record));
+      cli.out(renderRunSummary(record, { width: terminalWidth(cli.io.stdout, cli.io.env) }));
     }
     return record.status === 'complete' && !record.error ? EXIT_OK : EXIT_FAILED;
   });
