@@ -51,7 +51,7 @@ class SettingsReader {
     const text = this.string(name);
     const value = /^\d+$/.test(text) ? Number(text) : NaN;
     if (!Number.isSafeInteger(value) || value < min || value > max) {
-      this.problems.push(`${name} must be an integer from ${min} to ${max} (got "${text}")`);
+      this.problems.push(`${name} must be an integer from ${min} to ${max} (got ${shown(text)})`);
       return Number(DEFAULT_SETTINGS[name]);
     }
     return value;
@@ -62,7 +62,8 @@ class SettingsReader {
     try {
       parsed = new URL(value);
     } catch {
-      this.problems.push(`${name} is not a valid URL (got "${value}")`);
+      // Never the value: a connection string or a key pasted into the wrong setting lands here.
+      this.problems.push(`${name} is not a valid URL`);
       return value;
     }
     if (parsed.username || parsed.password || parsed.search || parsed.hash) {
@@ -74,10 +75,18 @@ class SettingsReader {
         );
       }
     } else if (parsed.protocol !== 'https:') {
-      this.problems.push(`${name} must be an https URL (got "${parsed.protocol}")`);
+      this.problems.push(`${name} must be an https URL (got ${shown(parsed.protocol)})`);
     }
     return parsed.href.replace(/\/+$/, '');
   }
+}
+
+/**
+ * A setting's value in an error message only when it cannot be a credential: short, and without the
+ * characters of connection strings, keys, tokens and URLs with queries (`=`, `;`, `?`, `@`, `+`, `/`).
+ */
+function shown(value: string): string {
+  return value.length <= 40 && /^[\w .:*,-]*$/.test(value) ? `"${value}"` : '(value not shown)';
 }
 
 const CONTAINER_NAME = /^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
@@ -116,10 +125,10 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
 
   const container = reader.string('EXPORT_CONTAINER');
   if (!CONTAINER_NAME.test(container)) {
-    reader.problems.push(`EXPORT_CONTAINER "${container}" is not a valid blob container name`);
+    reader.problems.push(`EXPORT_CONTAINER ${shown(container)} is not a valid blob container name`);
   }
   const queue = reader.string('EXPORT_QUEUE');
-  if (!CONTAINER_NAME.test(queue)) reader.problems.push(`EXPORT_QUEUE "${queue}" is not a valid queue name`);
+  if (!CONTAINER_NAME.test(queue)) reader.problems.push(`EXPORT_QUEUE ${shown(queue)} is not a valid queue name`);
   else if (queue.length > MAX_QUEUE_NAME - POISON_SUFFIX.length) {
     // The host moves failed messages to <name>-poison, which must be a valid queue name too.
     reader.problems.push(
@@ -129,7 +138,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
 
   const schedule = reader.string('EXPORT_SCHEDULE');
   if (schedule.split(/\s+/).length !== NCRONTAB_FIELDS) {
-    reader.problems.push(`EXPORT_SCHEDULE must be a 6-field NCRONTAB expression (got "${schedule}")`);
+    reader.problems.push(`EXPORT_SCHEDULE must be a 6-field NCRONTAB expression (got ${shown(schedule)})`);
   }
 
   const config: Config = {
@@ -181,7 +190,7 @@ function readSigningKeyName(reader: SettingsReader): string | undefined {
 function readExportMode(reader: SettingsReader): ExportMode {
   const mode = reader.string('EXPORT_MODE');
   if (mode !== 'queue' && mode !== 'inline') {
-    reader.problems.push(`EXPORT_MODE must be "queue" or "inline" (got "${mode}")`);
+    reader.problems.push(`EXPORT_MODE must be "queue" or "inline" (got ${shown(mode)})`);
     return 'queue';
   }
   return mode;

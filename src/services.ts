@@ -4,6 +4,7 @@ import { KeyVaultAuthorRegistry } from './authors/KeyVaultAuthorRegistry';
 import { CatalogClient } from './catalog/CatalogClient';
 import { describeRunSettings, type Config } from './config';
 import { EntitySpool } from './export/EntitySpool';
+import { prepareSpoolFolder } from './export/spoolFolder';
 import type { ExportServices, Logger } from './export/ports';
 import { BlobRunLock } from './snapshots/BlobRunLock';
 import { BlobErasureStore } from './snapshots/BlobErasureStore';
@@ -58,6 +59,7 @@ export function createStorageServices(
  * interfaces. The Functions adapters and the CLI both start here.
  */
 export function createServices(config: Config, options: CreateServicesOptions): AppServices {
+  const spoolDir = prepareSpoolFolder(config.spoolDir);
   const { blobService, queueService } = createStorageClients(config.storage);
   const storage = createStorageServices(config, blobService);
   const { container } = storage;
@@ -85,7 +87,7 @@ export function createServices(config: Config, options: CreateServicesOptions): 
     registry,
     catalog,
     ...storage,
-    createSpool: () => new EntitySpool({ directory: config.spoolDir }),
+    createSpool: () => new EntitySpool({ directory: spoolDir }),
     logger: options.logger,
     now: options.now ?? (() => new Date()),
     generator: GENERATOR,

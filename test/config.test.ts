@@ -124,7 +124,11 @@ test('a configuration error never echoes a value that may hold a credential', ()
     // A URL with a query (a SAS token) or credentials.
     { CATALOG_BASE_URL: `https://catalog.example/?sig=${secret}` },
     { KEY_VAULT_URL: `https://user:${secret}@vault.example` },
-    { EXPORT_STORAGE__blobServiceUri: `https://a.blob.core.windows.net/?sv=2024&sig=${secret}` },
+    {
+      EXPORT_STORAGE: '',
+      EXPORT_STORAGE__blobServiceUri: `https://a.blob.core.windows.net/?sv=2024&sig=${secret}`,
+      EXPORT_STORAGE__queueServiceUri: 'https://a.queue.core.windows.net',
+    },
     { EXPORT_STORAGE: `not a connection string ${secret}` },
   ];
   for (const env of attempts) {

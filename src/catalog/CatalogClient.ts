@@ -22,6 +22,7 @@ import type { AdaptiveLimiter } from './AdaptiveLimiter';
 import { parseEntityPage, parseProfile, type EntityPage } from './catalogResponses';
 import { CatalogTransport, anySignal, type RequestOptions } from './CatalogTransport';
 import { readConsistentListing } from './consistentListing';
+import { IdDigestCollector, isBadRequest, TOKEN_EXPIRY_MARGIN_MS, TokenLapsed } from './listingGuards';
 import { DEFAULT_RETRY_TIMING, type RetryTimingOptions } from './retryPolicy';
 import { RetryBudget } from './RetryBudget';
 
@@ -48,6 +49,8 @@ export interface CatalogClientOptions {
   maxResponseBytes?: number;
   /** Source of jitter, injectable for tests. @default Math.random */
   random?: () => number;
+  /** Wall clock (ms) a token's expiry is compared with, injectable for tests. @default Date.now */
+  now?: () => number;
   userAgent?: string;
 }
 
@@ -66,6 +69,11 @@ export interface AuthorCallOptions {
 
 export interface ListEntitiesOptions extends AuthorCallOptions {
   onProgress?: (progress: ListingProgress) => void;
+  /**
+   * Asked before each page request that would carry the token: false once it has expired (the catalog
+   * would quietly leave the unlisted entities out), which ends this listing with TokenLapsed.
+   */
+  tokenUsable?: (() => boolean) | undefined;
 }
 
 /**
@@ -127,14 +135,29 @@ export class CatalogClient {
       const { profile, listing } = await this.readBoth(authorId, collector, call);
       return { profile, listing, figures, tokenUsed: false };
     }
+    const expiresAt = options.token?.expiresAt?.getTime();
+    const now = this.options.now ?? Date.now;
+    const tokenUsable = (): boolean => expiresAt === undefined || now() + TOKEN_EXPIRY_MARGIN_MS < expiresAt;
+    const publicOnly = async (
+      dropped: NonNullable<AuthorReading['tokenDropped']>,
+    ): Promise<AuthorReading> => {
+      const { profile, listing } = await this.readBoth(authorId, collector, call);
+      return { profile, listing, figures, tokenUsed: false, tokenDropped: dropped };
+    };
+    const expired = {
+      reason: 'expired' as const,
+      expiredAt: new Date(expiresAt ?? Date.now()).toISOString(),
+    };
+    if (!tokenUsable()) return publicOnly(expired);
     try {
-      const { profile, listing } = await this.readBoth(authorId, collector, { ...call, token });
+      const { profile, listing } = await this.readBoth(authorId, collector, { ...call, token, tokenUsable });
       return { profile, listing, figures, tokenUsed: true };
     } catch (error) {
+      // Every page of the kept list must have carried a valid token, or none: read it again without.
+      if (error instanceof TokenLapsed) return publicOnly(expired);
       const statusCode = isGalleryExportError(error, 'CATALOG_HTTP') ? error.statusCode : undefined;
       if (statusCode !== 401 && statusCode !== 403) throw error;
-      const { profile, listing } = await this.readBoth(authorId, collector, call);
-      return { profile, listing, figures, tokenUsed: false, tokenDropped: { reason: 'refused', statusCode } };
+      return publicOnly({ reason: 'refused', statusCode });
     }
   }
 
@@ -167,10 +190,48 @@ export class CatalogClient {
     options: ListEntitiesOptions = {},
   ): Promise<ListingResult> {
     const id = this.checkAuthorId(authorId);
-    // The ID is validated as 64 hex above, so it cannot break out of the quoted literal.
+    let passes = 0;
+    let discardedPasses: string[] = [];
+    // Only a pass of an ordered list proves itself (its pages overlap in a stable order); an unordered
+    // one is trusted once a second pass has found exactly the same entities.
+    let previous: string | undefined;
+    const maxPasses = this.options.maxPasses ?? DEFAULT_CATALOG_CLIENT.maxPasses;
+    for (;;) {
+      const digest = new IdDigestCollector(collector);
+      const result = await this.readOnePassSet(id, digest, options);
+      passes += result.passes;
+      discardedPasses = [...discardedPasses, ...result.discardedPasses];
+      const ordered = this.orderBySupported;
+      const fingerprint = digest.digest();
+      if (ordered || fingerprint === previous || passes >= maxPasses) {
+        if (!ordered && fingerprint !== previous) {
+          throw new GalleryExportError(
+            'CATALOG_INCONSISTENT',
+            `The catalog's unordered entity list for author ${shortAuthorId(id)} differed between every two passes in ${passes}`,
+            { details: { passes } },
+          );
+        }
+        if (options.stats) options.stats.passes += passes;
+        return { ...result, passes, discardedPasses, ordered };
+      }
+      if (previous !== undefined) discardedPasses.push('an unordered pass differed from the one before it');
+      previous = fingerprint;
+    }
+  }
+
+  /** One consistent listing (possibly after passes thrown away), as `readConsistentListing` reads it. */
+  private readOnePassSet(
+    id: string,
+    collector: EntityCollector,
+    options: ListEntitiesOptions,
+  ): ReturnType<typeof readConsistentListing> {
+    // The ID is validated as 64 hex, so it cannot break out of the quoted literal.
     const filter = encodeURIComponent(`author/id eq '${id}'`);
-    const result = await readConsistentListing(
+    return readConsistentListing(
       async ({ skip, top, signal }): Promise<EntityPage> => {
+        if (options.token !== undefined && options.tokenUsable && !options.tokenUsable()) {
+          throw new TokenLapsed('the access token expired while the entities were read');
+        }
         const fetch = (ordered: boolean): Promise<EntityPage> =>
           this.transport.send(
             {
@@ -186,11 +247,15 @@ export class CatalogClient {
         try {
           page = await fetch(ordered);
         } catch (error) {
-          // A catalog that refuses `$orderby` (400) is asked again without it, from then on.
-          if (!ordered || !isGalleryExportError(error, 'CATALOG_HTTP') || error.statusCode !== 400)
-            throw error;
+          if (!ordered || !isBadRequest(error)) throw error;
+          // A 400 may be about anything in the query ($top above the catalog's maximum, say): only when
+          // the same page without `$orderby` is accepted has the catalog refused `$orderby` itself.
+          try {
+            page = await fetch(false);
+          } catch (second) {
+            throw isBadRequest(second) ? error : second;
+          }
           this.orderBySupported = false;
-          page = await fetch(false);
         }
         if (options.stats) options.stats.pages++;
         return page;
@@ -207,8 +272,6 @@ export class CatalogClient {
         maxPagesInFlight: Math.max(16, 2 * this.concurrency),
       },
     );
-    if (options.stats) options.stats.passes += result.passes;
-    return { ...result, ordered: this.orderBySupported };
   }
 
   close(): Promise<void> {
@@ -250,6 +313,8 @@ export class CatalogClient {
     const failures: unknown[] = [profileResult, listingResult].flatMap((result) =>
       result.status === 'rejected' ? [result.reason as unknown] : [],
     );
+    const lapsed = failures.find((failure) => failure instanceof TokenLapsed);
+    if (lapsed) throw lapsed;
     throw toGalleryExportError(failures.find((failure) => !isAbortError(failure)) ?? failures[0]);
   }
 

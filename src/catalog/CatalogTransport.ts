@@ -7,7 +7,13 @@ import { DEFAULT_CATALOG_CLIENT } from '../contract/defaults';
 import { abortableSleep } from './abortableSleep';
 import { AdaptiveLimiter } from './AdaptiveLimiter';
 import { InvalidBodyError } from './catalogResponses';
-import { decideRetry, errorCode, type AttemptOutcome, type RetryTimingOptions } from './retryPolicy';
+import {
+  decideRetry,
+  errorCode,
+  parseRetryAfter,
+  type AttemptOutcome,
+  type RetryTimingOptions,
+} from './retryPolicy';
 import { RetryBudget } from './RetryBudget';
 
 export interface CatalogTransportOptions {
@@ -21,6 +27,9 @@ export interface CatalogTransportOptions {
   random: () => number;
   userAgent: string;
 }
+
+/** Added to every Retry-After wait (see holdUntilRetryAfter). */
+const RETRY_AFTER_MARGIN_MS = 5;
 
 /** What one request is for: its path and query, and how to describe it in messages. */
 export interface CatalogTarget {
@@ -53,6 +62,12 @@ export interface RequestOptions {
 export class CatalogTransport {
   readonly limiter: AdaptiveLimiter;
   private readonly agent: Agent;
+  /**
+   * Per request target (path and query, as sent): when the Retry-After the catalog last gave for it ends
+   * (performance.now() ms). Every later request of that URL waits for it, whichever pass or author sends
+   * it, not only the retry of the request that got the 429.
+   */
+  private readonly notBefore = new Map<string, number>();
 
   constructor(private readonly options: CatalogTransportOptions) {
     this.limiter = new AdaptiveLimiter({ maxConcurrency: options.concurrency });
@@ -84,6 +99,7 @@ export class CatalogTransport {
 
     for (let attempt = 1; ; attempt++) {
       throwIfAborted(waitSignal);
+      await this.waitForRetryAfter(target.path, waitSignal);
       let outcome: AttemptOutcome;
       let problem: string | undefined;
       // The slot covers the request on the wire only: parsing happens after it is handed back, so the
@@ -101,10 +117,12 @@ export class CatalogTransport {
         response = { status: 0, retryAfter: null, body: Buffer.alloc(0), error };
       }
       release();
-      // A 429 slows the whole client down, whatever became of the request that got it.
+      // A 429 slows the whole client down (the service says "too many", not "not this one"), and no
+      // request for that URL goes out again before the wait it asked for.
       if (response.status === 429) {
         if (figures) figures.throttled++;
         this.limiter.onThrottled();
+        this.holdUntilRetryAfter(target.path, response.retryAfter);
       }
       // Let the request that takes this slot go out before the (CPU-bound) parsing below: when many
       // answers arrive together, the next requests are then on the wire while these are parsed.
@@ -150,6 +168,30 @@ export class CatalogTransport {
 
   close(): Promise<void> {
     return this.agent.close();
+  }
+
+  private holdUntilRetryAfter(path: string, header: string | null): void {
+    const waitMs = parseRetryAfter(header ?? undefined, Date.now());
+    if (waitMs === undefined || waitMs <= 0) return;
+    const now = performance.now();
+    // Timers may fire a millisecond early; the service counts from when it sent the answer, before it
+    // arrived here, so this errs on the right side.
+    const until = now + waitMs + RETRY_AFTER_MARGIN_MS;
+    this.notBefore.set(path, Math.max(this.notBefore.get(path) ?? 0, until));
+    if (this.notBefore.size > 1024) {
+      for (const [key, end] of this.notBefore) if (end <= now) this.notBefore.delete(key);
+    }
+  }
+
+  private async waitForRetryAfter(path: string, signal: AbortSignal | undefined): Promise<void> {
+    const until = this.notBefore.get(path);
+    if (until === undefined) return;
+    const waitMs = until - performance.now();
+    if (waitMs <= 0) {
+      this.notBefore.delete(path);
+      return;
+    }
+    await abortableSleep(Math.ceil(waitMs), signal);
   }
 
   private failure(

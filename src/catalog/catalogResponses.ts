@@ -39,6 +39,10 @@ export function parseEntityPage(received: Buffer): EntityPage {
     const value = parsed.value;
     if (!Array.isArray(value)) throw new InvalidBodyError('the list envelope has no "value" array');
     values = value;
+    // JSON.parse keeps the last of two equal keys and the byte scan finds the first: a body with either
+    // twice would be read two ways, so it is refused.
+    const repeated = scanner.repeatedMember(scanner.skipWhitespace(0));
+    if (repeated !== undefined) throw new InvalidBodyError(`the list envelope has "${repeated}" twice`);
     const start = scanner.memberStart(scanner.skipWhitespace(0), 'value');
     if (start === undefined) throw new InvalidBodyError('the list envelope has no "value" array');
     valueSpans = scanner.arrayElements(start);
@@ -200,6 +204,24 @@ class JsonByteScanner {
       const name = JSON.parse(bytes.toString('utf8', i, keyEnd)) as string;
       i = this.skipWhitespace(this.skipWhitespace(keyEnd) + 1); // past ':'
       if (name === key) return i;
+      i = this.skipWhitespace(this.endOfValue(i));
+      if (bytes[i] === COMMA) i++;
+    }
+  }
+
+  /** The first key that occurs twice in the object at `index`, or undefined. */
+  repeatedMember(index: number): string | undefined {
+    const bytes = this.bytes;
+    const seen = new Set<string>();
+    let i = this.skipWhitespace(index) + 1; // past '{'
+    for (;;) {
+      i = this.skipWhitespace(i);
+      if (bytes[i] !== QUOTE) return undefined;
+      const keyEnd = this.endOfString(i);
+      const name = JSON.parse(bytes.toString('utf8', i, keyEnd)) as string;
+      if (seen.has(name)) return name.slice(0, 40);
+      seen.add(name);
+      i = this.skipWhitespace(this.skipWhitespace(keyEnd) + 1); // past ':'
       i = this.skipWhitespace(this.endOfValue(i));
       if (bytes[i] === COMMA) i++;
     }

@@ -1,11 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { GalleryExportError, isGalleryExportError, throwIfAborted } from '../contract/errors';
-import type {
-  EntityCollector,
-  ListedEntity,
-  ListingProgress,
-  ListingResult,
-} from '../contract/catalogApi';
+import type { EntityCollector, ListedEntity, ListingProgress, ListingResult } from '../contract/catalogApi';
 import type { EntityPage } from './catalogResponses';
 import { abortableSleep } from './abortableSleep';
 import { DEFAULT_CATALOG_CLIENT } from '../contract/defaults';
@@ -31,8 +26,6 @@ export interface PageRequest {
 
 export type PageFetcher = (request: PageRequest) => Promise<EntityPage>;
 
-
-
 export interface ConsistentListingOptions {
   /** `$top` requested. */
   pageSize: number;
@@ -50,7 +43,6 @@ export interface ConsistentListingOptions {
    */
   maxPagesInFlight?: number;
 }
-
 
 export const DEFAULT_MAX_PAGES_IN_FLIGHT = 32;
 

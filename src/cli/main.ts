@@ -36,6 +36,8 @@ export function buildProgram(
     .configureOutput({
       writeOut: (text) => cli.io.stdout.write(text),
       writeErr: (text) => cli.io.stderr.write(text),
+      // "unknown option '--token=eyJ…'" would print whatever followed the '=': name the option only.
+      outputError: (text, write) => write(text.replace(/'(--?[^\s'=]+)=[^']*'/g, "'$1'")),
     })
     .hook('preAction', (command) => {
       cli.verbose = Boolean(command.opts<{ verbose?: boolean }>().verbose);
@@ -70,10 +72,16 @@ export function buildProgram(
   program
     .command('verify')
     .description(
-      're-hash every file of the snapshots against their manifests; name what is missing, changed or unexpected',
+      "re-hash every file against its manifest, check signatures and each author's chain; name what is missing, changed, unexpected or unsigned",
     )
     .option('--author <id>', 'only this author (64 hex)')
     .option('--run <runId>', 'only this run')
+    .option(
+      '--public-key <file.pem>',
+      'check signatures with this public key, offline (repeat for several)',
+      collect,
+    )
+    .option('--require-signatures', 'an unsigned snapshot or erasure record is damage')
     .option('--json', 'print JSON instead of lines')
     .action(
       action<VerifyOptions>(async (options) =>

@@ -34,6 +34,8 @@ export const ERROR_CODES = [
   'SNAPSHOT_NOT_FOUND',
   /** A stored snapshot does not match its manifest, or its manifest is not usable. */
   'SNAPSHOT_DAMAGED',
+  /** A snapshot's blobs are in the Archive tier: they must be rehydrated before they can be read. */
+  'SNAPSHOT_ARCHIVED',
   /** Erasing an author's blobs did not finish (an immutability policy, blobs that keep reappearing). */
   'PURGE_FAILED',
   'STORAGE_UNAVAILABLE',

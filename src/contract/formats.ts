@@ -37,6 +37,11 @@ export interface Manifest {
   };
   /** Why the snapshot may not hold everything (e.g. an expired token), empty when nothing is in doubt. */
   warnings: string[];
+  /**
+   * How the list was read: `ordered` false when the catalog refused `$orderby` (the list was then kept
+   * only when two passes agreed); `passes`, the passes read in all. Absent in older manifests.
+   */
+  listing?: { ordered: boolean; passes: number };
   files: ManifestFile[];
   generator: { name: string; version: string };
   /**

@@ -27,8 +27,17 @@ export type SnapshotFileName = (typeof SNAPSHOT_DATA_FILES)[number];
 /** `<YYYYMMDDTHHMMSSZ>-<6 lowercase hex>`: UTC start time, so run IDs sort by time. */
 const RUN_ID = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-[0-9a-f]{6}$/;
 
-export function newRunId(startedAt: Date, suffix = randomBytes(3).toString('hex')): string {
+export function newRunId(startedAt: Date, suffix = timeOrderedSuffix(startedAt)): string {
   return `${compactUtcStamp(startedAt)}-${suffix}`;
+}
+
+/**
+ * The milliseconds of the start (3 hex digits, 000-3e7) then 3 random ones: two runs that start within
+ * the same second still sort in the order they started, and stay distinct.
+ */
+function timeOrderedSuffix(startedAt: Date): string {
+  const millis = startedAt.getUTCMilliseconds().toString(16).padStart(3, '0');
+  return `${millis}${randomBytes(2).toString('hex').slice(0, 3)}`;
 }
 
 export function isRunId(value: unknown): value is string {
@@ -122,9 +131,13 @@ export interface SnapshotLocation {
   prefix: string;
 }
 
-/** Reads `snapshots/<authorId>/<Y>/<M>/<D>/<runId>/<file>` back into its parts. */
+/**
+ * Reads `snapshots/<authorId>/<Y>/<M>/<D>/<runId>/<file>` back into its parts. `file` may hold slashes
+ * (a blob nested deeper than the contract's layout): it still belongs to that snapshot's folder, where
+ * verify reports it as unexpected.
+ */
 export function parseSnapshotPath(path: string): (SnapshotLocation & { file: string }) | undefined {
-  const match = /^snapshots\/([0-9A-F]{64})\/(\d{4})\/(\d{2})\/(\d{2})\/([^/]+)\/([^/]+)$/.exec(path);
+  const match = /^snapshots\/([0-9A-F]{64})\/(\d{4})\/(\d{2})\/(\d{2})\/([^/]+)\/(.+)$/.exec(path);
   if (!match) return undefined;
   const [, authorId, , , , runId, file] = match as unknown as [
     string,

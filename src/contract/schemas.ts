@@ -3,12 +3,13 @@ import addFormats from 'ajv-formats';
 import erasureRecordSchema from '../../schemas/erasure-record.schema.json';
 import manifestSchema from '../../schemas/manifest.schema.json';
 import runRecordSchema from '../../schemas/run-record.schema.json';
+import signatureSchema from '../../schemas/signature.schema.json';
 
 /**
  * The JSON Schemas of the documents gallery-export writes (schemas/*.schema.json), compiled once. `verify`
  * checks manifests with them, and the test suite checks every document it produces.
  */
-export type DocumentKind = 'manifest' | 'run' | 'outcome' | 'erasure';
+export type DocumentKind = 'manifest' | 'run' | 'outcome' | 'erasure' | 'signature';
 
 // strictRequired is off: the if/then blocks require properties defined one level up, which is valid JSON Schema.
 const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
@@ -20,6 +21,7 @@ const validators: Record<DocumentKind, ValidateFunction> = {
   run: ajv.getSchema(runRecordSchema.$id)!,
   outcome: ajv.compile({ $ref: `${runRecordSchema.$id}#/$defs/authorOutcome` }),
   erasure: ajv.compile(erasureRecordSchema),
+  signature: ajv.compile(signatureSchema),
 };
 
 /** The problems of a document against its schema, as readable lines; empty when it is valid. */

@@ -10,7 +10,16 @@ export interface EntitySpoolOptions {
   directory?: string | undefined;
   /** Bytes per chunk yielded by `sortedJson`. @default 1048576 */
   chunkBytes?: number;
+  /** Opens the spool file (injectable to test a failure right after its folder was made). @default fs.open */
+  openSpoolFile?: (path: string) => Promise<FileHandle>;
 }
+
+/**
+ * Spool folders are named after the process that made them (`gallery-export-spool-<pid>-<random>`), so a
+ * later start can tell the folders of a crashed process from those of a live one (see
+ * removeAbandonedSpools).
+ */
+export const SPOOL_FOLDER_PREFIX = 'gallery-export-spool-';
 
 export const DEFAULT_SPOOL_MEMORY_LIMIT = 4 * 1024 * 1024;
 
@@ -147,8 +156,18 @@ export class EntitySpool implements EntityCollector {
   }
 
   private async spill(): Promise<void> {
-    const folder = await mkdtemp(join(this.options.directory ?? tmpdir(), 'gallery-export-spool-'));
-    const handle = await open(join(folder, 'entities.spool'), 'w+', 0o600);
+    const folder = await mkdtemp(
+      join(this.options.directory ?? tmpdir(), `${SPOOL_FOLDER_PREFIX}${process.pid}-`),
+    );
+    let handle: FileHandle;
+    try {
+      const path = join(folder, 'entities.spool');
+      handle = await (this.options.openSpoolFile?.(path) ?? open(path, 'w+', 0o600));
+    } catch (error) {
+      // The folder is this spool's alone: nothing may be left behind when the file cannot be made.
+      await rm(folder, { recursive: true, force: true });
+      throw error;
+    }
     this.file = { handle, folder };
     let position = 0;
     for (const block of this.memory) {

@@ -94,10 +94,11 @@ export async function exportAuthor(
       startedAt: startedAt.toISOString(),
       completedAt: services.now().toISOString(),
       source: { baseUrl: services.catalog.baseUrl },
-      token:
-        token.expiresAt === undefined
-          ? { status: token.status }
-          : { status: token.status, expiresAt: token.expiresAt },
+      // A token that lapsed while the list was read was not used for the list that was kept.
+      token: {
+        status: reading.tokenDropped?.reason === 'expired' ? 'expired' : token.status,
+        ...(token.expiresAt === undefined ? {} : { expiresAt: token.expiresAt }),
+      },
       includesUnlisted: reading.tokenUsed,
       counts: {
         entities: listing.entities,
@@ -106,6 +107,7 @@ export async function exportAuthor(
         ...(profile.entitiesCount === undefined ? {} : { profileEntitiesCount: profile.entitiesCount }),
       },
       warnings: describeWarnings(author, token, reading, startedAt),
+      listing: { ordered: listing.ordered, passes: listing.passes },
       files: [profileFile, entitiesFile],
       generator: services.generator,
       previous: previous ?? null,
@@ -143,6 +145,16 @@ function describeWarnings(
   if (reading.tokenDropped?.reason === 'refused') {
     warnings.push(
       `The catalog refused the access token (HTTP ${reading.tokenDropped.statusCode}), so only public entities are included.`,
+    );
+  }
+  if (reading.tokenDropped?.reason === 'expired') {
+    warnings.push(
+      `The access token expired at ${token.expiresAt ?? reading.tokenDropped.expiredAt} while the entities were read, so the list was read again without it and unlisted entities are not included; the author must sign in again and register a fresh token.`,
+    );
+  }
+  if (!reading.listing.ordered) {
+    warnings.push(
+      `The catalog refused $orderby, so the list was read unordered, ${reading.listing.passes} times, and kept only when two passes found the same entities.`,
     );
   }
   const { profile, listing } = reading;

@@ -94,17 +94,22 @@ export async function listAuthorSnapshots(
       status: 200,
       jsonBody: {
         authorId,
-        snapshots: snapshots.map(({ runId, prefix, manifest }) => ({
-          runId,
-          path: prefix,
-          trigger: manifest.trigger,
-          completedAt: manifest.completedAt,
-          token: manifest.token,
-          includesUnlisted: manifest.includesUnlisted,
-          counts: manifest.counts,
-          warnings: manifest.warnings,
-          files: manifest.files,
-        })),
+        snapshots: snapshots.map((snapshot) =>
+          snapshot.archived
+            ? { runId: snapshot.runId, path: snapshot.prefix, archived: true }
+            : {
+                runId: snapshot.runId,
+                path: snapshot.prefix,
+                archived: false,
+                trigger: snapshot.manifest.trigger,
+                completedAt: snapshot.manifest.completedAt,
+                token: snapshot.manifest.token,
+                includesUnlisted: snapshot.manifest.includesUnlisted,
+                counts: snapshot.manifest.counts,
+                warnings: snapshot.manifest.warnings,
+                files: snapshot.manifest.files,
+              },
+        ),
       },
     };
   } catch (error) {

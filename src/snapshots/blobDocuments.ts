@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { BlockBlobClient, ContainerClient } from '@azure/storage-blob';
 import { DEFAULT_STORAGE } from '../contract/defaults';
 import { abortError, GalleryExportError } from '../contract/errors';
@@ -57,19 +57,31 @@ export async function createBlobOnce(
   const hash = createHash('sha256');
   let bytes = 0;
   const blockIds: string[] = [];
+  // Block IDs of their own for this attempt: a commit can then only pick up blocks this attempt staged,
+  // never one an earlier delivery left uncommitted under the same name. Every block ID of a blob must
+  // have the same length, uncommitted leftovers included: 6 random hex digits and an 8-digit index keep
+  // the 14 characters of the earlier `block-00000000` scheme.
+  const attempt = randomBytes(3).toString('hex');
   const staging = new Set<Promise<void>>();
+  const stageFailure: { failed: boolean; error?: unknown } = { failed: false };
   let pending: Buffer[] = [];
   let pendingBytes = 0;
 
   const stage = async (block: Buffer): Promise<void> => {
-    const id = Buffer.from(`block-${String(blockIds.length).padStart(8, '0')}`).toString('base64');
+    if (stageFailure.failed) throw stageFailure.error;
+    const id = Buffer.from(`${attempt}${String(blockIds.length).padStart(8, '0')}`).toString('base64');
     blockIds.push(id);
-    const upload = blob
-      .stageBlock(id, block, block.length, { abortSignal: options.signal })
-      .then(() => undefined);
+    const upload = blob.stageBlock(id, block, block.length, { abortSignal: options.signal }).then(
+      () => undefined,
+      (error: unknown) => {
+        // Kept until it is thrown: a failed block must fail the write, whenever it fails.
+        if (!stageFailure.failed) Object.assign(stageFailure, { failed: true, error });
+      },
+    );
     staging.add(upload);
-    void upload.finally(() => staging.delete(upload)).catch(() => undefined);
+    void upload.then(() => staging.delete(upload));
     if (staging.size >= blockConcurrency) await Promise.race(staging);
+    if (stageFailure.failed) throw stageFailure.error;
   };
 
   // The signal the fence gave for the final write, once there is one.
@@ -102,6 +114,7 @@ export async function createBlobOnce(
     } else {
       if (pendingBytes > 0) await stage(Buffer.concat(pending, pendingBytes));
       await Promise.all(staging);
+      if (stageFailure.failed) throw stageFailure.error;
       abortSignal = options.fence ? await options.fence(options.signal) : options.signal;
       response = await blob.commitBlockList(blockIds, {
         conditions,

@@ -41,7 +41,14 @@ export async function downloadSnapshot(
     runId: request.runId,
     signal: request.signal,
   });
-  const snapshot = snapshots[0];
+  const listed = snapshots[0];
+  if (listed?.archived) {
+    throw new GalleryExportError(
+      'SNAPSHOT_ARCHIVED',
+      `The manifest of ${listed.prefix} is in the Archive tier: rehydrate the snapshot's blobs to the Cool or Hot tier (az storage blob set-tier --tier Cool) and try again`,
+    );
+  }
+  const snapshot = listed;
   if (!snapshot) {
     throw new GalleryExportError(
       'SNAPSHOT_NOT_FOUND',

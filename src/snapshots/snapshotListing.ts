@@ -1,6 +1,5 @@
-import type { ContainerClient } from '@azure/storage-blob';
+import type { BlobItem, ContainerClient } from '@azure/storage-blob';
 import type { Manifest } from '../contract/formats';
-import { utcDayStamp } from '../contract/stamps';
 import {
   authorSnapshotsPrefix,
   MANIFEST_FILE,
@@ -8,17 +7,36 @@ import {
   SNAPSHOTS_ROOT,
   type SnapshotLocation,
 } from '../contract/layout';
+import { utcDayStamp } from '../contract/stamps';
 import { readJsonBlob } from './blobDocuments';
 import { storageError } from './storageErrors';
 
-export interface SnapshotFolder extends SnapshotLocation {
-  /** Every blob in the folder with its size. */
-  files: Map<string, number>;
-  hasManifest: boolean;
+export interface StoredFile {
+  bytes: number;
+  /** The blob's access tier (Hot, Cool, Cold, Archive), when the listing says. */
+  tier: string | undefined;
 }
 
-export interface CompleteSnapshot extends SnapshotLocation {
-  manifest: Manifest;
+export interface SnapshotFolder extends SnapshotLocation {
+  /** Every blob in the folder (nested ones with their relative path), with its size and tier. */
+  files: Map<string, StoredFile>;
+  hasManifest: boolean;
+  /** Its manifest is in the Archive tier (or still being rehydrated): it cannot be read until it is back. */
+  archived: boolean;
+}
+
+/** A complete snapshot: its manifest, or, when that is archived, only where it is. */
+export type ListedSnapshot =
+  | (SnapshotLocation & { archived: false; manifest: Manifest })
+  | (SnapshotLocation & { archived: true; manifest?: undefined });
+
+/** A complete snapshot whose manifest could be read. */
+export type CompleteSnapshot = Extract<ListedSnapshot, { archived: false }>;
+
+export interface SnapshotInventory {
+  folders: SnapshotFolder[];
+  /** Blobs under snapshots/ that belong to no snapshot folder of the contract's layout. */
+  strays: string[];
 }
 
 export interface SnapshotQuery {
@@ -31,17 +49,22 @@ export interface SnapshotQuery {
   signal?: AbortSignal | undefined;
 }
 
-/** Every snapshot folder matching the query, complete or not, newest run first. */
-export async function listSnapshotFolders(
+/** Every snapshot folder matching the query, complete or not, newest run first, and what fits no folder. */
+export async function takeInventory(
   container: ContainerClient,
   query: SnapshotQuery = {},
-): Promise<SnapshotFolder[]> {
+): Promise<SnapshotInventory> {
   const prefix = query.authorId ? authorSnapshotsPrefix(query.authorId) : SNAPSHOTS_ROOT;
   const folders = new Map<string, SnapshotFolder>();
+  const strays: string[] = [];
   try {
     for await (const blob of container.listBlobsFlat({ prefix, abortSignal: query.signal })) {
       const location = parseSnapshotPath(blob.name);
-      if (!location || !matches(location, query)) continue;
+      if (!location) {
+        if (!query.runId && !query.since && !query.until) strays.push(blob.name);
+        continue;
+      }
+      if (!matches(location, query)) continue;
       let folder = folders.get(location.prefix);
       if (!folder) {
         folder = {
@@ -50,31 +73,52 @@ export async function listSnapshotFolders(
           prefix: location.prefix,
           files: new Map(),
           hasManifest: false,
+          archived: false,
         };
         folders.set(location.prefix, folder);
       }
-      folder.files.set(location.file, blob.properties.contentLength ?? 0);
-      if (location.file === MANIFEST_FILE) folder.hasManifest = true;
+      folder.files.set(location.file, {
+        bytes: blob.properties.contentLength ?? 0,
+        tier: blob.properties.accessTier,
+      });
+      if (location.file === MANIFEST_FILE) {
+        folder.hasManifest = true;
+        folder.archived = isArchived(blob);
+      }
     }
   } catch (error) {
     throw storageError(error, 'list', prefix, 'STORAGE_UNAVAILABLE');
   }
-  return [...folders.values()].sort(newestFirst);
+  return { folders: [...folders.values()].sort(newestFirst), strays };
 }
 
-/** Complete snapshots (those with a manifest) and their manifests, newest run first. */
+export async function listSnapshotFolders(
+  container: ContainerClient,
+  query: SnapshotQuery = {},
+): Promise<SnapshotFolder[]> {
+  return (await takeInventory(container, query)).folders;
+}
+
+/**
+ * Complete snapshots (those with a manifest), newest run first, each with its manifest, or marked
+ * archived when its manifest is in the Archive tier (readers list it, and say it must be rehydrated).
+ */
 export async function listCompleteSnapshots(
   container: ContainerClient,
   query: SnapshotQuery = {},
-): Promise<CompleteSnapshot[]> {
+): Promise<ListedSnapshot[]> {
   const folders = (await listSnapshotFolders(container, query)).filter((folder) => folder.hasManifest);
-  const snapshots: CompleteSnapshot[] = [];
+  const snapshots: ListedSnapshot[] = [];
   const readers = Array.from({ length: Math.min(16, folders.length) }, async (_, worker) => {
     for (let index = worker; index < folders.length; index += 16) {
       const folder = folders[index]!;
+      const where = { authorId: folder.authorId, runId: folder.runId, prefix: folder.prefix };
+      if (folder.archived) {
+        snapshots.push({ ...where, archived: true });
+        continue;
+      }
       const manifest = await readManifest(container, folder.prefix, query.signal);
-      if (manifest)
-        snapshots.push({ authorId: folder.authorId, runId: folder.runId, prefix: folder.prefix, manifest });
+      if (manifest) snapshots.push({ ...where, archived: false, manifest });
     }
   });
   await Promise.all(readers);
@@ -89,6 +133,13 @@ export async function readManifest(
 ): Promise<Manifest | undefined> {
   const blob = await readJsonBlob<Manifest>(container, `${prefix}${MANIFEST_FILE}`, signal);
   return blob.state === 'ok' ? blob.value : undefined;
+}
+
+function isArchived(blob: BlobItem): boolean {
+  return (
+    blob.properties.accessTier === 'Archive' ||
+    (blob.properties.archiveStatus ?? '').startsWith('rehydrate-pending')
+  );
 }
 
 function matches(location: SnapshotLocation, query: SnapshotQuery): boolean {

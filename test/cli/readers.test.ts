@@ -142,6 +142,7 @@ test('get: a folder whose files match the manifest hashes, with a README; never 
     'entities.json',
     'manifest.json',
     'profile.json',
+    'report.html',
   ]);
   for (const file of manifest.files) {
     const bytes = await readFile(join(out, file.name));

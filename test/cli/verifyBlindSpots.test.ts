@@ -126,7 +126,7 @@ test('a manifest in the Archive tier is listed as archived and breaks neither li
   try {
     const list = await runCli(['list', '--author', authorId, '--json'], world.env);
     expect(list.code).toBe(0);
-    expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ prefix, archived: true })]);
+    expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ path: prefix, archived: true })]);
 
     const verified = await verify();
     expect(verified.code).toBe(0);

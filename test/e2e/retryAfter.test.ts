@@ -36,7 +36,7 @@ test.each([1, 2, 3])(
       expect(stats.faults.throttle).toBeGreaterThan(10);
       // The same URLs were asked for again (retries, and passes read again after churn).
       const targets = world.catalog.requestLog.map(
-        (entry) => `${entry.path}?${new URLSearchParams(entry.query)}`,
+        (entry) => `${entry.path}?${new URLSearchParams(entry.query).toString()}`,
       );
       expect(new Set(targets).size).toBeLessThan(targets.length);
       expect(stats.beforeRetryAfter).toBe(0);

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ESLint } from 'eslint';
+import { ESLint, type Linter } from 'eslint';
 import tseslint from 'typescript-eslint';
 
 /**
@@ -7,16 +7,13 @@ import tseslint from 'typescript-eslint';
  * change breaking one fails the lint, and that the allowed imports pass.
  */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { boundaries } = require('../../eslint.boundaries.cjs') as { boundaries: ESLint.Options['overrideConfig'][] };
+const { boundaries } = require('../../eslint.boundaries.cjs') as { boundaries: Linter.Config[] };
 
 const root = path.resolve(__dirname, '..', '..');
 const eslint = new ESLint({
   cwd: root,
   overrideConfigFile: true,
-  overrideConfig: [
-    { files: ['**/*.ts'], languageOptions: { parser: tseslint.parser as never } },
-    ...(boundaries as object[]),
-  ],
+  overrideConfig: [{ files: ['**/*.ts'], languageOptions: { parser: tseslint.parser } }, ...boundaries],
 });
 
 async function problems(file: string, source: string): Promise<string[]> {
@@ -25,16 +22,44 @@ async function problems(file: string, source: string): Promise<string[]> {
 }
 
 test.each([
-  ['src/authors/Fixture.ts', "import { CatalogClient } from '../catalog/CatalogClient';", /src\/authors\/ may import only src\/contract/],
+  [
+    'src/authors/Fixture.ts',
+    "import { CatalogClient } from '../catalog/CatalogClient';",
+    /src\/authors\/ may import only src\/contract/,
+  ],
   ['src/snapshots/Fixture.ts', "import { loadConfig } from '../config';", /src\/snapshots\/ may import only/],
-  ['src/catalog/Fixture.ts', "import { exportAuthor } from '../export/exportAuthor';", /src\/catalog\/ may import only/],
+  [
+    'src/catalog/Fixture.ts',
+    "import { exportAuthor } from '../export/exportAuthor';",
+    /src\/catalog\/ may import only/,
+  ],
   ['src/export/Fixture.ts', "import { Agent } from 'undici';", /src\/export\/ does not use/],
-  ['src/export/Fixture.ts', "import { CatalogClient } from '../catalog/CatalogClient';", /src\/export\/ may import only/],
-  ['src/export/Fixture.ts', "import type { BlobRunLock } from '../snapshots/BlobRunLock';", /src\/export\/ may import only/],
-  ['src/contract/Fixture.ts', "import { loadConfig } from '../config';", /src\/contract\/ imports nothing else/],
+  [
+    'src/export/Fixture.ts',
+    "import { CatalogClient } from '../catalog/CatalogClient';",
+    /src\/export\/ may import only/,
+  ],
+  [
+    'src/export/Fixture.ts',
+    "import type { BlobRunLock } from '../snapshots/BlobRunLock';",
+    /src\/export\/ may import only/,
+  ],
+  [
+    'src/contract/Fixture.ts',
+    "import { loadConfig } from '../config';",
+    /src\/contract\/ imports nothing else/,
+  ],
   ['src/contract/Fixture.ts', "import { request } from 'undici';", /src\/contract\/ uses no SDK/],
-  ['src/cli/Fixture.ts', "import { startLocalStack } from '../../dev/localStack';", /src\/ never imports dev\//],
-  ['src/cli/commands/Fixture.ts', "import { startExport } from '../../functions/httpApi';", /src\/cli\/ may import only/],
+  [
+    'src/cli/Fixture.ts',
+    "import { startLocalStack } from '../../dev/localStack';",
+    /src\/ never imports dev\//,
+  ],
+  [
+    'src/cli/commands/Fixture.ts',
+    "import { startExport } from '../../functions/httpApi';",
+    /src\/cli\/ may import only/,
+  ],
   ['src/services.ts', "import { startLocalStack } from '../dev/localStack';", /src\/ never imports dev\//],
   ['src/snapshots/Fixture.ts', "import { app } from '@azure/functions';", /Only src\/functions\//],
 ])('%s: %s is refused', async (file, source, expected) => {
@@ -44,11 +69,26 @@ test.each([
 test.each([
   ['src/authors/Fixture.ts', "import { normalizeAuthorId } from '../contract/authorId';"],
   ['src/authors/Fixture.ts', "import { parseAuthorSecret } from './KeyVaultAuthorRegistry';"],
-  ['src/export/Fixture.ts', "import type { ExportServices } from './ports';\nimport { GalleryExportError } from '../contract/errors';"],
-  ['src/contract/Fixture.ts', "import schema from '../../schemas/manifest.schema.json';\nimport { isRunId } from './layout';"],
-  ['src/cli/commands/Fixture.ts', "import { CliContext } from '../CliContext';\nimport { createServices } from '../../services';"],
-  ['src/cli/Fixture.ts', "import { loadConfig } from '../config';\nimport { runInProcess } from '../export/runInProcess';"],
-  ['src/functions/Fixture.ts', "import { app } from '@azure/functions';\nimport { startFanOutRun } from '../export/fanOut';"],
+  [
+    'src/export/Fixture.ts',
+    "import type { ExportServices } from './ports';\nimport { GalleryExportError } from '../contract/errors';",
+  ],
+  [
+    'src/contract/Fixture.ts',
+    "import schema from '../../schemas/manifest.schema.json';\nimport { isRunId } from './layout';",
+  ],
+  [
+    'src/cli/commands/Fixture.ts',
+    "import { CliContext } from '../CliContext';\nimport { createServices } from '../../services';",
+  ],
+  [
+    'src/cli/Fixture.ts',
+    "import { loadConfig } from '../config';\nimport { runInProcess } from '../export/runInProcess';",
+  ],
+  [
+    'src/functions/Fixture.ts',
+    "import { app } from '@azure/functions';\nimport { startFanOutRun } from '../export/fanOut';",
+  ],
 ])('%s: allowed imports pass', async (file, source) => {
   expect(await problems(file, source)).toEqual([]);
 });

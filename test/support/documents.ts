@@ -9,7 +9,7 @@ import { schemaProblems, type DocumentKind } from '../../src/contract/schemas';
 export async function validateStoredDocuments(
   container: ContainerClient,
 ): Promise<{ checked: Record<DocumentKind, number>; problems: string[] }> {
-  const checked: Record<DocumentKind, number> = { manifest: 0, run: 0, outcome: 0, erasure: 0 };
+  const checked: Record<DocumentKind, number> = { manifest: 0, run: 0, outcome: 0, erasure: 0, signature: 0 };
   const problems: string[] = [];
   for await (const blob of container.listBlobsFlat()) {
     const kind = kindOf(blob.name);
@@ -25,8 +25,11 @@ export async function validateStoredDocuments(
 
 function kindOf(name: string): DocumentKind | undefined {
   if (/^snapshots\/.+\/manifest\.json$/.test(name)) return 'manifest';
+  if (/^snapshots\/.+\/signature\.json$/.test(name) || /^erasures\/[^/]+\.signature\.json$/.test(name))
+    return 'signature';
   if (/^runs\/\d{4}\/\d{2}\/\d{2}\/[^/]+\.json$/.test(name)) return 'run';
   if (/^runs\/\d{4}\/\d{2}\/\d{2}\/[^/]+\/(attempts\/[^/]+\/)?[^/]+\.json$/.test(name)) return 'outcome';
+  if (/^runs\/.+\/claims\/[^/]+\.json$/.test(name)) return undefined;
   if (/^erasures\/[^/]+\.json$/.test(name)) return 'erasure';
   return undefined;
 }

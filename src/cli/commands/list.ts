@@ -22,18 +22,23 @@ export async function listCommand(cli: CliContext, options: ListOptions): Promis
   if (options.json) {
     cli.out(
       JSON.stringify(
-        snapshots.map(({ authorId: author, runId, prefix, manifest }) => ({
-          authorId: author,
-          runId,
-          path: prefix,
-          completedAt: manifest.completedAt,
-          trigger: manifest.trigger,
-          token: manifest.token,
-          includesUnlisted: manifest.includesUnlisted,
-          counts: manifest.counts,
-          bytes: manifest.files.reduce((sum, file) => sum + file.bytes, 0),
-          warnings: manifest.warnings,
-        })),
+        snapshots.map((snapshot) =>
+          snapshot.archived
+            ? { authorId: snapshot.authorId, runId: snapshot.runId, path: snapshot.prefix, archived: true }
+            : {
+                authorId: snapshot.authorId,
+                runId: snapshot.runId,
+                path: snapshot.prefix,
+                archived: false,
+                completedAt: snapshot.manifest.completedAt,
+                trigger: snapshot.manifest.trigger,
+                token: snapshot.manifest.token,
+                includesUnlisted: snapshot.manifest.includesUnlisted,
+                counts: snapshot.manifest.counts,
+                bytes: snapshot.manifest.files.reduce((sum, file) => sum + file.bytes, 0),
+                warnings: snapshot.manifest.warnings,
+              },
+        ),
         null,
         2,
       ),
@@ -44,20 +49,27 @@ export async function listCommand(cli: CliContext, options: ListOptions): Promis
     cli.err('No complete snapshots match.');
     return EXIT_OK;
   }
-  const rows = snapshots.map(({ manifest, prefix }) => [
-    manifest.runId,
-    shortAuthorId(manifest.authorId),
-    manifest.completedAt.replace(/\.\d+Z$/, 'Z'),
-    `${manifest.counts.entities} (${manifest.counts.unlisted} unlisted)`,
-    manifest.token.status,
-    formatBytes(manifest.files.reduce((sum, file) => sum + file.bytes, 0)),
-    prefix,
-  ]);
+  const rows = snapshots.map((snapshot) =>
+    snapshot.archived
+      ? [snapshot.runId, shortAuthorId(snapshot.authorId), 'archived', '-', '-', '-', snapshot.prefix]
+      : [
+          snapshot.runId,
+          shortAuthorId(snapshot.authorId),
+          snapshot.manifest.completedAt.replace(/\.\d+Z$/, 'Z'),
+          `${snapshot.manifest.counts.entities} (${snapshot.manifest.counts.unlisted} unlisted)`,
+          snapshot.manifest.token.status,
+          formatBytes(snapshot.manifest.files.reduce((sum, file) => sum + file.bytes, 0)),
+          snapshot.prefix,
+        ],
+  );
   cli.out(
     renderTable(['run', 'author', 'completed', 'entities', 'token', 'size', 'path'], rows, {
       width: terminalWidth(cli.io.stdout, cli.io.env),
     }),
   );
-  cli.out(`${snapshots.length} complete snapshot(s)`);
+  const archived = snapshots.filter((snapshot) => snapshot.archived).length;
+  cli.out(
+    `${snapshots.length} complete snapshot(s)${archived > 0 ? `, ${archived} with its manifest in the Archive tier (rehydrate it to read or verify it)` : ''}`,
+  );
   return EXIT_OK;
 }

@@ -1,0 +1,60 @@
+import { createHash } from 'node:crypto';
+import { CryptographyClient, type KeyClient, type KeyVaultKey } from '@azure/keyvault-keys';
+import type { TokenCredential } from '@azure/identity';
+import type { SignatureDocument } from '../contract/formats';
+import { keyVaultAccess, keyVaultError, type VaultKeyOptions } from './keyVaultKeys';
+
+/** The latest key version is looked up again after this long, so a rotated key is used within the hour. */
+const KEY_VERSION_TTL_MS = 3600_000;
+
+/**
+ * Signs documents with a Key Vault key that never leaves the vault (RS256 over the SHA-256 of the exact
+ * bytes): the app sends the digest and gets the signature back. One warm CryptographyClient per key
+ * version, so each signature costs one request to the vault.
+ */
+export class KeyVaultSigner {
+  readonly location: string;
+  private readonly client: KeyClient;
+  private readonly credential: TokenCredential;
+  private current: { key: KeyVaultKey; crypto: CryptographyClient; at: number } | undefined;
+
+  constructor(private readonly options: VaultKeyOptions) {
+    const access = keyVaultAccess(options);
+    this.client = access.client;
+    this.credential = access.credential;
+    this.location = `${options.vaultUrl.replace(/\/+$/, '')}/keys/${options.keyName}`;
+  }
+
+  async sign(bytes: Buffer, signed: string, signal?: AbortSignal): Promise<SignatureDocument> {
+    const digest = createHash('sha256').update(bytes).digest();
+    const { key, crypto } = await this.latest(signal);
+    let result;
+    try {
+      result = await crypto.sign('RS256', digest, { abortSignal: signal });
+    } catch (error) {
+      throw keyVaultError(error, 'sign with key', this.location, signal);
+    }
+    return {
+      schemaVersion: 1,
+      alg: 'RS256',
+      keyId: result.keyID ?? key.id!,
+      signed,
+      sha256: digest.toString('hex'),
+      signature: Buffer.from(result.result).toString('base64'),
+    };
+  }
+
+  /** The key's latest version (and a client for it), looked up once an hour. */
+  async latest(signal?: AbortSignal): Promise<{ key: KeyVaultKey; crypto: CryptographyClient }> {
+    if (this.current && performance.now() - this.current.at < KEY_VERSION_TTL_MS) return this.current;
+    let key: KeyVaultKey;
+    try {
+      key = await this.client.getKey(this.options.keyName, { abortSignal: signal });
+    } catch (error) {
+      throw keyVaultError(error, 'read key', this.location, signal);
+    }
+    // Made from the key itself, not its ID: it then never reads the key again before signing.
+    this.current = { key, crypto: new CryptographyClient(key, this.credential), at: performance.now() };
+    return this.current;
+  }
+}

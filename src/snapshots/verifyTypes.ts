@@ -1,0 +1,70 @@
+import type { KeyObject } from 'node:crypto';
+
+export type VerifyProblemKind =
+  | 'missing'
+  | 'changed'
+  | 'unexpected'
+  | 'manifest-missing'
+  | 'manifest-invalid'
+  | 'signature-invalid'
+  | 'unsigned'
+  | 'chain-broken'
+  | 'erasure-invalid';
+
+export interface VerifyProblem {
+  path: string;
+  kind: VerifyProblemKind;
+  detail: string;
+}
+
+export interface SnapshotVerification {
+  authorId: string;
+  runId: string;
+  prefix: string;
+  /**
+   * ok: every file matches its manifest (and its signature and chain link hold, where there are any).
+   * damaged: something is missing, changed, unexpected, unsigned when signatures are required, or a link
+   * of the author's chain is broken without an explanation. incomplete: no manifest, and the run record
+   * says this export never finished (or the lifecycle rule has removed that record): readers ignore such
+   * folders, so they are reported but not counted as damage. archived: the manifest is in the Archive
+   * tier and cannot be read until it is rehydrated.
+   */
+  status: 'ok' | 'damaged' | 'incomplete' | 'archived';
+  problems: VerifyProblem[];
+  /** Why something that looks like a gap is not damage (an erasure, the retention rule). */
+  notes: string[];
+  files: number;
+  bytes: number;
+  /** The key version that signed the manifest, when it is signed and the signature holds. */
+  signedBy?: string;
+}
+
+/** What a signature's keyId may be checked with: the vault's public key of that version, or a PEM file. */
+export interface PublicKeyResolver {
+  /** Where the keys come from, for messages ("Key Vault https://…/keys/name", "key.pem"). */
+  readonly source: string;
+  /** The public key for a signature's keyId, or why there is none (another key, unknown version). */
+  keyFor(keyId: string, signal?: AbortSignal): Promise<{ key: KeyObject } | { problem: string }>;
+}
+
+export interface VerifyOptions {
+  authorId?: string | undefined;
+  runId?: string | undefined;
+  since?: Date | undefined;
+  until?: Date | undefined;
+  signal?: AbortSignal | undefined;
+  /** SNAPSHOT_RETENTION_DAYS: what the lifecycle rule removes is older than this. */
+  retentionDays: number;
+  /** @default new Date() */
+  now?: Date | undefined;
+  /** Checks every signature when given; without it signatures are listed but not checked. */
+  keys?: PublicKeyResolver | undefined;
+  /** An unsigned snapshot is damage. @default false */
+  requireSignatures?: boolean | undefined;
+}
+
+export interface VerifyReport {
+  snapshots: SnapshotVerification[];
+  /** Damage that belongs to no snapshot: stray blobs, erasure records that cannot be read or trusted. */
+  problems: VerifyProblem[];
+}
