@@ -1,3 +1,7 @@
+import { createHash, createPublicKey, generateKeyPair } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import { KeyVaultAuthorRegistry } from '../src/authors/KeyVaultAuthorRegistry';
 import { DEFAULT_SETTINGS } from '../src/contract/defaults';
 import { startAzurite, type AzuriteOptions, type RunningAzurite } from './azurite';
@@ -9,6 +13,8 @@ import {
   type CatalogSimulatorOptions,
 } from './catalog-simulator';
 import { startVaultEmulator, type VaultEmulator } from './vault-emulator';
+
+const generateKeyPairAsync = promisify(generateKeyPair);
 
 /**
  * The embedded local stack: Azurite for blobs and queues, the catalog simulator and the Key Vault
@@ -22,7 +28,16 @@ export interface LocalStackOptions {
   catalog?: Omit<CatalogSimulatorOptions, 'port'> & { port?: number };
   vaultPort?: number;
   secretPrefix?: string;
+  /**
+   * Creates the signing key (RSA 3072) in the vault emulator and sets SIGNING_KEY_NAME, so snapshots are
+   * signed as in Azure. With `azuriteLocation`, the key's private part is kept next to Azurite's data
+   * (`signing-key.pem`), so snapshots signed by an earlier start still verify. @default true
+   */
+  signing?: boolean;
 }
+
+/** The local stack's signing key in the vault emulator. */
+export const LOCAL_SIGNING_KEY_NAME = 'gallery-export-signing';
 
 export interface LocalStack {
   azurite: RunningAzurite;
@@ -56,6 +71,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const vault = await startVaultEmulator({ port: options.vaultPort ?? 0 });
     started.push(() => vault.close());
 
+    if (options.signing !== false) await addSigningKey(vault, options.azuriteLocation);
     const secretPrefix = options.secretPrefix ?? DEFAULT_SETTINGS.AUTHOR_SECRET_PREFIX;
     const env: Record<string, string> = {
       CATALOG_BASE_URL: catalog.url,
@@ -64,6 +80,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       AUTHOR_SECRET_PREFIX: secretPrefix,
       EXPORT_CONTAINER: DEFAULT_SETTINGS.EXPORT_CONTAINER,
       EXPORT_QUEUE: DEFAULT_SETTINGS.EXPORT_QUEUE,
+      ...(options.signing !== false ? { SIGNING_KEY_NAME: LOCAL_SIGNING_KEY_NAME } : {}),
     };
 
     return {
@@ -80,6 +97,30 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     for (const stop of started.reverse()) await stop().catch(() => undefined);
     throw error;
   }
+}
+
+async function addSigningKey(vault: VaultEmulator, azuriteLocation: string | undefined): Promise<void> {
+  if (!azuriteLocation) {
+    await vault.createKey(LOCAL_SIGNING_KEY_NAME, { size: 3072, keyOps: ['sign', 'verify'] });
+    return;
+  }
+  const file = join(dirname(azuriteLocation), 'signing-key.pem');
+  let pem: string;
+  try {
+    pem = await readFile(file, 'utf8');
+  } catch {
+    const { privateKey } = await generateKeyPairAsync('rsa', { modulusLength: 3072 });
+    pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, pem, { mode: 0o600 });
+  }
+  // The same key, the same version, every start: a keyId signed yesterday still names it.
+  const publicDer = createPublicKey(pem).export({ type: 'spki', format: 'der' });
+  vault.importKey(
+    LOCAL_SIGNING_KEY_NAME,
+    pem,
+    createHash('sha256').update(publicDer).digest('hex').slice(0, 32),
+  );
 }
 
 async function registerDemoAuthors(

@@ -128,7 +128,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     reader.problems.push(`EXPORT_CONTAINER ${shown(container)} is not a valid blob container name`);
   }
   const queue = reader.string('EXPORT_QUEUE');
-  if (!CONTAINER_NAME.test(queue)) reader.problems.push(`EXPORT_QUEUE ${shown(queue)} is not a valid queue name`);
+  if (!CONTAINER_NAME.test(queue))
+    reader.problems.push(`EXPORT_QUEUE ${shown(queue)} is not a valid queue name`);
   else if (queue.length > MAX_QUEUE_NAME - POISON_SUFFIX.length) {
     // The host moves failed messages to <name>-poison, which must be a valid queue name too.
     reader.problems.push(

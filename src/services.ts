@@ -1,6 +1,7 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import type { QueueClient } from '@azure/storage-queue';
 import { KeyVaultAuthorRegistry } from './authors/KeyVaultAuthorRegistry';
+import { KeyVaultSigner } from './signing/KeyVaultSigner';
 import { CatalogClient } from './catalog/CatalogClient';
 import { describeRunSettings, type Config } from './config';
 import { EntitySpool } from './export/EntitySpool';
@@ -73,6 +74,7 @@ export function createServices(config: Config, options: CreateServicesOptions): 
     timeoutMs: config.catalog.timeoutMs,
     userAgent: `${GENERATOR.name}/${GENERATOR.version}`,
   });
+  const signer = createSigner(config);
   const registry = new KeyVaultAuthorRegistry({
     vaultUrl: config.keyVaultUrl,
     secretPrefix: config.authorSecretPrefix,
@@ -87,6 +89,7 @@ export function createServices(config: Config, options: CreateServicesOptions): 
     registry,
     catalog,
     ...storage,
+    signer,
     createSpool: () => new EntitySpool({ directory: spoolDir }),
     logger: options.logger,
     now: options.now ?? (() => new Date()),
@@ -118,4 +121,14 @@ export function createServices(config: Config, options: CreateServicesOptions): 
     },
     close: () => catalog.close(),
   };
+}
+
+/** The signer of manifests and erasure records, when SIGNING_KEY_NAME names a key in KEY_VAULT_URL. */
+export function createSigner(config: Config): KeyVaultSigner | undefined {
+  if (!config.signingKeyName || !config.keyVaultUrl) return undefined;
+  return new KeyVaultSigner({
+    vaultUrl: config.keyVaultUrl,
+    keyName: config.signingKeyName,
+    managedIdentityClientId: config.storage.kind === 'identity' ? config.storage.clientId : undefined,
+  });
 }

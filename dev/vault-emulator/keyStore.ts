@@ -159,6 +159,21 @@ export class KeyStore {
   }
 
   /**
+   * A new version from a key pair the caller already has (the local stack keeps its signing key across
+   * restarts this way, so snapshots signed yesterday still verify today), with a version of its own
+   * choosing. Not part of the REST surface: the service's import takes a JWK, which nothing here needs.
+   */
+  import(name: string, pair: RsaKeyPair, version: string): KeyVersionRecord {
+    assertValidKeyName(name);
+    this.#assertNameUsable(name);
+    const keySize = pair.publicKey.asymmetricKeyDetails?.modulusLength as RsaKeySize | undefined;
+    if (keySize === undefined) throw new Error('Not an RSA key pair');
+    const record = this.#addVersion(name, pair, { kty: 'RSA', keySize });
+    record.version = version.toLowerCase();
+    return record;
+  }
+
+  /**
    * A new version with the latest one's key type, size and operations, as `POST .../rotate` makes
    * (tags are not carried over); its `exp` follows the rotation policy's `expiryTime`, if any.
    */

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -136,6 +136,8 @@ export interface VaultEmulator {
    * would. Throws a `VaultError` for what the service would refuse.
    */
   createKey(name: string, options?: KeyCreateOptions): Promise<KeyVersionInfo>;
+  /** Adds a version made of an existing RSA private key (PEM), with the given version string. */
+  importKey(name: string, privateKeyPem: string, version: string): KeyVersionInfo;
   /** Every version of a key, oldest first (the latest is last), or `undefined`. */
   getKeyVersions(name: string): KeyVersionInfo[] | undefined;
   /**
@@ -262,6 +264,13 @@ export async function startVaultEmulator(options: VaultEmulatorOptions = {}): Pr
         url,
         await keyStore.create(name, { ...props, ...(size !== undefined ? { keySize: size } : {}) }),
       ),
+    importKey: (name, privateKeyPem, version) => {
+      const privateKey = createPrivateKey(privateKeyPem);
+      return toKeyVersionInfo(
+        url,
+        keyStore.import(name, { privateKey, publicKey: createPublicKey(privateKey) }, version),
+      );
+    },
     getKeyVersions: (name) => keyStore.versions(name)?.map((record) => toKeyVersionInfo(url, record)),
     setKeyEnabled: (name, version, enabled) =>
       toKeyVersionInfo(url, keyStore.update(name, version, { enabled })),

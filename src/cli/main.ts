@@ -4,6 +4,7 @@ import { GENERATOR } from '../version';
 import { CliContext, EXIT_FAILED, EXIT_USAGE, type CliIo } from './CliContext';
 import type { GetOptions } from './commands/get';
 import type { ListOptions } from './commands/list';
+import type { PublicKeyOptions } from './commands/publicKey';
 import type { PurgeOptions } from './commands/purge';
 import type { RegisterAuthorOptions } from './commands/registerAuthor';
 import type { ReportOptions } from './commands/report';
@@ -128,6 +129,17 @@ export function buildProgram(
     .option('--json', 'print JSON')
     .action(
       action<PurgeOptions>(async (options) => (await import('./commands/purge')).purgeCommand(cli, options)),
+    );
+
+  program
+    .command('public-key')
+    .description("print the signing key's public part (PEM) and its keyId, for checking signatures offline")
+    .option('--out <file.pem>', 'write it to a new file instead')
+    .option('--key-version <version>', 'that key version instead of the latest (the last part of a keyId)')
+    .action(
+      action<PublicKeyOptions>(async (options) =>
+        (await import('./commands/publicKey')).publicKeyCommand(cli, options),
+      ),
     );
 
   program

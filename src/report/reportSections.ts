@@ -194,7 +194,8 @@ export function renderProof(context: SummaryContext): string {
         '# Get the public key that checks the signature (an operator can run this):',
         'gallery-export public-key --out key.pem',
         '# Check that manifest.json was signed by that key:',
-        'openssl dgst -sha256 -verify key.pem -signature <(jq -r .signature signature.json | base64 -d) manifest.json',
+        'jq -r .signature signature.json | base64 -d > signature.bin',
+        'openssl dgst -sha256 -verify key.pem -signature signature.bin manifest.json',
       ].join('\n'),
     );
   }

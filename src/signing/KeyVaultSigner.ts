@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto';
-import { CryptographyClient, type KeyClient, type KeyVaultKey } from '@azure/keyvault-keys';
+import {
+  CryptographyClient,
+  type CryptographyClientOptions,
+  type KeyClient,
+  type KeyVaultKey,
+} from '@azure/keyvault-keys';
 import type { TokenCredential } from '@azure/identity';
 import type { SignatureDocument } from '../contract/formats';
 import { keyVaultAccess, keyVaultError, type VaultKeyOptions } from './keyVaultKeys';
@@ -16,22 +21,39 @@ export class KeyVaultSigner {
   readonly location: string;
   private readonly client: KeyClient;
   private readonly credential: TokenCredential;
-  private current: { key: KeyVaultKey; crypto: CryptographyClient; at: number } | undefined;
+  private readonly clientOptions: CryptographyClientOptions;
+  private current:
+    { ready: Promise<{ key: KeyVaultKey; crypto: CryptographyClient }>; at: number } | undefined;
+  /**
+   * The first signature of a fresh client, until it has answered: its request meets the vault's
+   * challenge once and the token is cached; signatures asked for meanwhile wait for it, rather than each
+   * meeting the challenge too (one request per snapshot, not two).
+   */
+  private warming: Promise<unknown> | undefined;
+  private readonly warm = new WeakSet<CryptographyClient>();
 
   constructor(private readonly options: VaultKeyOptions) {
     const access = keyVaultAccess(options);
     this.client = access.client;
     this.credential = access.credential;
+    this.clientOptions = access.clientOptions;
     this.location = `${options.vaultUrl.replace(/\/+$/, '')}/keys/${options.keyName}`;
   }
 
   async sign(bytes: Buffer, signed: string, signal?: AbortSignal): Promise<SignatureDocument> {
     const digest = createHash('sha256').update(bytes).digest();
     const { key, crypto } = await this.latest(signal);
+    if (this.warming) await this.warming.catch(() => undefined);
+    const signing = crypto.sign('RS256', digest, { abortSignal: signal });
+    if (!this.warm.has(crypto)) {
+      this.warm.add(crypto);
+      this.warming = signing.finally(() => (this.warming = undefined));
+    }
     let result;
     try {
-      result = await crypto.sign('RS256', digest, { abortSignal: signal });
+      result = await signing;
     } catch (error) {
+      this.warm.delete(crypto);
       throw keyVaultError(error, 'sign with key', this.location, signal);
     }
     return {
@@ -44,17 +66,27 @@ export class KeyVaultSigner {
     };
   }
 
-  /** The key's latest version (and a client for it), looked up once an hour. */
-  async latest(signal?: AbortSignal): Promise<{ key: KeyVaultKey; crypto: CryptographyClient }> {
-    if (this.current && performance.now() - this.current.at < KEY_VERSION_TTL_MS) return this.current;
-    let key: KeyVaultKey;
+  /** One version of the key (for its public part). */
+  async version(version: string, signal?: AbortSignal): Promise<KeyVaultKey> {
     try {
-      key = await this.client.getKey(this.options.keyName, { abortSignal: signal });
+      return await this.client.getKey(this.options.keyName, { version, abortSignal: signal });
     } catch (error) {
-      throw keyVaultError(error, 'read key', this.location, signal);
+      throw keyVaultError(error, `read version ${version} of key`, this.location, signal);
     }
-    // Made from the key itself, not its ID: it then never reads the key again before signing.
-    this.current = { key, crypto: new CryptographyClient(key, this.credential), at: performance.now() };
-    return this.current;
+  }
+
+  /** The key's latest version (and a client for it), looked up once an hour, once for every caller. */
+  latest(signal?: AbortSignal): Promise<{ key: KeyVaultKey; crypto: CryptographyClient }> {
+    if (this.current && performance.now() - this.current.at < KEY_VERSION_TTL_MS) return this.current.ready;
+    const ready = this.client.getKey(this.options.keyName, { abortSignal: signal }).then(
+      // Made from the key itself, not its ID: it then never reads the key again before signing.
+      (key) => ({ key, crypto: new CryptographyClient(key, this.credential, this.clientOptions) }),
+      (error: unknown) => {
+        this.current = undefined;
+        throw keyVaultError(error, 'read key', this.location, signal);
+      },
+    );
+    this.current = { ready, at: performance.now() };
+    return ready;
   }
 }

@@ -1,6 +1,6 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
-import { KeyClient, type KeyVaultKey } from '@azure/keyvault-keys';
+import { KeyClient, type CryptographyClientOptions, type KeyVaultKey } from '@azure/keyvault-keys';
 import { GalleryExportError, isAbortError, throwIfAborted } from '../contract/errors';
 import { isLoopbackHost } from '../contract/loopback';
 
@@ -21,7 +21,8 @@ const loopbackCredential: TokenCredential = {
 export function keyVaultAccess(options: VaultKeyOptions): {
   credential: TokenCredential;
   client: KeyClient;
-  loopback: boolean;
+  /** The same relaxed checks, for a CryptographyClient. */
+  clientOptions: CryptographyClientOptions;
 } {
   let url: URL;
   try {
@@ -38,12 +39,14 @@ export function keyVaultAccess(options: VaultKeyOptions): {
     (loopback
       ? loopbackCredential
       : new DefaultAzureCredential({ managedIdentityClientId: options.managedIdentityClientId }));
-  const client = new KeyClient(options.vaultUrl, credential, {
+  const clientOptions: CryptographyClientOptions = {
+    // Relaxed for the local emulator only: plain http and a challenge resource that is not *.vault.azure.net.
     allowInsecureConnection: loopback,
     disableChallengeResourceVerification: loopback,
     retryOptions: { maxRetries: 2, retryDelayInMs: 250, maxRetryDelayInMs: 2000 },
-  });
-  return { credential, client, loopback };
+  };
+  const client = new KeyClient(options.vaultUrl, credential, clientOptions);
+  return { credential, client, clientOptions };
 }
 
 /** The RSA public key of a Key Vault key version. */

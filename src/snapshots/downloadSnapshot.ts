@@ -7,8 +7,9 @@ import { Transform } from 'node:stream';
 import type { ContainerClient } from '@azure/storage-blob';
 import { GalleryExportError } from '../contract/errors';
 import type { Manifest } from '../contract/formats';
-import { MANIFEST_FILE, SNAPSHOT_DATA_FILES } from '../contract/layout';
+import { MANIFEST_FILE, SIGNATURE_FILE, SNAPSHOT_DATA_FILES } from '../contract/layout';
 import { listCompleteSnapshots, type CompleteSnapshot } from './snapshotListing';
+import { readBlob } from './blobDocuments';
 import { storageError } from './storageErrors';
 
 export interface DownloadRequest {
@@ -82,14 +83,28 @@ export async function downloadSnapshot(
         );
       }
     }
-    const manifestText = (
-      await container.getBlockBlobClient(`${snapshot.prefix}${MANIFEST_FILE}`).downloadToBuffer()
-    ).toString('utf8');
-    await writeFile(join(request.outDir, MANIFEST_FILE), manifestText, { flag: 'wx' });
+    // The manifest and its signature byte for byte: the signature covers those exact bytes.
+    const manifestBytes = (await readBlob(container, `${snapshot.prefix}${MANIFEST_FILE}`, request.signal))
+      ?.bytes;
+    if (!manifestBytes)
+      throw new GalleryExportError('SNAPSHOT_NOT_FOUND', `${snapshot.prefix} lost its manifest`);
+    await writeFile(join(request.outDir, MANIFEST_FILE), manifestBytes, { flag: 'wx' });
+    written.push(join(request.outDir, MANIFEST_FILE));
+    const signature = await readBlob(container, `${snapshot.prefix}${SIGNATURE_FILE}`, request.signal);
+    if (signature) {
+      await writeFile(join(request.outDir, SIGNATURE_FILE), signature.bytes, { flag: 'wx' });
+      written.push(join(request.outDir, SIGNATURE_FILE));
+    }
     const sums = snapshot.manifest.files.map((file) => `${file.sha256}  ${file.name}\n`).join('');
     await writeFile(join(request.outDir, 'SHA256SUMS'), sums, { flag: 'wx' });
-    await writeFile(join(request.outDir, 'README.txt'), describeBundle(snapshot.manifest), { flag: 'wx' });
-    written.push(...[MANIFEST_FILE, 'SHA256SUMS', 'README.txt'].map((name) => join(request.outDir, name)));
+    await writeFile(
+      join(request.outDir, 'README.txt'),
+      describeBundle(snapshot.manifest, signature !== undefined),
+      {
+        flag: 'wx',
+      },
+    );
+    written.push(...['SHA256SUMS', 'README.txt'].map((name) => join(request.outDir, name)));
   } catch (error) {
     for (const path of written) await rm(path, { force: true });
     throw error;
@@ -137,7 +152,7 @@ async function downloadVerified(
   return { sha256: hash.digest('hex'), bytes };
 }
 
-function describeBundle(manifest: Manifest): string {
+function describeBundle(manifest: Manifest, signed: boolean): string {
   const files = manifest.files.map(
     (file) => `  ${file.name.padEnd(14)} ${String(file.bytes).padStart(10)} bytes  SHA-256 ${file.sha256}`,
   );
@@ -161,7 +176,16 @@ function describeBundle(manifest: Manifest): string {
     '  entities.json  every entity the author published, one JSON array ordered by id, each entity exactly',
     '                 as the Catalog API returned it',
     '  manifest.json  what was exported, when and how, with the size and SHA-256 of each file',
+    ...(signed
+      ? [
+          '  signature.json the signature of manifest.json, made by a Key Vault key that never leaves the vault;',
+          '                 check it with the public key (gallery-export public-key --out key.pem):',
+          '                   jq -r .signature signature.json | base64 -d > signature.bin',
+          '                   openssl dgst -sha256 -verify key.pem -signature signature.bin manifest.json',
+        ]
+      : []),
     '  SHA256SUMS     the same hashes for checking: sha256sum -c SHA256SUMS',
+    '  report.html    the same, for a person to read in a browser',
     '  README.txt     this file',
     '',
     ...files,

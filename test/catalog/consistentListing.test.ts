@@ -1,10 +1,7 @@
 import type { EntityPage } from '../../src/catalog/catalogResponses';
 import type { EntityCollector, ListedEntity } from '../../src/contract/catalogApi';
 import { GalleryExportError } from '../../src/contract/errors';
-import {
-  readConsistentListing,
-  type PageRequest,
-} from '../../src/catalog/consistentListing';
+import { readConsistentListing, type PageRequest } from '../../src/catalog/consistentListing';
 
 /** An offset-paged list in memory, with hooks to change it between page requests. */
 class PagedList {

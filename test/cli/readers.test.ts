@@ -143,6 +143,7 @@ test('get: a folder whose files match the manifest hashes, with a README; never 
     'manifest.json',
     'profile.json',
     'report.html',
+    'signature.json',
   ]);
   for (const file of manifest.files) {
     const bytes = await readFile(join(out, file.name));
@@ -172,11 +173,12 @@ test('purge: nothing without --yes; then no blob under the author, an erasure re
   await runCli(['run', '--author', ada.authorId], env);
   const prefix = `snapshots/${ada.authorId}/`;
   const before = await readAllBlobs(container, prefix);
-  expect(before.size).toBe(6);
+  // Two snapshots of four files each: profile, entities, signature (the local stack signs), manifest.
+  expect(before.size).toBe(8);
 
   const unconfirmed = await runCli(['purge', '--author', ada.authorId], env);
   expect(unconfirmed.code).not.toBe(0);
-  expect((await readAllBlobs(container, prefix)).size).toBe(6);
+  expect((await readAllBlobs(container, prefix)).size).toBe(8);
 
   const purged = await runCli(
     ['purge', '--author', ada.authorId, '--yes', '--requested-by', 'DSR-1234', '--json'],
@@ -188,11 +190,11 @@ test('purge: nothing without --yes; then no blob under the author, an erasure re
     erasureRecord: string;
   };
   expect((await readAllBlobs(container, prefix)).size).toBe(0);
-  expect((await readAllBlobs(container, `snapshots/${li.authorId}/`)).size).toBe(3);
+  expect((await readAllBlobs(container, `snapshots/${li.authorId}/`)).size).toBe(4);
   expect(record).toMatchObject({
     authorIdSha256: createHash('sha256').update(ada.authorId).digest('hex'),
     requestedBy: 'DSR-1234',
-    deleted: { snapshots: 2, blobs: 6 },
+    deleted: { snapshots: 2, blobs: 8 },
   });
 
   const stored = (await container.getBlockBlobClient(erasureRecord).downloadToBuffer()).toString();
@@ -213,7 +215,7 @@ test('purge: nothing without --yes; then no blob under the author, an erasure re
   expect(again.stdout).toContain('Nothing to erase');
   // Still one erasure record (next to the marker the first purge wrote when it began).
   const erasureRecords = [...(await readAllBlobs(container, 'erasures/')).keys()].filter((name) =>
-    /^erasures\/[^/]+\.json$/.test(name),
+    /^erasures\/[^/.]+\.json$/.test(name),
   );
   expect(erasureRecords).toHaveLength(1);
 
@@ -227,7 +229,7 @@ test('purge: nothing without --yes; then no blob under the author, an erasure re
 test('verify: 1 when a whole snapshot the run record says was completed is gone', async () => {
   const { env, container, record } = await exported(li.authorId);
   const prefix = record.authors[0]!.snapshot!;
-  for (const name of ['profile.json', 'entities.json', 'manifest.json'])
+  for (const name of ['profile.json', 'entities.json', 'signature.json', 'manifest.json'])
     await container.getBlockBlobClient(`${prefix}${name}`).delete();
   const result = await runCli(['verify'], env);
   expect(result.code).toBe(1);

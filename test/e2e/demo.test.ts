@@ -31,6 +31,7 @@ test('the demo runs the whole stack, checks every demo author did what it should
       'manifest.json',
       'profile.json',
       'report.html',
+      'signature.json',
     ]);
   } finally {
     await rm(folder, { recursive: true, force: true });

@@ -149,7 +149,8 @@ test('the same message delivered twice produces one snapshot', async () => {
     containerFor(stack.env.EXPORT_STORAGE!, name),
     `snapshots/${ada.authorId}/`,
   );
-  expect([...blobs.keys()]).toHaveLength(3);
+  // profile, entities, signature (the local stack signs) and manifest, once each.
+  expect([...blobs.keys()]).toHaveLength(4);
   const outcomes = await readAllBlobs(containerFor(stack.env.EXPORT_STORAGE!, name), 'runs/');
   expect(
     [...outcomes.keys()].filter((path) => path.endsWith(`/gallery-author-${ada.label}.json`)),

@@ -1,7 +1,7 @@
 import { userInfo } from 'node:os';
 import { KeyVaultAuthorRegistry } from '../../authors/KeyVaultAuthorRegistry';
 import { purgeAuthor } from '../../export/purgeAuthor';
-import { createStorageServices } from '../../services';
+import { createSigner, createStorageServices } from '../../services';
 import { GENERATOR } from '../../version';
 import { CliContext, EXIT_FAILED, EXIT_OK, usageError } from '../CliContext';
 import { parseAuthorOption } from './options';
@@ -45,6 +45,7 @@ export async function purgeCommand(cli: CliContext, options: PurgeOptions): Prom
     {
       ...storage,
       registry,
+      signer: createSigner(config),
       logger: cli.logger(),
       now: () => new Date(),
       generator: GENERATOR,

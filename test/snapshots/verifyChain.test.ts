@@ -1,0 +1,98 @@
+import { authorIdDigest } from '../../src/contract/authorId';
+import type { Manifest } from '../../src/contract/formats';
+import { snapshotPrefix } from '../../src/contract/layout';
+import { checkChains } from '../../src/snapshots/verifyChain';
+import type { CheckedSnapshot } from '../../src/snapshots/verifyManifest';
+
+/** The chain rules on their own: which gaps are damage and which are explained. */
+const AUTHOR = 'AB'.repeat(32);
+const NOW = new Date('2026-12-03T12:00:00Z');
+
+function snapshot(
+  runId: string,
+  previous: Manifest['previous'],
+  sha = `${runId.slice(-6)}`.padEnd(64, '0'),
+): CheckedSnapshot {
+  return {
+    result: {
+      authorId: AUTHOR,
+      runId,
+      prefix: snapshotPrefix(AUTHOR, runId),
+      status: 'ok',
+      problems: [],
+      notes: [],
+      files: 2,
+      bytes: 10,
+    },
+    manifest: {
+      runId,
+      authorId: AUTHOR,
+      startedAt: `${runId.slice(0, 4)}-01-01T00:00:00Z`,
+      previous,
+    } as Manifest,
+    manifestSha256: sha,
+  };
+}
+
+const none = { erased: new Set<string>(), problems: [] };
+
+test('a complete chain holds', () => {
+  const first = snapshot('20261201T020000Z-00a001', null);
+  const second = snapshot('20261202T020000Z-00a002', {
+    runId: first.result.runId,
+    manifestSha256: first.manifestSha256!,
+  });
+  checkChains([first, second], none, { retentionDays: 730, now: NOW });
+  expect([first, second].map((s) => [s.result.status, s.result.problems, s.result.notes])).toEqual([
+    ['ok', [], []],
+    ['ok', [], []],
+  ]);
+});
+
+test('a link to a snapshot an erasure record accounts for is explained, not damage', () => {
+  const gone = '20261201T020000Z-00a001';
+  const later = snapshot('20261202T020000Z-00a002', { runId: gone, manifestSha256: 'f'.repeat(64) });
+  checkChains(
+    [later],
+    { erased: new Set([`${authorIdDigest(AUTHOR)}:${gone}`]), problems: [] },
+    { retentionDays: 730, now: NOW },
+  );
+  expect(later.result.status).toBe('ok');
+  expect(later.result.notes.join(' ')).toMatch(/erased/);
+});
+
+test('a link to a snapshot older than the retention is explained by the lifecycle rule', () => {
+  const later = snapshot('20261202T020000Z-00a002', {
+    runId: '20240101T020000Z-00a001',
+    manifestSha256: 'f'.repeat(64),
+  });
+  checkChains([later], none, { retentionDays: 365, now: NOW });
+  expect(later.result.status).toBe('ok');
+  expect(later.result.notes.join(' ')).toMatch(/retention/);
+});
+
+test('a missing predecessor that nothing explains, a replaced one, and a false "first" are damage', () => {
+  const first = snapshot('20261201T020000Z-00a001', null);
+  const replaced = snapshot('20261202T020000Z-00a002', {
+    runId: first.result.runId,
+    manifestSha256: 'e'.repeat(64),
+  });
+  const orphan = snapshot('20261203T020000Z-00a003', {
+    runId: '20261130T020000Z-00a000',
+    manifestSha256: 'f'.repeat(64),
+  });
+  const falseFirst = snapshot('20261203T030000Z-00a004', null);
+  checkChains([first, replaced, orphan, falseFirst], none, { retentionDays: 730, now: NOW });
+  expect(replaced.result.problems).toEqual([
+    expect.objectContaining({ kind: 'chain-broken', path: `${first.result.prefix}manifest.json` }),
+  ]);
+  expect(orphan.result.problems).toEqual([
+    expect.objectContaining({
+      kind: 'chain-broken',
+      path: snapshotPrefix(AUTHOR, '20261130T020000Z-00a000'),
+    }),
+  ]);
+  expect(falseFirst.result.problems).toEqual([expect.objectContaining({ kind: 'chain-broken' })]);
+  expect([replaced, orphan, falseFirst].every((s) => s.result.status === 'damaged')).toBe(true);
+  expect(first.result.status).toBe('ok');
+});
