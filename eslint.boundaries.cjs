@@ -9,8 +9,14 @@
  */
 
 /** Leaving src/ for dev/ (the local stack) from any depth. */
-const DEV = { regex: '^(\\.\\./)+dev(/|$)', message: 'src/ never imports dev/ (the local stack is not part of the product).' };
-const AZURE_FUNCTIONS = { group: ['@azure/functions'], message: 'Only src/functions/ (and src/index.ts) know Azure Functions.' };
+const DEV = {
+  regex: '^(\\.\\./)+dev(/|$)',
+  message: 'src/ never imports dev/ (the local stack is not part of the product).',
+};
+const AZURE_FUNCTIONS = {
+  group: ['@azure/functions'],
+  message: 'Only src/functions/ (and src/index.ts) know Azure Functions.',
+};
 
 /**
  * The blocks for one folder under src/: its files may import each other, the listed sibling folders (and
@@ -36,7 +42,9 @@ function arrows(folder, allowed, packages = []) {
               regex: `^(\\.\\./){${depth + 1}}${siblings}[^.]`,
               message: `src/${folder}/ may import only ${names} (see README "Layout").`,
             },
-            ...(packages.length ? [{ group: packages, message: `src/${folder}/ does not use ${packages.join(', ')}.` }] : []),
+            ...(packages.length
+              ? [{ group: packages, message: `src/${folder}/ does not use ${packages.join(', ')}.` }]
+              : []),
           ],
         },
       ],
