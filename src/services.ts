@@ -13,6 +13,8 @@ import { BlobRunStore } from './snapshots/BlobRunStore';
 import { BlobSnapshotStore } from './snapshots/BlobSnapshotStore';
 import { createStorageClients } from './snapshots/storageClients';
 import { storageError } from './snapshots/storageErrors';
+import { recordCatalogRetry } from './telemetry/instruments';
+import { traceCatalogAttempt } from './telemetry/tracing';
 import { GENERATOR } from './version';
 
 export interface AppServices extends ExportServices {
@@ -73,6 +75,7 @@ export function createServices(config: Config, options: CreateServicesOptions): 
     maxRetries: config.catalog.maxRetries,
     timeoutMs: config.catalog.timeoutMs,
     userAgent: `${GENERATOR.name}/${GENERATOR.version}`,
+    observer: { attempt: traceCatalogAttempt, retry: recordCatalogRetry },
   });
   const signer = createSigner(config);
   const registry = new KeyVaultAuthorRegistry({

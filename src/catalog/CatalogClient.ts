@@ -20,7 +20,7 @@ import {
 import type { CatalogFigures } from '../contract/formats';
 import type { AdaptiveLimiter } from './AdaptiveLimiter';
 import { parseEntityPage, parseProfile, type EntityPage } from './catalogResponses';
-import { CatalogTransport, anySignal, type RequestOptions } from './CatalogTransport';
+import { CatalogTransport, anySignal, type CatalogObserver, type RequestOptions } from './CatalogTransport';
 import { readConsistentListing } from './consistentListing';
 import { IdDigestCollector, isBadRequest, TOKEN_EXPIRY_MARGIN_MS, TokenLapsed } from './listingGuards';
 import { DEFAULT_RETRY_TIMING, type RetryTimingOptions } from './retryPolicy';
@@ -51,6 +51,8 @@ export interface CatalogClientOptions {
   random?: () => number;
   /** Wall clock (ms) a token's expiry is compared with, injectable for tests. @default Date.now */
   now?: () => number;
+  /** Told of every attempt and retry (telemetry). @default none */
+  observer?: CatalogObserver | undefined;
   userAgent?: string;
 }
 
@@ -104,6 +106,7 @@ export class CatalogClient {
       maxResponseBytes: options.maxResponseBytes ?? defaults.maxResponseBytes,
       random: options.random ?? Math.random,
       userAgent: options.userAgent ?? 'gallery-export',
+      observer: options.observer,
     });
   }
 
@@ -166,6 +169,7 @@ export class CatalogClient {
     const id = this.checkAuthorId(authorId);
     return this.transport.send(
       {
+        route: 'profile',
         path: `/users/${id}`,
         what: `the profile of author ${shortAuthorId(id)}`,
         notFound: () =>
@@ -235,6 +239,7 @@ export class CatalogClient {
         const fetch = (ordered: boolean): Promise<EntityPage> =>
           this.transport.send(
             {
+              route: 'entities',
               // A stable order makes offset paging repeatable; `$orderby` is part of the documented API.
               path: `/entities?$filter=${filter}${ordered ? '&$orderby=id' : ''}&$top=${top}&$skip=${skip}`,
               what: `the entities of author ${shortAuthorId(id)} at $skip=${skip}`,

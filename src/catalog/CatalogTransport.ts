@@ -16,8 +16,25 @@ import {
 } from './retryPolicy';
 import { RetryBudget } from './RetryBudget';
 
+/**
+ * Sees every attempt of every catalog request and every retry (telemetry plugs in here, wired by the
+ * composition root: the catalog knows nothing of it). It is told the route and the status only, never
+ * the URL (its filter names the author) or a header (the token).
+ */
+export interface CatalogObserver {
+  attempt<T extends { status: number; error?: unknown }>(
+    attempt: { route: CatalogRoute; baseUrl: string; resendCount: number },
+    send: () => Promise<T>,
+  ): Promise<T>;
+  retry(route: CatalogRoute, outcome: AttemptOutcome): void;
+}
+
+/** Which of the two resources of the Catalog API a request is for. */
+export type CatalogRoute = 'profile' | 'entities';
+
 export interface CatalogTransportOptions {
   baseUrl: string;
+  observer?: CatalogObserver | undefined;
   concurrency: number;
   maxRetries: number;
   timeoutMs: number;
@@ -33,6 +50,7 @@ const RETRY_AFTER_MARGIN_MS = 5;
 
 /** What one request is for: its path and query, and how to describe it in messages. */
 export interface CatalogTarget {
+  route: CatalogRoute;
   path: string;
   /** For messages: what was asked, e.g. "the profile of author CB9AEF…8BE". */
   what: string;
@@ -109,7 +127,14 @@ export class CatalogTransport {
       try {
         throwIfAborted(waitSignal);
         if (figures) figures.requests++;
-        response = await this.attempt(target.path, headers, signal);
+        const send = (): Promise<AttemptResponse> => this.attempt(target.path, headers, signal);
+        const { observer } = this.options;
+        response = observer
+          ? await observer.attempt(
+              { route: target.route, baseUrl: this.options.baseUrl, resendCount: attempt - 1 },
+              send,
+            )
+          : await send();
       } catch (error) {
         release();
         if (error instanceof GalleryExportError) throw error;
@@ -162,6 +187,7 @@ export class CatalogTransport {
       if (!decision.retry) throw this.failure(target, outcome, decision, problem, attempt);
       budget.spend();
       if (figures) figures.retries++;
+      this.options.observer?.retry(target.route, outcome);
       await abortableSleep(decision.delayMs, waitSignal);
     }
   }

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { isGalleryExportError, toGalleryExportError } from '../contract/errors';
+import { startTelemetry } from '../telemetry/startTelemetry';
 import { GENERATOR } from '../version';
 import { CliContext, EXIT_FAILED, EXIT_USAGE, type CliIo } from './CliContext';
 import type { GetOptions } from './commands/get';
@@ -173,6 +174,12 @@ export async function main(
     },
     extensions,
   );
+  // Off unless OTEL_EXPORTER_OTLP_ENDPOINT (or another OTEL_* destination) is set; then flushed before exit.
+  const telemetry = await startTelemetry(io.env, {
+    serviceVersion: GENERATOR.version,
+    azureMonitor: false,
+    warn: (message) => cli.err(`warning: ${message}`),
+  });
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
@@ -185,6 +192,8 @@ export async function main(
     cli.err(`error: ${failure.message}`);
     if (isGalleryExportError(failure, 'USAGE') || isGalleryExportError(failure, 'CONFIG')) return EXIT_USAGE;
     return EXIT_FAILED;
+  } finally {
+    await telemetry?.shutdown();
   }
 }
 

@@ -5,6 +5,7 @@ import { throwIfAborted } from '../contract/errors';
 import { serializeDocument, type CatalogFigures, type Manifest, type Trigger } from '../contract/formats';
 import { MANIFEST_FILE } from '../contract/layout';
 import { assessToken, describeMissingUnlisted, type TokenHealth } from '../contract/tokenHealth';
+import { traceBlobWrite } from '../telemetry/tracing';
 import type { ExportServices, WriteFence } from './ports';
 
 /**
@@ -83,8 +84,14 @@ export async function exportAuthor(
     });
     throwIfAborted(signal);
     const { profile, listing } = reading;
-    const profileFile = await target.writeFile('profile.json', profile.raw, { signal, fence });
-    const entitiesFile = await target.writeFile('entities.json', spool.sortedJson(), { signal, fence });
+    const profileFile = await traceBlobWrite(
+      'profile',
+      () => target.writeFile('profile.json', profile.raw, { signal, fence }),
+      profile.raw.length,
+    );
+    const entitiesFile = await traceBlobWrite('entities', () =>
+      target.writeFile('entities.json', spool.sortedJson(), { signal, fence }),
+    );
 
     const manifest: Manifest = {
       schemaVersion: 1,
@@ -116,8 +123,13 @@ export async function exportAuthor(
     const bytes = serializeDocument(manifest);
     const signature = await services.signer?.sign(bytes, MANIFEST_FILE, signal);
     await request.guard.checkNotErased(signal);
-    if (signature) await target.writeSignature(signature, { signal, fence });
-    await target.writeManifest(bytes, manifest, { signal, fence, checkFiles: shared });
+    if (signature)
+      await traceBlobWrite('signature', () => target.writeSignature(signature, { signal, fence }));
+    await traceBlobWrite(
+      'manifest',
+      () => target.writeManifest(bytes, manifest, { signal, fence, checkFiles: shared }),
+      bytes.length,
+    );
     return { manifest, figures: reading.figures, token, alreadyComplete: false };
   } finally {
     await spool.dispose();

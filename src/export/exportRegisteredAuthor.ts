@@ -3,6 +3,7 @@ import type { ListingProgress } from '../contract/catalogApi';
 import { abortError, GalleryExportError, toGalleryExportError } from '../contract/errors';
 import type { AuthorOutcome } from '../contract/formats';
 import type { AuthorWorkItem } from '../contract/workItem';
+import { traceAuthor } from '../telemetry/tracing';
 import { isTransient } from './errorPolicy';
 import { exportAuthor, type ExportGuard } from './exportAuthor';
 import type { LeaseKeeper } from './LeaseKeeper';
@@ -41,7 +42,15 @@ export interface ExportRegisteredAuthorOptions {
  * does not record it). Never throws for an author's own failure; an outcome already recorded for this
  * run is returned as it is.
  */
-export async function exportRegisteredAuthor(
+export function exportRegisteredAuthor(
+  services: ExportServices,
+  work: AuthorWorkItem,
+  options: ExportRegisteredAuthorOptions,
+): Promise<AuthorExportResult> {
+  return traceAuthor(work, () => exportOne(services, work, options));
+}
+
+async function exportOne(
   services: ExportServices,
   work: AuthorWorkItem,
   options: ExportRegisteredAuthorOptions,

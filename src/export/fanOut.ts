@@ -5,13 +5,22 @@ import type { ExportServices, WorkQueue } from './ports';
 import { exportRegisteredAuthor } from './exportRegisteredAuthor';
 import { finalizeRunIfDone, recordOutcome } from './finalizeRun';
 import { keepRunLock } from './LeaseKeeper';
+import { traceRun } from '../telemetry/tracing';
 import { planRun, type PlanRequest } from './planRun';
 
 /**
  * Starts a fan-out run: plans it and puts one message per author on the queue. The Functions platform
  * then spreads the authors over as many instances as it likes; the last author to report finalises.
  */
-export async function startFanOutRun(
+export function startFanOutRun(
+  services: ExportServices,
+  queue: WorkQueue,
+  request: PlanRequest,
+): Promise<RunRecord> {
+  return traceRun(request.trigger, () => planAndQueue(services, queue, request));
+}
+
+async function planAndQueue(
   services: ExportServices,
   queue: WorkQueue,
   request: PlanRequest,

@@ -5,6 +5,8 @@ import { finalRunStatus, type AuthorOutcome, type RunRecord } from '../contract/
 import { exportRegisteredAuthor } from './exportRegisteredAuthor';
 import { finalizeRunIfDone, mergeOutcomes } from './finalizeRun';
 import { keepRunLock } from './LeaseKeeper';
+import { recordRunFinished } from '../telemetry/instruments';
+import { traceRun } from '../telemetry/tracing';
 import { mapWithConcurrency } from './mapWithConcurrency';
 import { planRun, type PlanRequest } from './planRun';
 import type { ExportServices } from './ports';
@@ -26,10 +28,11 @@ export interface RunInProcessRequest extends PlanRequest {
  * concurrency through the same per-author unit as the queue function, finalise. One author's failure
  * never stops the others; an abort fails the authors in flight and those not started.
  */
-export async function runInProcess(
-  services: ExportServices,
-  request: RunInProcessRequest,
-): Promise<RunRecord> {
+export function runInProcess(services: ExportServices, request: RunInProcessRequest): Promise<RunRecord> {
+  return traceRun(request.trigger, () => runAll(services, request));
+}
+
+async function runAll(services: ExportServices, request: RunInProcessRequest): Promise<RunRecord> {
   const { signal, onEvent } = request;
   const plan = await planRun(services, request);
   onEvent?.({ type: 'run-planned', record: plan.record });
@@ -99,6 +102,7 @@ export async function runInProcess(
       completedAt: services.now().toISOString(),
       error: { code: error.code, message: `The run record could not be finalised: ${error.message}` },
     };
+    recordRunFinished(record, services.now());
   }
   onEvent?.({ type: 'run-finished', record });
   return record;

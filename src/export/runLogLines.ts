@@ -1,4 +1,5 @@
 import { countAuthors, type RunRecord } from '../contract/formats';
+import { recordRunFinished } from '../telemetry/instruments';
 import type { ExportServices } from './ports';
 
 /**
@@ -23,6 +24,7 @@ export function logTokenHealth(
 }
 
 export function logRunFinished(services: ExportServices, record: RunRecord): void {
+  recordRunFinished(record, services.now());
   const { complete, failed, skipped } = countAuthors(record.authors);
   const line = `GalleryExport.RunFinished runId=${record.runId} status=${record.status} complete=${complete} failed=${failed} skipped=${skipped}`;
   if (record.status === 'complete') services.logger.info(line);
