@@ -88,8 +88,10 @@ export class CatalogClient {
   private readonly transport: CatalogTransport;
   private readonly pageSize: number;
   private readonly concurrency: number;
-  /** Cleared when the catalog answers 400 to `$orderby`. */
+  /** Cleared when the catalog refuses `$orderby`. */
   private orderBySupported = true;
+  /** Cleared when a page of a list comes without total_count: pages must then overlap to be checked. */
+  private totalsOnEveryPage = true;
 
   constructor(private readonly options: CatalogClientOptions) {
     const defaults = DEFAULT_CATALOG_CLIENT;
@@ -201,14 +203,17 @@ export class CatalogClient {
     let previous: string | undefined;
     const maxPasses = this.options.maxPasses ?? DEFAULT_CATALOG_CLIENT.maxPasses;
     for (;;) {
-      const digest = new IdDigestCollector(collector);
+      // Only an unordered list needs the ids of a pass kept, to compare it with the next.
+      const digest = new IdDigestCollector(collector, () => !this.orderBySupported);
       const result = await this.readOnePassSet(id, digest, options);
       passes += result.passes;
       discardedPasses = [...discardedPasses, ...result.discardedPasses];
       const ordered = this.orderBySupported;
       const fingerprint = digest.digest();
-      if (ordered || fingerprint === previous || passes >= maxPasses) {
-        if (!ordered && fingerprint !== previous) {
+      // A pass that found `$orderby` refused half-way kept no ids: it only starts the comparison.
+      const comparable = fingerprint !== undefined && previous !== undefined;
+      if (ordered || (comparable && fingerprint === previous) || passes >= maxPasses) {
+        if (!ordered && !(comparable && fingerprint === previous)) {
           throw new GalleryExportError(
             'CATALOG_INCONSISTENT',
             `The catalog's unordered entity list for author ${shortAuthorId(id)} differed between every two passes in ${passes}`,
@@ -273,6 +278,10 @@ export class CatalogClient {
         signal: options.stopWaiting ? anySignal(options.signal, options.stopWaiting) : options.signal,
         onProgress: options.onProgress,
         describeAuthor: shortAuthorId(id),
+        optimistic: this.orderBySupported && this.totalsOnEveryPage,
+        onTotalMissing: () => {
+          this.totalsOnEveryPage = false;
+        },
         // Enough pages ahead to keep the whole budget busy on one author, and no more held in memory.
         maxPagesInFlight: Math.max(16, 2 * this.concurrency),
       },

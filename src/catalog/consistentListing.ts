@@ -38,6 +38,13 @@ export interface ConsistentListingOptions {
   /** For messages only. */
   describeAuthor?: string;
   /**
+   * Whether the first pass may read pages without overlapping them: only for an ordered list whose
+   * pages each report total_count. Any pass thrown away is followed by overlapping ones. @default false
+   */
+  optimistic?: boolean;
+  /** Told when a page of an optimistic pass came without total_count (the pass is then read again). */
+  onTotalMissing?: () => void;
+  /**
    * Pages of one pass requested ahead of the ones being stored. The client's concurrency budget bounds
    * the requests on the wire; this bounds the pages held in memory, whatever the author's size. @default 32
    */
@@ -65,11 +72,13 @@ export async function readConsistentListing(
   const maxPasses = options.maxPasses ?? DEFAULT_CATALOG_CLIENT.maxPasses;
   const discardedPasses: string[] = [];
   let passOptions = options;
+  // Data that moved once may move again: after a discarded pass, every page overlaps the one before.
+  let overlap = options.optimistic !== true;
   for (let pass = 1; pass <= maxPasses; pass++) {
     throwIfAborted(options.signal);
     await collector.reset();
     try {
-      const result = await readPass(fetchPage, collector, passOptions, pass);
+      const result = await readPass(fetchPage, collector, passOptions, pass, overlap);
       return { ...result, passes: pass, discardedPasses };
     } catch (error) {
       if (pageRefused(error) && passOptions.pageSize > 1) {
@@ -94,6 +103,7 @@ export async function readConsistentListing(
       if (pageLost && pass >= maxPasses) throw error;
       if (!pageLost && !(error instanceof PassInconsistent)) throw error;
       discardedPasses.push(`pass ${pass}: ${(error as Error).message}`);
+      overlap = true;
       if (pass < maxPasses) {
         await abortableSleep(
           (options.passRetryDelayMs ?? DEFAULT_CATALOG_CLIENT.passRetryDelayMs) * pass,
@@ -115,11 +125,18 @@ type PassResult = Omit<ListingResult, 'passes' | 'discardedPasses' | 'ordered'>;
 /** What one listing found; whether it was ordered is the caller's to say. */
 export type ConsistentListing = Omit<ListingResult, 'ordered'>;
 
+/**
+ * One pass. With `overlap`, consecutive pages share an item that must match (a shift anywhere before a
+ * boundary breaks it). Without, pages tile the list: every change shows in a page's total_count, a
+ * repeated id or a count that does not add up, which each page must report for that reason. It saves a
+ * page for a list that is a multiple of the page size (500 entities: 5 pages, not 6).
+ */
 async function readPass(
   fetchPage: PageFetcher,
   collector: EntityCollector,
   options: ConsistentListingOptions,
   pass: number,
+  overlapPages: boolean,
 ): Promise<PassResult> {
   const passController = new AbortController();
   const signal = options.signal
@@ -144,15 +161,20 @@ async function readPass(
     throw new PassInconsistent(`the first page held ${served} items but total_count was ${total}`);
   // A page shorter than asked for while more remain means the catalog caps $top: page by what it serves.
   const pageSize = served > requested || (served < requested && total > served) ? served : requested;
-  const stride = pageSize >= 2 ? pageSize - 1 : 1;
-  const overlap = pageSize >= 2;
+  const overlap = overlapPages && pageSize >= 2;
+  const stride = overlap ? pageSize - 1 : pageSize;
   const pageCount = total <= pageSize ? 1 : 1 + Math.ceil((total - pageSize) / stride);
   const firstIds: string[] = new Array<string>(pageCount);
   const lastIds: string[] = new Array<string>(pageCount);
 
   const accept = async (index: number, page: EntityPage): Promise<void> => {
     const skip = index * stride;
-    // A catalog may send total_count on the first page only: a missing one is no evidence of change.
+    // A catalog may send total_count on the first page only: a missing one is no evidence of change
+    // when pages overlap, but without overlap the totals are the evidence.
+    if (page.totalCount === undefined && !overlap && index > 0) {
+      options.onTotalMissing?.();
+      throw new PassInconsistent(`the page at $skip=${skip} has no total_count to check it by`);
+    }
     if (page.totalCount !== undefined && page.totalCount !== total) {
       throw new PassInconsistent(
         `total_count changed from ${total} to ${String(page.totalCount)} at $skip=${skip}`,

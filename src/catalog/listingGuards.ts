@@ -25,20 +25,30 @@ export function isBadRequest(error: unknown): boolean {
  */
 export class IdDigestCollector implements EntityCollector {
   private ids: string[] = [];
+  /** Entities were added while the list was still ordered: this pass's ids are not all known. */
+  private partial = false;
 
-  constructor(private readonly inner: EntityCollector) {}
+  /** @param recording whether ids are kept now: only for an unordered list, which must be compared. */
+  constructor(
+    private readonly inner: EntityCollector,
+    private readonly recording: () => boolean,
+  ) {}
 
   async reset(): Promise<void> {
     this.ids = [];
+    this.partial = false;
     await this.inner.reset();
   }
 
   async add(entities: readonly ListedEntity[]): Promise<void> {
-    for (const entity of entities) this.ids.push(entity.id);
+    if (this.recording()) for (const entity of entities) this.ids.push(entity.id);
+    else this.partial = true;
     await this.inner.add(entities);
   }
 
-  digest(): string {
+  /** A digest of the pass's ids, or undefined when they were not all kept. */
+  digest(): string | undefined {
+    if (this.partial) return undefined;
     return createHash('sha256').update(this.ids.sort().join('\n')).digest('hex');
   }
 }

@@ -2,6 +2,9 @@ import { setMaxListeners } from 'node:events';
 import { GalleryExportError, isGalleryExportError } from '../contract/errors';
 import type { Logger, RenewableLease, RunLock } from './ports';
 
+/** A renewal sent this recently proves the leases for another fence too (see `fence`). */
+const FENCE_SHARING_MS = 250;
+
 export interface KeptLease {
   lease: RenewableLease;
   /** For messages: "the run lock", "the claim on author CB9AEF…8BE". */
@@ -34,6 +37,8 @@ export class LeaseKeeper {
   private readonly leaseMs: number;
   private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
+  /** The last renewal a fence sent (or joined). */
+  private renewal: { sentAt: number; done: Promise<void> } | undefined;
   /** When the last renewal of every lease that succeeded was sent. */
   private lastRenewedAt: number;
 
@@ -71,6 +76,8 @@ export class LeaseKeeper {
   /** Keeps one more lease from now on (a claim taken after the run lock). */
   add(lease: KeptLease): void {
     this.leases.push(lease);
+    // A renewal sent before this lease was kept does not prove it.
+    this.renewal = undefined;
   }
 
   /**
@@ -81,8 +88,14 @@ export class LeaseKeeper {
    */
   readonly fence = async (signal?: AbortSignal): Promise<AbortSignal> => {
     this.throwIfLost();
-    const sentAt = this.now();
-    await this.renewAll(signal);
+    // Fences asked for together (many authors of one run writing at once) share one renewal, when it
+    // was sent a moment ago: its answer is as good a proof for each of them.
+    const recent =
+      this.renewal && this.now() - this.renewal.sentAt < FENCE_SHARING_MS ? this.renewal : undefined;
+    const renewal = recent ?? { sentAt: this.now(), done: this.renewAll(signal) };
+    if (!recent) this.renewal = renewal;
+    await renewal.done;
+    const { sentAt } = renewal;
     const remainingMs = sentAt + this.leaseMs - this.intervalMs - this.now();
     if (remainingMs <= 0) {
       // The renewal itself took longer than the margin: too late to trust it for a write.

@@ -63,13 +63,14 @@ export async function exportAuthor(
   const token = assessToken(author.accessToken, author.authorId, startedAt, author.secretExpiresOn);
   const target = services.snapshots.open(author.authorId, runId);
   const shared = request.writer === 'shared';
-  const { fence } = request.guard;
+  // Everything this export makes visible goes out right after one proof that it still may: no erasure
+  // of the author has begun, and the run still holds its lock (see commitGuard).
+  const fence = commitGuard(request.guard);
 
   if (shared) {
-    const existing = await target.prepare({ signal, fence });
+    const existing = await target.prepare({ signal, fence: request.guard.fence });
     if (existing) return { manifest: existing, figures: newCatalogFigures(), token, alreadyComplete: true };
   }
-  await request.guard.checkNotErased(signal);
   const previous = await services.snapshots.latestComplete(author.authorId, signal);
 
   const spool = services.createSpool();
@@ -84,13 +85,14 @@ export async function exportAuthor(
     });
     throwIfAborted(signal);
     const { profile, listing } = reading;
+    // entities.json first: its blocks are staged out of sight, and its commit is the first visible write.
+    const entitiesFile = await traceBlobWrite('entities', () =>
+      target.writeFile('entities.json', spool.sortedJson(), { signal, fence }),
+    );
     const profileFile = await traceBlobWrite(
       'profile',
       () => target.writeFile('profile.json', profile.raw, { signal, fence }),
       profile.raw.length,
-    );
-    const entitiesFile = await traceBlobWrite('entities', () =>
-      target.writeFile('entities.json', spool.sortedJson(), { signal, fence }),
     );
 
     const manifest: Manifest = {
@@ -122,7 +124,6 @@ export async function exportAuthor(
     // The signature covers the manifest's exact bytes, so they are made once and stored as signed.
     const bytes = serializeDocument(manifest);
     const signature = await services.signer?.sign(bytes, MANIFEST_FILE, signal);
-    await request.guard.checkNotErased(signal);
     if (signature)
       await traceBlobWrite('signature', () => target.writeSignature(signature, { signal, fence }));
     await traceBlobWrite(
@@ -134,6 +135,24 @@ export async function exportAuthor(
   } finally {
     await spool.dispose();
   }
+}
+
+/**
+ * The fence of an export's visible writes: the first one checks that no erasure of the author has begun
+ * and renews the run's leases; the writes after it (the author's other files, each a few milliseconds
+ * later) go out inside the time that proof holds for, and a new proof is made only once it has run out.
+ */
+function commitGuard(guard: ExportGuard): WriteFence {
+  let proof: Promise<AbortSignal | undefined> | undefined;
+  return async (signal) => {
+    const current = proof && (await proof.catch(() => undefined));
+    if (proof && current && !current.aborted) return current;
+    proof = (async () => {
+      await guard.checkNotErased(signal);
+      return guard.fence(signal);
+    })();
+    return proof;
+  };
 }
 
 /** Why the snapshot may not hold everything, in words for its reader. */

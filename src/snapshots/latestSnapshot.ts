@@ -9,19 +9,29 @@ export const MANIFEST_SHA256_METADATA = 'sha256';
 
 /**
  * The author's latest complete snapshot, for the next manifest's `previous` link. Folders sort by time
- * (`<YYYY>/<MM>/<DD>/<runId>`), so the newest year, month and day are found with a few hierarchical
- * listings, and only the newest day holding a manifest is listed in full: a handful of requests whatever
- * the author's history. The manifest's SHA-256 comes from its metadata, or from its bytes when it was
+ * (`<YYYY>/<MM>/<DD>/<runId>`): after one listing of the years (empty for a first snapshot), this month
+ * is listed in full (it holds the latest snapshot of a nightly archive); otherwise the newest year, month
+ * and day are found with a few hierarchical listings, and only the newest day holding a manifest is listed
+ * in full: a handful of requests whatever the author's history. The manifest's SHA-256 comes from its metadata, or from its bytes when it was
  * written before that metadata existed.
  */
 export async function findLatestComplete(
   container: ContainerClient,
   authorId: string,
   signal?: AbortSignal,
+  now = new Date(),
 ): Promise<{ runId: string; manifestSha256: string } | undefined> {
   const root = authorSnapshotsPrefix(authorId);
   try {
-    for (const year of await folders(container, root, signal)) {
+    const years = await folders(container, root, signal);
+    if (years.length === 0) return undefined;
+    // A nightly archive's latest snapshot is almost always from this month: one listing finds it.
+    const thisMonth = `${root}${now.toISOString().slice(0, 4)}/${now.toISOString().slice(5, 7)}/`;
+    if (years[0] === `${root}${now.toISOString().slice(0, 4)}/`) {
+      const found = await latestInDay(container, thisMonth, signal);
+      if (found) return found;
+    }
+    for (const year of years) {
       for (const month of await folders(container, year, signal)) {
         for (const day of await folders(container, month, signal)) {
           const found = await latestInDay(container, day, signal);

@@ -86,10 +86,11 @@ test('with a valid token every page is read and unlisted entities are included, 
 
   const lists = simulator.requestLog.filter((entry) => entry.path === '/entities');
   expect(lists.every((entry) => entry.hadToken && entry.tokenAccepted)).toBe(true);
+  // The pages tile the list (each reports total_count, so no overlap is needed to check them).
   expect(lists.slice(0, 3).map((entry) => [entry.query.$top, entry.query.$skip])).toEqual([
     ['100', '0'],
-    ['100', '99'],
-    ['100', '198'],
+    ['100', '100'],
+    ['100', '200'],
   ]);
   expect(lists[0]!.query.$filter).toBe(`author/id eq '${AUTHOR}'`);
   expect(stats).toMatchObject({ requests: 3, pages: 3, passes: 1, retries: 0 });
@@ -123,7 +124,7 @@ test('a malformed author ID never reaches the network', async () => {
 test('connections are kept alive and reused', async () => {
   const catalog = client({ concurrency: 2, pageSize: 10 });
   await listAll(catalog, AUTHOR);
-  expect(simulator.stats.requests).toBeGreaterThan(20);
+  expect(simulator.stats.requests).toBeGreaterThanOrEqual(20);
   expect(simulator.stats.connections).toBeLessThanOrEqual(3);
 });
 

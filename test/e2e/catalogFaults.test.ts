@@ -112,7 +112,7 @@ test.each([
 ])(
   'a Retry-After given in %s is never cut short',
   async (_, retryAfterSeconds) => {
-    const { catalog, env } = await setUp([{ entities: 300 }, { entities: 120 }], {
+    const { catalog, env } = await setUp([{ entities: 900 }, { entities: 420 }], {
       faults: { seed: 5, throttleRate: 0.4, retryAfterSeconds },
     });
     try {
