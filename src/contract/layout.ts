@@ -84,6 +84,14 @@ export function runOutcomePath(runId: string, secretName: string): string {
   return `${runOutcomesPrefix(runId)}${secretName}.json`;
 }
 
+/**
+ * A fan-out run's tally of settled authors: an append blob that grows by one block per settled author,
+ * so each settler learns from its own append whether it may be the last (see BlobRunStore.countSettled).
+ */
+export function runSettledTallyPath(runId: string): string {
+  return `${runOutcomesPrefix(runId)}progress/settled.json`;
+}
+
 /** Which secret claimed an author in a fan-out run (two untagged secrets may name the same author). */
 export function runClaimPath(runId: string, authorId: string): string {
   return `${runOutcomesPrefix(runId)}claims/${authorId}.json`;

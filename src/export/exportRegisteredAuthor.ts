@@ -73,10 +73,6 @@ async function exportOne(
   const signal = options.signal ? AbortSignal.any([options.signal, keeper.signal]) : keeper.signal;
   let claim: AuthorClaim | undefined;
   try {
-    if (writer === 'shared') {
-      const recorded = await services.runs.readOutcome(work.runId, work.secretName, signal);
-      if (recorded) return { outcome: recorded, retryable: false };
-    }
     const author = await services.registry.readAuthor(work.secretName, signal);
     authorId = author.authorId;
     claim =
@@ -94,6 +90,11 @@ async function exportOne(
     }
     if (claim.hold)
       keeper.add({ lease: claim.hold, what: `the claim on author ${shortAuthorId(author.authorId)}` });
+    if (writer === 'shared' && !claim.madeNow) {
+      // An earlier delivery held this claim: it may have recorded the author while this one waited.
+      const recorded = await services.runs.readOutcome(work.runId, work.secretName, signal);
+      if (recorded) return { outcome: recorded, retryable: false };
+    }
     const guard: ExportGuard = {
       fence: keeper.fence,
       checkNotErased: async (checkSignal) => {

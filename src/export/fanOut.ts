@@ -3,7 +3,7 @@ import type { AuthorOutcome, RunRecord } from '../contract/formats';
 import type { AuthorWorkItem } from '../contract/workItem';
 import type { ExportServices, WorkQueue } from './ports';
 import { exportRegisteredAuthor } from './exportRegisteredAuthor';
-import { finalizeRunIfDone, recordOutcome } from './finalizeRun';
+import { finalizeRunIfDone, queuedAuthors, recordOutcome, settleAuthor } from './finalizeRun';
 import { keepRunLock } from './LeaseKeeper';
 import { traceRun } from '../telemetry/tracing';
 import { planRun, type PlanRequest } from './planRun';
@@ -29,6 +29,7 @@ async function planAndQueue(
   if (plan.work.length === 0) return plan.record;
   const keeper = keepRunLock(services, plan.leaseId);
   try {
+    await services.runs.startSettledTally(plan.record.runId, plan.work.length, request.signal);
     await queue.enqueue(plan.work, request.signal);
   } catch (error) {
     // Without their messages these authors would wait forever: settle them now so the run finishes.
@@ -83,11 +84,15 @@ export async function handleWorkItem(
       retry: false,
     };
   }
+  const queued = run.record.status === 'running' ? queuedAuthors(run.record) : undefined;
   const recorded = await services.runs.readOutcome(item.runId, item.secretName, options.signal);
-  if (recorded) return { outcome: recorded, retry: false, finalised: undefined };
+  if (recorded) {
+    // A redelivery: the delivery that recorded it may have stopped before it was counted.
+    return { outcome: recorded, retry: false, finalised: await settleAuthor(services, item.runId, queued) };
+  }
 
   const lost = (message: string): Promise<WorkItemResult> =>
-    settle(services, item, {
+    settle(services, item, queued, {
       secretName: item.secretName,
       authorId: run.record.authors.find((author) => author.secretName === item.secretName)?.authorId ?? null,
       status: 'failed',
@@ -118,7 +123,7 @@ export async function handleWorkItem(
       await services.runs.writeLastError(item.runId, { ...outcome, ...attempts }).catch(() => undefined);
       return { outcome, retry: true };
     }
-    return settle(services, item, { ...outcome, ...attempts });
+    return settle(services, item, queued, { ...outcome, ...attempts });
   } finally {
     keeper.stop();
   }
@@ -127,9 +132,10 @@ export async function handleWorkItem(
 async function settle(
   services: ExportServices,
   item: AuthorWorkItem,
+  queued: number | undefined,
   outcome: AuthorOutcome,
 ): Promise<WorkItemResult> {
-  const finalised = await recordOutcome(services, item.runId, outcome);
+  const finalised = await recordOutcome(services, item.runId, outcome, queued);
   return { outcome, retry: false, finalised };
 }
 

@@ -6,13 +6,35 @@ import { logRunFinished } from './runLogLines';
  * Records an author's outcome and, when it was the last one the run waited for, finalises the run:
  * gathers every outcome into the run record (`If-Match`, so concurrent finalisers cannot both win),
  * releases the lock and logs the run's end. Returns the final record when this call finalised it.
+ * `queued` is how many authors the run queued, when the caller knows (see settleAuthor).
  */
 export async function recordOutcome(
   services: ExportServices,
   runId: string,
   outcome: AuthorOutcome,
+  queued?: number,
 ): Promise<RunRecord | undefined> {
   await services.runs.writeOutcome(runId, outcome);
+  return settleAuthor(services, runId, queued);
+}
+
+/**
+ * After an author's outcome is stored: counts it in the run's tally and finalises only when the count
+ * says every queued author may have settled. So a run of N authors checks its outcomes about once, not
+ * N times (each check a listing of N outcomes). The count may include an author twice (a redelivery),
+ * which only brings a check forward; it never misses one, since each settlement counts after its outcome
+ * is stored, so the settlement counted last sees every outcome. Without a tally (or a known queue
+ * size), every settlement checks.
+ */
+export async function settleAuthor(
+  services: ExportServices,
+  runId: string,
+  queued: number | undefined,
+): Promise<RunRecord | undefined> {
+  if (queued !== undefined) {
+    const settled = await services.runs.countSettled(runId);
+    if (settled !== undefined && settled < queued) return undefined;
+  }
   return finalizeRunIfDone(services, runId);
 }
 
@@ -70,5 +92,11 @@ export async function readRunStatus(
 ): Promise<RunRecord | undefined> {
   const record = await services.runs.read(runId);
   if (!record || record.status !== 'running') return record;
-  return mergeOutcomes(record, await services.runs.listOutcomes(runId));
+  // Summaries are enough here, so the read costs one listing however many authors the run has.
+  return mergeOutcomes(record, await services.runs.listOutcomes(runId, { detail: 'summary' }));
+}
+
+/** How many authors a planned run queued: those still pending in its first record. */
+export function queuedAuthors(record: RunRecord): number {
+  return record.authors.filter((author) => author.status === 'pending').length;
 }

@@ -98,6 +98,8 @@ export interface AuthorClaim {
    * second delivery of the same message cannot clean up files the first is still writing.
    */
   hold?: (RenewableLease & { release(): Promise<void> }) | undefined;
+  /** True when this call made the claim: no earlier delivery can have recorded anything for the secret. */
+  madeNow?: boolean | undefined;
 }
 
 /** Run records and per-author outcomes. */
@@ -117,10 +119,31 @@ export interface RunStore {
     change: (record: RunRecord) => RunRecord | undefined | Promise<RunRecord | undefined>,
     signal?: AbortSignal,
   ): Promise<RunRecord>;
-  /** Records one author's outcome in its own small blob; the first outcome for an author wins. */
-  writeOutcome(runId: string, outcome: AuthorOutcome, signal?: AbortSignal): Promise<AuthorOutcome>;
+  /**
+   * Records one author's outcome in its own small blob; the first outcome for an author wins. Returns
+   * the stored outcome, and whether this call stored it.
+   */
+  writeOutcome(
+    runId: string,
+    outcome: AuthorOutcome,
+    signal?: AbortSignal,
+  ): Promise<{ outcome: AuthorOutcome; created: boolean }>;
   readOutcome(runId: string, secretName: string, signal?: AbortSignal): Promise<AuthorOutcome | undefined>;
-  listOutcomes(runId: string, signal?: AbortSignal): Promise<AuthorOutcome[]>;
+  /**
+   * Every recorded outcome of a run, at a cost that does not grow with reads per author. `summary`
+   * detail may shorten long texts of an outcome (a status read); `whole` never does (finalising).
+   */
+  listOutcomes(
+    runId: string,
+    options?: { signal?: AbortSignal | undefined; detail?: 'whole' | 'summary' },
+  ): Promise<AuthorOutcome[]>;
+  /** Starts a fan-out run's tally of settled authors, before its messages are queued. */
+  startSettledTally(runId: string, queued: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Counts one more settled author (after its outcome is stored) and returns the settlements counted so
+   * far, which may count an author twice but never misses one; undefined when the run has no tally.
+   */
+  countSettled(runId: string, signal?: AbortSignal): Promise<number | undefined>;
   /** Records a transient failure of one delivery (one blob per attempt), for the poison handler. */
   writeLastError(runId: string, outcome: AuthorOutcome, signal?: AbortSignal): Promise<void>;
   readLastError(runId: string, secretName: string, signal?: AbortSignal): Promise<AuthorOutcome | undefined>;

@@ -12,15 +12,31 @@ import {
   runOutcomePath,
   runOutcomesPrefix,
   runRecordPath,
+  runSettledTallyPath,
 } from '../contract/layout';
 import { statusOf, storageError } from './storageErrors';
 
 const MAX_UPDATE_ATTEMPTS = 20;
 
+/**
+ * Outcome blobs carry their outcome in metadata too (base64url JSON), so a listing of the run's folder
+ * shows every outcome without reading each blob: finalising a run and `GET /api/exports/{runId}` cost a
+ * listing, not one read per author. Azure allows 8 KiB of metadata per blob; an outcome larger than this
+ * budget carries a summary instead (marked partial) and its blob is read when the whole outcome is needed.
+ */
+const OUTCOME_METADATA = 'outcome';
+const PARTIAL_METADATA = 'outcomepartial';
+const OUTCOME_METADATA_BUDGET = 6 * 1024;
+const SUMMARY_TEXT_LIMIT = 500;
+
+/** Which outcomes a listing needs: whole ones (finalising), or summaries are enough (a status read). */
+export type OutcomeDetail = 'whole' | 'summary';
+
 /** Which secret claimed an author in a run, and, when it is the caller, its lease on that claim. */
 export interface AuthorClaim {
   claimedBy: string;
   hold?: { renew(signal?: AbortSignal): Promise<boolean>; release(): Promise<void> };
+  madeNow?: boolean;
 }
 
 export class BlobRunStore {
@@ -56,6 +72,7 @@ export class BlobRunStore {
   ): Promise<AuthorClaim> {
     const blob = this.container.getBlockBlobClient(runClaimPath(runId, authorId));
     let claimedBy = secretName;
+    let madeNow = true;
     try {
       await createBlobOnce(blob, serializeDocument({ secretName }), {
         tags: { runId, kind: 'run' },
@@ -63,6 +80,7 @@ export class BlobRunStore {
       });
     } catch (error) {
       if (!(error instanceof GalleryExportError && error.code === 'SNAPSHOT_EXISTS')) throw error;
+      madeNow = false;
       const claim = await readJsonBlob<{ secretName?: unknown }>(this.container, blob.name, options.signal);
       if (claim.state === 'ok' && typeof claim.value.secretName === 'string')
         claimedBy = claim.value.secretName;
@@ -87,6 +105,7 @@ export class BlobRunStore {
     const holder = blob.getBlobLeaseClient(leaseId);
     return {
       claimedBy,
+      madeNow,
       hold: {
         renew: async (signal?: AbortSignal) => {
           try {
@@ -137,19 +156,76 @@ export class BlobRunStore {
     );
   }
 
-  async writeOutcome(runId: string, outcome: AuthorOutcome, signal?: AbortSignal): Promise<AuthorOutcome> {
+  async writeOutcome(
+    runId: string,
+    outcome: AuthorOutcome,
+    signal?: AbortSignal,
+  ): Promise<{ outcome: AuthorOutcome; created: boolean }> {
     const path = runOutcomePath(runId, outcome.secretName);
     try {
       await createBlobOnce(this.container.getBlockBlobClient(path), serializeDocument(outcome), {
         tags: { runId, kind: 'run' },
+        metadata: outcomeMetadata(outcome),
         signal,
       });
-      return outcome;
+      return { outcome, created: true };
     } catch (error) {
       if (error instanceof GalleryExportError && error.code === 'SNAPSHOT_EXISTS') {
-        return (await this.readOutcome(runId, outcome.secretName, signal)) ?? outcome;
+        return {
+          outcome: (await this.readOutcome(runId, outcome.secretName, signal)) ?? outcome,
+          created: false,
+        };
       }
       throw error;
+    }
+  }
+
+  /**
+   * Starts a fan-out run's tally (before its messages are queued): an append blob whose first block is a
+   * small JSON document saying what it is. Every later block is one newline, so the blob stays valid JSON.
+   */
+  async startSettledTally(runId: string, queued: number, signal?: AbortSignal): Promise<void> {
+    const path = runSettledTallyPath(runId);
+    const tally = this.container.getAppendBlobClient(path);
+    try {
+      await tally.create({
+        conditions: { ifNoneMatch: '*' },
+        blobHTTPHeaders: { blobContentType: JSON_CONTENT_TYPE },
+        tags: { runId, kind: 'run' },
+        abortSignal: signal,
+      });
+    } catch (error) {
+      if (statusOf(error) === 409) return;
+      throw storageError(error, 'create', path, 'STORAGE_UNAVAILABLE');
+    }
+    const header = serializeDocument({
+      schemaVersion: 1,
+      runId,
+      queued,
+      about:
+        'Each author of this fan-out run appends one newline once its outcome is stored; the block count tells the author whether it may be the last.',
+    });
+    try {
+      await tally.appendBlock(header, header.length, { abortSignal: signal });
+    } catch (error) {
+      throw storageError(error, 'write', path, 'STORAGE_UNAVAILABLE');
+    }
+  }
+
+  /**
+   * Adds one settled author to the run's tally and returns how many settlements it holds now (a
+   * redelivery may count an author twice, never zero times), or undefined when there is no tally to
+   * count on (a run planned without one, or one past append blobs' 50,000 blocks): the caller then
+   * checks every outcome instead.
+   */
+  async countSettled(runId: string, signal?: AbortSignal): Promise<number | undefined> {
+    const tally = this.container.getAppendBlobClient(runSettledTallyPath(runId));
+    try {
+      const appended = await tally.appendBlock(TALLY_MARK, TALLY_MARK.length, { abortSignal: signal });
+      const blocks = appended.blobCommittedBlockCount;
+      return blocks === undefined ? undefined : blocks - 1;
+    } catch {
+      return undefined;
     }
   }
 
@@ -196,18 +272,40 @@ export class BlobRunStore {
     return last === undefined ? undefined : this.readJson<AuthorOutcome>(last, signal);
   }
 
-  async listOutcomes(runId: string, signal?: AbortSignal): Promise<AuthorOutcome[]> {
+  /**
+   * Every outcome recorded in a run, from one listing of its folder: blobs are read only for outcomes
+   * whose metadata does not hold them whole (written before outcomes carried metadata, or too large),
+   * and with `detail: 'summary'` not even then.
+   */
+  async listOutcomes(
+    runId: string,
+    options: { signal?: AbortSignal | undefined; detail?: OutcomeDetail } = {},
+  ): Promise<AuthorOutcome[]> {
+    const { signal, detail = 'whole' } = options;
     const prefix = runOutcomesPrefix(runId);
-    const names: string[] = [];
+    const listed: Array<{ name: string; fromMetadata: AuthorOutcome | undefined; partial: boolean }> = [];
     try {
-      for await (const blob of this.container.listBlobsFlat({ prefix, abortSignal: signal })) {
-        // Outcomes sit directly in the run's folder; attempts/ holds the last errors of retried authors.
-        if (!blob.name.slice(prefix.length).includes('/')) names.push(blob.name);
+      for await (const blob of this.container.listBlobsFlat({
+        prefix,
+        includeMetadata: true,
+        abortSignal: signal,
+      })) {
+        // Outcomes sit directly in the run's folder; claims/, attempts/ and progress/ hold the rest.
+        const file = blob.name.slice(prefix.length);
+        if (file.includes('/') || !file.endsWith('.json')) continue;
+        const fromMetadata = outcomeFromMetadata(blob.metadata, file.slice(0, -'.json'.length));
+        listed.push({ name: blob.name, fromMetadata, partial: blob.metadata?.[PARTIAL_METADATA] === 'true' });
       }
     } catch (error) {
       throw storageError(error, 'list', prefix, 'STORAGE_UNAVAILABLE');
     }
-    const outcomes = await Promise.all(names.map((name) => this.readJson<AuthorOutcome>(name, signal)));
+    const outcomes = await Promise.all(
+      listed.map(async ({ name, fromMetadata, partial }) =>
+        fromMetadata && (!partial || detail === 'summary')
+          ? fromMetadata
+          : this.readJson<AuthorOutcome>(name, signal),
+      ),
+    );
     return outcomes.filter((outcome): outcome is AuthorOutcome => outcome !== undefined);
   }
 
@@ -256,5 +354,50 @@ export class BlobRunStore {
   private async readJson<T>(path: string, signal?: AbortSignal): Promise<T | undefined> {
     const blob = await readJsonBlob<T>(this.container, path, signal);
     return blob.state === 'ok' ? blob.value : undefined;
+  }
+}
+
+const TALLY_MARK = Buffer.from('\n');
+
+function outcomeMetadata(outcome: AuthorOutcome): Record<string, string> {
+  const whole = Buffer.from(JSON.stringify(outcome)).toString('base64url');
+  if (whole.length <= OUTCOME_METADATA_BUDGET) return { [OUTCOME_METADATA]: whole };
+  const summary: AuthorOutcome = {
+    secretName: outcome.secretName,
+    authorId: outcome.authorId,
+    status: outcome.status,
+    ...(outcome.reason !== undefined && { reason: clip(outcome.reason) }),
+    ...(outcome.error && { error: { code: outcome.error.code, message: clip(outcome.error.message) } }),
+    ...(outcome.tokenStatus && { tokenStatus: outcome.tokenStatus }),
+    ...(outcome.counts && { counts: outcome.counts }),
+    ...(outcome.snapshot && { snapshot: outcome.snapshot }),
+    ...(outcome.completedAt && { completedAt: outcome.completedAt }),
+  };
+  return {
+    [OUTCOME_METADATA]: Buffer.from(JSON.stringify(summary)).toString('base64url'),
+    [PARTIAL_METADATA]: 'true',
+  };
+}
+
+function clip(text: string): string {
+  return text.length <= SUMMARY_TEXT_LIMIT ? text : `${text.slice(0, SUMMARY_TEXT_LIMIT)}…`;
+}
+
+/** The outcome a listing's metadata carries, if it is one and belongs to that blob's secret. */
+function outcomeFromMetadata(
+  metadata: Record<string, string> | undefined,
+  secretName: string,
+): AuthorOutcome | undefined {
+  const encoded = metadata?.[OUTCOME_METADATA];
+  if (encoded === undefined) return undefined;
+  try {
+    const value = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')) as unknown;
+    if (typeof value !== 'object' || value === null) return undefined;
+    const outcome = value as Partial<AuthorOutcome>;
+    return outcome.secretName === secretName && typeof outcome.status === 'string'
+      ? (outcome as AuthorOutcome)
+      : undefined;
+  } catch {
+    return undefined;
   }
 }

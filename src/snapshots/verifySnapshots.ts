@@ -102,7 +102,10 @@ async function findVanishedSnapshots(
     if (!record) continue;
     const authors =
       record.status === 'running'
-        ? [...record.authors, ...(await runs.listOutcomes(runId, query.signal))]
+        ? [
+            ...record.authors,
+            ...(await runs.listOutcomes(runId, { signal: query.signal, detail: 'summary' })),
+          ]
         : record.authors;
     for (const author of authors) {
       if (author.status !== 'complete' || !author.snapshot || !author.authorId) continue;
@@ -149,7 +152,10 @@ async function classifyWithoutManifest(
     bytes: 0,
   };
   const record = await runs.read(folder.runId, options.signal);
-  const outcomes = record?.status === 'running' ? await runs.listOutcomes(folder.runId, options.signal) : [];
+  const outcomes =
+    record?.status === 'running'
+      ? await runs.listOutcomes(folder.runId, { signal: options.signal, detail: 'summary' })
+      : [];
   const recordedComplete = [...(record?.authors ?? []), ...outcomes].some(
     (author) => author.status === 'complete' && author.snapshot === folder.prefix,
   );

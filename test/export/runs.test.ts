@@ -255,6 +255,36 @@ describe('fan-out', () => {
     expect(world.snapshots.storage.blobs.size).toBe(blobsBefore);
   });
 
+  test('the run finishes from its tally, even when a delivery stored its outcome and stopped before counting it', async () => {
+    const world = worldWithAuthors();
+    world.registry.add('a', secret(A), { taggedAuthorId: A });
+    world.registry.add('b', secret(B), { taggedAuthorId: B });
+    world.registry.add('c', secret(C), { taggedAuthorId: C });
+    const queue = new MemoryQueue();
+    const planned = await startFanOutRun(world.services, queue, { trigger: 'timer' });
+    expect(world.runs.tallies.get(planned.runId)).toBe(0);
+    const listings = jest.spyOn(world.runs, 'listOutcomes');
+
+    // a: a delivery stored the outcome, then its process died before it counted (the tally misses a).
+    const stopped = jest.spyOn(world.runs, 'countSettled').mockRejectedValueOnce(new Error('process killed'));
+    await expect(handleWorkItem(world.services, queue.items[0]!)).rejects.toThrow('process killed');
+    stopped.mockRestore();
+    expect(world.runs.outcomes.size).toBe(1);
+    // b and c settle: 2 of 3 counted, so neither checks the outcomes, and the run waits.
+    for (const item of queue.items.slice(1)) {
+      expect(await handleWorkItem(world.services, item)).toMatchObject({ finalised: undefined });
+    }
+    expect(listings).not.toHaveBeenCalled();
+    expect(world.runs.records.get(planned.runId)).toMatchObject({ status: 'running' });
+    // a's message comes back: its outcome is there; it is counted now and the run finishes.
+    const redelivered = await handleWorkItem(world.services, queue.items[0]!);
+    expect(redelivered.finalised).toMatchObject({ status: 'complete', counts: { complete: 3 } });
+    expect(listings).toHaveBeenCalledTimes(1);
+    expect(world.lock.holder).toBeUndefined();
+    // Later duplicates only count again; the finished run stays as it is.
+    expect(await handleWorkItem(world.services, queue.items[1]!)).toMatchObject({ finalised: undefined });
+  });
+
   test('a transient failure asks for a retry; the poison handler records the last error', async () => {
     const world = worldWithAuthors();
     world.registry.add('a', secret(A), { taggedAuthorId: A });

@@ -174,12 +174,72 @@ describe('run records', () => {
       authorId: AUTHOR,
       status: 'failed',
     });
-    expect(second.status).toBe('complete');
+    expect(second).toMatchObject({ created: false, outcome: { status: 'complete' } });
     await runs.writeLastError(RUN, { secretName: 'gallery-author-b', authorId: null, status: 'failed' });
     expect(await runs.listOutcomes(RUN)).toEqual([
       { secretName: 'gallery-author-a', authorId: AUTHOR, status: 'complete' },
     ]);
     expect(await runs.readLastError(RUN, 'gallery-author-b')).toMatchObject({ status: 'failed' });
+  });
+
+  test('outcomes carry themselves in metadata: a listing gives them without reads, a large one whole from its blob', async () => {
+    const runs = new BlobRunStore(container);
+    const run = '20261128T020000Z-0a7c0e';
+    const small = { secretName: 'gallery-author-s', authorId: AUTHOR, status: 'complete' as const };
+    const large = {
+      secretName: 'gallery-author-l',
+      authorId: AUTHOR,
+      status: 'failed' as const,
+      error: { code: 'CATALOG_UNAVAILABLE' as const, message: `Gave up: ${'ü'.repeat(6000)}` },
+    };
+    expect(await runs.writeOutcome(run, small)).toEqual({ outcome: small, created: true });
+    await runs.writeOutcome(run, large);
+    // The listing's metadata holds the small outcome exactly as its blob does.
+    const prefix = `runs/2026/11/28/${run}/`;
+    for await (const blob of container.listBlobsFlat({ prefix, includeMetadata: true })) {
+      const carried = JSON.parse(Buffer.from(blob.metadata!.outcome!, 'base64url').toString()) as unknown;
+      const stored = JSON.parse(
+        (await container.getBlobClient(blob.name).downloadToBuffer()).toString(),
+      ) as unknown;
+      if (blob.name.endsWith('gallery-author-s.json')) expect(carried).toEqual(stored);
+      else expect(carried).toMatchObject({ status: 'failed', error: { code: 'CATALOG_UNAVAILABLE' } });
+    }
+    const byName = (list: Array<{ secretName: string }>) =>
+      [...list].sort((a, b) => a.secretName.localeCompare(b.secretName));
+    // Whole: the large outcome comes from its blob. A summary clips its message.
+    expect(byName(await runs.listOutcomes(run))).toEqual([large, small]);
+    const summaries = byName(await runs.listOutcomes(run, { detail: 'summary' }));
+    expect(summaries[1]).toEqual(small);
+    expect(summaries[0]).toMatchObject({ status: 'failed', error: { code: 'CATALOG_UNAVAILABLE' } });
+    expect((summaries[0] as typeof large).error.message.length).toBeLessThan(600);
+    // Metadata that does not belong to its blob (another secret's outcome) is not believed.
+    const forged = serializeDocument({ ...small, secretName: 'gallery-author-x' });
+    await container.getBlockBlobClient(`${prefix}gallery-author-x.json`).upload(forged, forged.length, {
+      metadata: { outcome: Buffer.from(JSON.stringify(small)).toString('base64url') },
+    });
+    const withForged = await runs.listOutcomes(run, { detail: 'summary' });
+    expect(withForged.map((outcome) => outcome.secretName).sort()).toEqual([
+      'gallery-author-l',
+      'gallery-author-s',
+      'gallery-author-x',
+    ]);
+  });
+
+  test('the settled tally counts every settlement once, concurrently, and stays JSON; without one, no count', async () => {
+    const runs = new BlobRunStore(container);
+    const run = '20261128T020000Z-7a11e0';
+    expect(await runs.countSettled(run)).toBeUndefined();
+    await runs.startSettledTally(run, 30);
+    await runs.startSettledTally(run, 30); // a second start (a retried plan) leaves it as it is
+    const counts = await Promise.all(Array.from({ length: 30 }, () => runs.countSettled(run)));
+    expect([...counts].sort((a, b) => a! - b!)).toEqual(Array.from({ length: 30 }, (_, index) => index + 1));
+    const tally = container.getBlobClient(`runs/2026/11/28/${run}/progress/settled.json`);
+    expect(JSON.parse((await tally.downloadToBuffer()).toString())).toMatchObject({ runId: run, queued: 30 });
+    const properties = await tally.getProperties();
+    expect(properties.contentType).toBe('application/json');
+    expect((await tally.getTags()).tags).toEqual({ runId: run, kind: 'run' });
+    // Not an outcome.
+    expect(await runs.listOutcomes(run)).toEqual([]);
   });
 
   test('listRunIds: newest first', async () => {

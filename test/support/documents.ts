@@ -29,7 +29,7 @@ function kindOf(name: string): DocumentKind | undefined {
     return 'signature';
   if (/^runs\/\d{4}\/\d{2}\/\d{2}\/[^/]+\.json$/.test(name)) return 'run';
   if (/^runs\/\d{4}\/\d{2}\/\d{2}\/[^/]+\/(attempts\/[^/]+\/)?[^/]+\.json$/.test(name)) return 'outcome';
-  if (/^runs\/.+\/claims\/[^/]+\.json$/.test(name)) return undefined;
+  if (/^runs\/.+\/(claims|progress)\/[^/]+\.json$/.test(name)) return undefined;
   if (/^erasures\/[^/]+\.json$/.test(name)) return 'erasure';
   return undefined;
 }

@@ -249,6 +249,7 @@ export class MemoryRunStore implements RunStore {
 
   readonly createdOn = new Map<string, Date>();
   readonly claims = new Map<string, string>();
+  readonly tallies = new Map<string, number>();
 
   create(record: RunRecord): Promise<{ createdOn: Date }> {
     if (this.records.has(record.runId))
@@ -273,8 +274,9 @@ export class MemoryRunStore implements RunStore {
 
   claimAuthor(runId: string, authorId: string, secretName: string): Promise<AuthorClaim> {
     const key = `${runId}/${authorId}`;
-    if (!this.claims.has(key)) this.claims.set(key, secretName);
-    return Promise.resolve({ claimedBy: this.claims.get(key)! });
+    const madeNow = !this.claims.has(key);
+    if (madeNow) this.claims.set(key, secretName);
+    return Promise.resolve({ claimedBy: this.claims.get(key)!, madeNow });
   }
 
   async update(
@@ -287,10 +289,23 @@ export class MemoryRunStore implements RunStore {
     return structuredClone(next ?? current);
   }
 
-  writeOutcome(runId: string, outcome: AuthorOutcome): Promise<AuthorOutcome> {
+  writeOutcome(runId: string, outcome: AuthorOutcome): Promise<{ outcome: AuthorOutcome; created: boolean }> {
     const key = `${runId}/${outcome.secretName}`;
-    if (!this.outcomes.has(key)) this.outcomes.set(key, outcome);
-    return Promise.resolve(this.outcomes.get(key)!);
+    const created = !this.outcomes.has(key);
+    if (created) this.outcomes.set(key, outcome);
+    return Promise.resolve({ outcome: this.outcomes.get(key)!, created });
+  }
+
+  startSettledTally(runId: string): Promise<void> {
+    if (!this.tallies.has(runId)) this.tallies.set(runId, 0);
+    return Promise.resolve();
+  }
+
+  countSettled(runId: string): Promise<number | undefined> {
+    const count = this.tallies.get(runId);
+    if (count === undefined) return Promise.resolve(undefined);
+    this.tallies.set(runId, count + 1);
+    return Promise.resolve(count + 1);
   }
 
   readOutcome(runId: string, secretName: string): Promise<AuthorOutcome | undefined> {
