@@ -87,7 +87,7 @@ export async function exportAuthor(
     const { profile, listing } = reading;
     // entities.json first: its blocks are staged out of sight, and its commit is the first visible write.
     const entitiesFile = await traceBlobWrite('entities', () =>
-      target.writeFile('entities.json', spool.sortedJson(), { signal, fence }),
+      target.writeFile('entities.json', spool.sortedJson({ lendChunks: true }), { signal, fence }),
     );
     const profileFile = await traceBlobWrite(
       'profile',

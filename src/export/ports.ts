@@ -46,7 +46,11 @@ export interface CatalogSource {
 
 /** A collector that can replay its entities sorted by id, and be thrown away. */
 export interface SortedEntitySpool extends EntityCollector {
-  sortedJson(): AsyncIterable<Buffer>;
+  /**
+   * `entities.json`'s bytes. With `lendChunks`, each chunk's memory is reused for the next one, for a
+   * consumer that copies what it keeps (as createBlobOnce does) before it asks for more.
+   */
+  sortedJson(options?: { lendChunks?: boolean }): AsyncIterable<Buffer>;
   dispose(): Promise<void>;
 }
 
@@ -169,7 +173,10 @@ export interface SnapshotTarget {
    * complete (nothing is touched), otherwise deletes what an interrupted attempt of this same run left.
    */
   prepare(options?: WriteOptions): Promise<Manifest | undefined>;
-  /** Creates a file that must not exist yet; returns its manifest entry (SHA-256 of the stored bytes). */
+  /**
+   * Creates a file that must not exist yet; returns its manifest entry (SHA-256 of the stored bytes).
+   * Streamed content may lend its chunks (see SortedEntitySpool.sortedJson): copy what is kept.
+   */
   writeFile(
     name: SnapshotFileName,
     content: Buffer | AsyncIterable<Buffer>,

@@ -40,10 +40,17 @@ export interface CreatedBlob {
   etag: string;
 }
 
+/** The first block buffer of a streamed blob; it doubles up to blockBytes as content keeps coming. */
+const FIRST_BLOCK_BYTES = 64 * 1024;
+
 /**
  * Creates a blob that must not exist (`If-None-Match: *`), streaming: content is hashed as it goes and,
  * when larger than one block, staged block by block and committed at the end, so memory stays bounded
  * and nothing is visible until the commit. A blob that exists is never overwritten: SNAPSHOT_EXISTS.
+ *
+ * Streamed content is copied into block buffers as it arrives and no chunk is kept, so a producer may
+ * reuse a chunk's memory once the next is asked for. Block buffers are reused once their block is
+ * staged: a 260 MB blob passes through (blockConcurrency + 1) buffers, not 260 MB of garbage.
  */
 export async function createBlobOnce(
   blob: BlockBlobClient,
@@ -64,20 +71,23 @@ export async function createBlobOnce(
   const attempt = randomBytes(3).toString('hex');
   const staging = new Set<Promise<void>>();
   const stageFailure: { failed: boolean; error?: unknown } = { failed: false };
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
+  const spareBlocks: Buffer[] = [];
 
-  const stage = async (block: Buffer): Promise<void> => {
+  const stage = async (buffer: Buffer, length: number): Promise<void> => {
     if (stageFailure.failed) throw stageFailure.error;
     const id = Buffer.from(`${attempt}${String(blockIds.length).padStart(8, '0')}`).toString('base64');
     blockIds.push(id);
-    const upload = blob.stageBlock(id, block, block.length, { abortSignal: options.signal }).then(
-      () => undefined,
-      (error: unknown) => {
-        // Kept until it is thrown: a failed block must fail the write, whenever it fails.
-        if (!stageFailure.failed) Object.assign(stageFailure, { failed: true, error });
-      },
-    );
+    const upload = blob
+      .stageBlock(id, buffer.subarray(0, length), length, { abortSignal: options.signal })
+      .then(
+        () => {
+          if (buffer.length === blockBytes) spareBlocks.push(buffer);
+        },
+        (error: unknown) => {
+          // Kept until it is thrown: a failed block must fail the write, whenever it fails.
+          if (!stageFailure.failed) Object.assign(stageFailure, { failed: true, error });
+        },
+      );
     staging.add(upload);
     void upload.then(() => staging.delete(upload));
     if (staging.size >= blockConcurrency) await Promise.race(staging);
@@ -87,22 +97,41 @@ export async function createBlobOnce(
   // The signal the fence gave for the final write, once there is one.
   let abortSignal: AbortSignal | undefined;
   try {
-    const chunks: AsyncIterable<Buffer> | Buffer[] = Buffer.isBuffer(content) ? [content] : content;
-    for await (const chunk of chunks) {
-      hash.update(chunk);
-      bytes += chunk.length;
-      pending.push(chunk);
-      pendingBytes += chunk.length;
-      if (pendingBytes >= blockBytes) {
-        // A block is whatever has gathered past blockBytes (blocks need not be equal): one copy, no split.
-        await stage(Buffer.concat(pending, pendingBytes));
-        pending = [];
-        pendingBytes = 0;
+    let block: Buffer;
+    let used = 0;
+    if (Buffer.isBuffer(content) && content.length <= blockBytes) {
+      // A document in one piece: uploaded as it is.
+      hash.update(content);
+      bytes = content.length;
+      block = content;
+      used = content.length;
+    } else {
+      block = Buffer.allocUnsafe(Math.min(FIRST_BLOCK_BYTES, blockBytes));
+      const chunks: AsyncIterable<Buffer> | Buffer[] = Buffer.isBuffer(content) ? [content] : content;
+      for await (const chunk of chunks) {
+        hash.update(chunk);
+        bytes += chunk.length;
+        for (let from = 0; from < chunk.length;) {
+          if (used === block.length) {
+            if (block.length < blockBytes) {
+              const grown = Buffer.allocUnsafe(Math.min(blockBytes, block.length * 2));
+              block.copy(grown, 0, 0, used);
+              block = grown;
+            } else {
+              await stage(block, used);
+              block = spareBlocks.pop() ?? Buffer.allocUnsafe(blockBytes);
+              used = 0;
+            }
+          }
+          const copied = chunk.copy(block, used, from, Math.min(chunk.length, from + block.length - used));
+          used += copied;
+          from += copied;
+        }
       }
     }
     let response;
     if (blockIds.length === 0) {
-      const body = Buffer.concat(pending, pendingBytes);
+      const body = block.subarray(0, used);
       abortSignal = options.fence ? await options.fence(options.signal) : options.signal;
       response = await blob.upload(body, body.length, {
         conditions,
@@ -112,7 +141,7 @@ export async function createBlobOnce(
         abortSignal,
       });
     } else {
-      if (pendingBytes > 0) await stage(Buffer.concat(pending, pendingBytes));
+      if (used > 0) await stage(block, used);
       await Promise.all(staging);
       if (stageFailure.failed) throw stageFailure.error;
       abortSignal = options.fence ? await options.fence(options.signal) : options.signal;

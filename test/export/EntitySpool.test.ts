@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, open, readdir, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { EntitySpool } from '../../src/export/EntitySpool';
@@ -86,5 +86,55 @@ test('a failure between creating the spool folder and opening its file leaks not
     expect(await readdir(directory)).toEqual([]);
   } finally {
     await rm(directory, { recursive: true, force: true });
+  }
+});
+
+test('entities in order, out of order and partly in order come out the same from memory and from disk', async () => {
+  // A seeded shuffle of runs: some entities arrive in id order (read back with one request per run),
+  // some not, with chunk boundaries falling inside runs and entities of very different sizes.
+  let seed = 7;
+  const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const ids = Array.from({ length: 700 }, (_, index) => `e${String(index).padStart(4, '0')}`);
+  const arrival: string[] = [];
+  for (let start = 0; start < ids.length;) {
+    const run = ids.slice(start, start + 1 + Math.floor(random() * 40));
+    arrival.splice(Math.floor(random() * (arrival.length + 1)), 0, ...run);
+    start += run.length;
+  }
+  const expected = `[\n${ids.map((id) => entity(id, 'y'.repeat(Number(id.slice(1)) % 97)).raw.toString()).join(',\n')}\n]\n`;
+  for (const options of [
+    { chunkBytes: 333 },
+    { chunkBytes: 333, memoryLimitBytes: 0 },
+    { chunkBytes: 4096, memoryLimitBytes: 5000 },
+  ]) {
+    for (const order of [ids, arrival]) {
+      let reads = 0;
+      const spool = new EntitySpool({
+        ...options,
+        openSpoolFile: async (path: string): Promise<FileHandle> => {
+          const handle = await open(path, 'w+', 0o600);
+          const read = handle.read.bind(handle) as (...args: unknown[]) => ReturnType<FileHandle['read']>;
+          handle.read = ((...args: unknown[]) => {
+            reads++;
+            return read(...args);
+          }) as FileHandle['read'];
+          return handle;
+        },
+      });
+      for (let start = 0; start < order.length; start += 23) {
+        await spool.add(
+          order.slice(start, start + 23).map((id) => entity(id, 'y'.repeat(Number(id.slice(1)) % 97))),
+        );
+      }
+      const chunks: Buffer[] = [];
+      for await (const chunk of spool.sortedJson()) chunks.push(chunk);
+      expect(Buffer.concat(chunks).toString('utf8')).toBe(expected);
+      if (order === ids && spool.spilled) {
+        // In order on disk: one read per output chunk, not one per entity.
+        expect(reads).toBeLessThanOrEqual(chunks.length);
+        expect(reads).toBeLessThan(ids.length / 2);
+      }
+      await spool.dispose();
+    }
   }
 });

@@ -218,7 +218,8 @@ export class MemorySnapshotStore implements SnapshotStore {
       ): Promise<ManifestFile> => {
         const chunks: Buffer[] = [];
         if (Buffer.isBuffer(content)) chunks.push(content);
-        else for await (const chunk of content) chunks.push(chunk);
+        // Chunks may be lent (reused for the next one): keep copies.
+        else for await (const chunk of content) chunks.push(Buffer.from(chunk));
         const body = Buffer.concat(chunks);
         await options.fence?.(options.signal);
         create(`${prefix}${name}`, body);
