@@ -114,10 +114,10 @@ test('entities in order, out of order and partly in order come out the same from
         openSpoolFile: async (path: string): Promise<FileHandle> => {
           const handle = await open(path, 'w+', 0o600);
           const read = handle.read.bind(handle) as (...args: unknown[]) => ReturnType<FileHandle['read']>;
-          handle.read = ((...args: unknown[]) => {
+          handle.read = (...args: unknown[]) => {
             reads++;
             return read(...args);
-          }) as FileHandle['read'];
+          };
           return handle;
         },
       });
