@@ -91,6 +91,68 @@ test('a retried write commits only its own blocks, and reports the hash of what 
   expect(created.bytes).toBe(stored.length);
 });
 
+test('a 409 that is not "already exists" (storage full, an immutability policy) is reported as what it is', async () => {
+  const path = 'snapshots/full/entities.json';
+  proxy.failIf = (request) =>
+    request.method === 'PUT' && request.path.includes('comp=block')
+      ? { status: 409, code: 'MemoryExtentStoreAtSizeLimit' }
+      : false;
+  try {
+    const failure = createBlobOnce(faulty.getBlockBlobClient(path), iterate(blocks(3, 1024)), {
+      tags: { kind: 'entities' },
+      blockBytes: 1024,
+    });
+    await expect(failure).rejects.toMatchObject({ code: 'SNAPSHOT_WRITE' });
+    await expect(failure).rejects.toThrow(/HTTP 409 \(MemoryExtentStoreAtSizeLimit\)/);
+    await expect(failure).rejects.not.toThrow(/already exists/);
+  } finally {
+    proxy.failIf = undefined;
+  }
+  expect(await direct.getBlockBlobClient(path).exists()).toBe(false);
+});
+
+test('a create whose answer was lost after it landed is recognised as this write, not refused as existing', async () => {
+  // Storage committed the blob, the answer never arrived, the SDK asked again: If-None-Match says 409.
+  let lost = 0;
+  const finalWrite = (path: string): boolean => {
+    const comp = new URL(path, 'http://x').searchParams.get('comp');
+    return comp === null || comp === 'blocklist';
+  };
+  proxy.loseAnswerIf = (request) => request.method === 'PUT' && finalWrite(request.path) && lost++ === 0;
+  // The SDK's own retries, as the product configures them (the other tests here turn them off).
+  const retrying = BlobServiceClient.fromConnectionString(
+    throughProxy(azurite.connectionString, proxy, azurite.blobPort),
+    { retryOptions: { maxTries: 3, retryDelayInMs: 10, maxRetryDelayInMs: 20 } },
+  ).getContainerClient(direct.containerName);
+  try {
+    for (const [name, content] of [
+      ['lost/entities.json', iterate(blocks(3, 1024))],
+      ['lost/manifest.json', Buffer.from('{"small":true}')],
+    ] as const) {
+      lost = 0;
+      const path = `snapshots/${name}`;
+      const created = await createBlobOnce(retrying.getBlockBlobClient(path), content, {
+        tags: { kind: 'entities' },
+        blockBytes: 1024,
+      });
+      const stored = await direct.getBlockBlobClient(path).downloadToBuffer();
+      expect(created.sha256).toBe(createHash('sha256').update(stored).digest('hex'));
+      expect(created.etag).toBe((await direct.getBlockBlobClient(path).getProperties()).etag);
+      expect(lost).toBeGreaterThan(1);
+    }
+    // Someone else's blob under the name is still refused.
+    const other = 'snapshots/lost/other.json';
+    await direct.getBlockBlobClient(other).upload('{"theirs":1}', 12);
+    await expect(
+      createBlobOnce(retrying.getBlockBlobClient(other), Buffer.from('{"mine":1}'), {
+        tags: { kind: 'entities' },
+      }),
+    ).rejects.toMatchObject({ code: 'SNAPSHOT_EXISTS' });
+  } finally {
+    proxy.loseAnswerIf = undefined;
+  }
+});
+
 async function* iterate(parts: Buffer[], pauseAfter?: number): AsyncGenerator<Buffer> {
   for (const [index, part] of parts.entries()) {
     if (index === pauseAfter) await new Promise((resolve) => setTimeout(resolve, 300));

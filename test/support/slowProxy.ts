@@ -11,36 +11,57 @@ export interface SlowProxy {
   readonly url: string;
   readonly port: number;
   delayMs: number;
-  /** Requests this answers with a 500 itself, without passing them on (a storage fault). */
-  failIf: ((request: { method: string; path: string }) => boolean) | undefined;
+  /**
+   * Requests this answers itself, without passing them on (a storage fault): with a 500, or with the
+   * status and storage error code returned.
+   */
+  failIf: ((request: { method: string; path: string }) => boolean | InjectedAnswer) | undefined;
+  /** Requests passed on whose answer is then lost: storage did the work, the client sees a 500. */
+  loseAnswerIf: ((request: { method: string; path: string }) => boolean) | undefined;
   /** How long a failing request is held before its 500. @default 0 */
   failDelayMs: number;
   readonly requests: Array<{ method: string; path: string }>;
   close(): Promise<void>;
 }
 
+export interface InjectedAnswer {
+  status: number;
+  code: string;
+}
+
 export async function startSlowProxy(target: string, delayMs: number): Promise<SlowProxy> {
   const upstream = new URL(target);
   const agent = new http.Agent({ keepAlive: true });
   const requests: Array<{ method: string; path: string }> = [];
-  const state: { delayMs: number; failIf: SlowProxy['failIf']; failDelayMs: number } = {
+  const state: {
+    delayMs: number;
+    failIf: SlowProxy['failIf'];
+    loseAnswerIf: SlowProxy['loseAnswerIf'];
+    failDelayMs: number;
+  } = {
     delayMs,
     failIf: undefined,
+    loseAnswerIf: undefined,
     failDelayMs: 0,
+  };
+  const answerError = (res: http.ServerResponse, answer: InjectedAnswer): void => {
+    res.writeHead(answer.status, { 'content-type': 'application/xml', 'x-ms-error-code': answer.code });
+    res.end(
+      `<?xml version="1.0" encoding="utf-8"?><Error><Code>${answer.code}</Code><Message>injected</Message></Error>`,
+    );
   };
   const server = http.createServer((req, res) => {
     const request = { method: req.method ?? 'GET', path: req.url ?? '/' };
     requests.push(request);
-    if (state.failIf?.(request)) {
+    const injected = state.failIf?.(request);
+    if (injected) {
       req.resume();
       setTimeout(() => {
-        res.writeHead(500, { 'content-type': 'application/xml', 'x-ms-error-code': 'InternalError' });
-        res.end(
-          '<?xml version="1.0" encoding="utf-8"?><Error><Code>InternalError</Code><Message>injected</Message></Error>',
-        );
+        answerError(res, injected === true ? { status: 500, code: 'InternalError' } : injected);
       }, state.failDelayMs);
       return;
     }
+    const loseAnswer = state.loseAnswerIf?.(request) ?? false;
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -55,6 +76,11 @@ export async function startSlowProxy(target: string, delayMs: number): Promise<S
             agent,
           },
           (answer) => {
+            if (loseAnswer) {
+              answer.resume();
+              answer.on('end', () => answerError(res, { status: 500, code: 'InternalError' }));
+              return;
+            }
             res.writeHead(answer.statusCode ?? 502, answer.headers);
             answer.pipe(res);
           },
@@ -86,6 +112,12 @@ export async function startSlowProxy(target: string, delayMs: number): Promise<S
     },
     set failIf(value) {
       state.failIf = value;
+    },
+    get loseAnswerIf() {
+      return state.loseAnswerIf;
+    },
+    set loseAnswerIf(value) {
+      state.loseAnswerIf = value;
     },
     requests,
     async close() {
