@@ -40,6 +40,9 @@ export interface CreatedBlob {
   etag: string;
 }
 
+/** Blob metadata naming the write that created the blob (random, per attempt). */
+const CREATE_ATTEMPT_METADATA = 'createattempt';
+
 /** The first block buffer of a streamed blob; it doubles up to blockBytes as content keeps coming. */
 const FIRST_BLOCK_BYTES = 64 * 1024;
 
@@ -96,6 +99,11 @@ export async function createBlobOnce(
 
   // The signal the fence gave for the final write, once there is one.
   let abortSignal: AbortSignal | undefined;
+  // The request that makes the blob visible, once it is sent: only its "exists" answer means exists.
+  let finalWrite = false;
+  // Marks the blob as this attempt's, so a retried create can tell its own first try from another's blob.
+  const createAttempt = randomBytes(12).toString('hex');
+  const metadata = { ...options.metadata, [CREATE_ATTEMPT_METADATA]: createAttempt };
   try {
     let block: Buffer;
     let used = 0;
@@ -133,11 +141,12 @@ export async function createBlobOnce(
     if (blockIds.length === 0) {
       const body = block.subarray(0, used);
       abortSignal = options.fence ? await options.fence(options.signal) : options.signal;
+      finalWrite = true;
       response = await blob.upload(body, body.length, {
         conditions,
         blobHTTPHeaders: headers,
         tags: options.tags,
-        metadata: options.metadata,
+        metadata,
         abortSignal,
       });
     } else {
@@ -145,11 +154,12 @@ export async function createBlobOnce(
       await Promise.all(staging);
       if (stageFailure.failed) throw stageFailure.error;
       abortSignal = options.fence ? await options.fence(options.signal) : options.signal;
+      finalWrite = true;
       response = await blob.commitBlockList(blockIds, {
         conditions,
         blobHTTPHeaders: headers,
         tags: options.tags,
-        metadata: options.metadata,
+        metadata,
         abortSignal,
       });
     }
@@ -159,7 +169,10 @@ export async function createBlobOnce(
     // Stopped by the fence (the lock was lost, or its guaranteed time ran out): say that, not "aborted".
     if (options.signal?.aborted) throw abortError(options.signal, error);
     if (abortSignal?.aborted) throw abortError(abortSignal, error);
-    if (statusOf(error) === 409 || storageCodeOf(error) === 'BlobAlreadyExists') {
+    if (finalWrite && answersExists(error)) {
+      // The SDK retries a request whose answer was lost: the blob its first try created is this write.
+      const own = await ownWrite(blob, createAttempt, abortSignal);
+      if (own) return { bytes, sha256: hash.digest('hex'), etag: own.etag };
       throw new GalleryExportError(
         'SNAPSHOT_EXISTS',
         `Refusing to overwrite ${blob.name}: it already exists`,
@@ -171,6 +184,36 @@ export async function createBlobOnce(
       );
     }
     throw storageError(error, 'write', blob.name);
+  }
+}
+
+/**
+ * Whether a create's failure says the blob exists: BlobAlreadyExists, or the If-None-Match condition
+ * failing. Other 409s (an immutability policy, a lease, an emulator out of memory) are not that.
+ */
+function answersExists(error: unknown): boolean {
+  const status = statusOf(error);
+  const code = storageCodeOf(error);
+  if (code === 'BlobAlreadyExists') return true;
+  return (status === 409 || status === 412) && (code === undefined || code === 'ConditionNotMet');
+}
+
+/**
+ * The blob under the name, when it is the one this write created: it carries this attempt's own
+ * random `createattempt` metadata, which no other write has.
+ */
+async function ownWrite(
+  blob: BlockBlobClient,
+  attempt: string,
+  signal: AbortSignal | undefined,
+): Promise<{ etag: string } | undefined> {
+  try {
+    const properties = await blob.getProperties({ abortSignal: signal });
+    return properties.metadata?.[CREATE_ATTEMPT_METADATA] === attempt
+      ? { etag: properties.etag ?? '' }
+      : undefined;
+  } catch {
+    return undefined;
   }
 }
 
