@@ -1,16 +1,12 @@
-import { generateCatalogData, startCatalogSimulator, type CatalogFaults } from '../dev/catalog-simulator';
+import { generateCatalogData, startCatalogSimulator, type RequestLogEntry } from '../dev/catalog-simulator';
+import type { CatalogRunStats, SimulatorSetup } from './support';
 
 /**
  * The catalog simulator in a process of its own, so a benchmark measures the exporter's memory and CPU,
  * not the simulator's. Reads its setup as JSON from argv[2]; prints one JSON line
- * `{"url": ..., "tokens": {authorId: token}}` when it listens, and serves until killed.
+ * `{"url": ..., "tokens": {authorId: token}}` when it listens, and serves until killed. Over IPC it answers
+ * `stats` (a {@link CatalogRunStats} of the requests since the last `reset`) and `reset`.
  */
-interface SimulatorSetup {
-  seed: number;
-  authors: Array<{ authorId: string; entities: number; unlistedRatio?: number }>;
-  faults?: CatalogFaults;
-}
-
 async function main(): Promise<void> {
   const setup = JSON.parse(process.argv[2] ?? '{}') as SimulatorSetup;
   const simulator = await startCatalogSimulator({
@@ -24,13 +20,23 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify({ url: simulator.url, tokens })}\n`);
   process.on('message', (message) => {
     if (message === 'stats') {
+      const { stats } = simulator;
       const arrivals = simulator.requestLog.map((entry) => performance.timeOrigin + entry.arrivedAt);
       process.send?.({
         stats: {
-          ...simulator.stats,
+          // Everything the simulator counts, and the fields this process always sent, for other harnesses.
+          ...stats,
           firstArrival: Math.min(...arrivals),
           lastArrival: Math.max(...arrivals),
-        },
+          ...inFlightProfile(simulator.requestLog, performance.now()),
+          requests: stats.requests,
+          profileRequests: simulator.requestLog.filter((entry) => entry.path.startsWith('/users/')).length,
+          listRequests: simulator.requestLog.filter((entry) => entry.path === '/entities').length,
+          byStatus: stats.byStatus,
+          faults: stats.faults,
+          maxInFlight: stats.maxInFlight,
+          connections: stats.connections,
+        } satisfies CatalogRunStats & { firstArrival: number; lastArrival: number },
       });
     }
     if (message === 'reset') {
@@ -43,6 +49,45 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('disconnect', stop);
+}
+
+/**
+ * Requests in flight over the catalog phase (first arrival to last response end), from the request log:
+ * exact, not sampled. A request still open counts until `now`.
+ */
+function inFlightProfile(
+  log: readonly RequestLogEntry[],
+  now: number,
+): Pick<CatalogRunStats, 'firstArrivalMs' | 'lastFinishMs' | 'busyMs' | 'meanInFlight' | 'msAtLevel'> {
+  if (log.length === 0) {
+    return { firstArrivalMs: NaN, lastFinishMs: NaN, busyMs: 0, meanInFlight: 0, msAtLevel: [] };
+  }
+  const events: Array<[number, 1 | -1]> = [];
+  let busyMs = 0;
+  for (const entry of log) {
+    const finishedAt = entry.finishedAt ?? now;
+    busyMs += finishedAt - entry.arrivedAt;
+    events.push([entry.arrivedAt, 1], [finishedAt, -1]);
+  }
+  // At equal times ends first: a slot handed straight to the next request is not two in flight.
+  events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const msAtLevel: number[] = [];
+  let level = 0;
+  let previous = events[0]![0];
+  for (const [time, change] of events) {
+    msAtLevel[level] = (msAtLevel[level] ?? 0) + (time - previous);
+    previous = time;
+    level += change;
+  }
+  const first = events[0]![0];
+  const last = events.at(-1)![0];
+  return {
+    firstArrivalMs: performance.timeOrigin + first,
+    lastFinishMs: performance.timeOrigin + last,
+    busyMs,
+    meanInFlight: last > first ? busyMs / (last - first) : 0,
+    msAtLevel: Array.from(msAtLevel, (ms) => Math.round(ms ?? 0)),
+  };
 }
 
 void main();

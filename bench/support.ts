@@ -1,23 +1,50 @@
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { BlobServiceClient } from '@azure/storage-blob';
 import type { CatalogFaults } from '../dev/catalog-simulator';
+import { startVaultEmulator, type VaultEmulator } from '../dev/vault-emulator';
 
-/** Shared plumbing of the benchmarks: child processes for the simulator and the exporter, results files. */
+/** Shared plumbing of the benchmarks: the simulator's process, registered fleets, run records, results. */
+
+/** What the simulator saw of one measured run (bench/simulatorProcess.ts computes it from its request log). */
+export interface CatalogRunStats {
+  requests: number;
+  profileRequests: number;
+  listRequests: number;
+  byStatus: Record<string, number>;
+  faults: Record<string, number>;
+  maxInFlight: number;
+  connections: number;
+  /** Epoch ms of the first arrival and of the last response's end: the catalog phase of the run. */
+  firstArrivalMs: number;
+  lastFinishMs: number;
+  /** Sum over requests of (finishedAt - arrivedAt): integrated over the phase, the mean in flight. */
+  busyMs: number;
+  /** busyMs / (lastFinishMs - firstArrivalMs). */
+  meanInFlight: number;
+  /** Milliseconds of the phase spent with exactly i requests in flight, for i = 0, 1, 2... */
+  msAtLevel: number[];
+}
+
+export interface SimulatorSetup {
+  seed: number;
+  authors: Array<{ authorId: string; entities: number; unlistedRatio?: number }>;
+  faults?: CatalogFaults;
+}
+
 export interface SimulatorProcess {
   url: string;
   tokens: Record<string, string>;
-  stats(): Promise<{ requests: number; maxInFlight: number; connections: number }>;
+  stats(): Promise<CatalogRunStats>;
   resetStats(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startSimulatorProcess(setup: {
-  seed: number;
-  authors: Array<{ authorId: string; entities: number; unlistedRatio?: number }>;
-  faults?: CatalogFaults;
-}): Promise<SimulatorProcess> {
+/** The catalog simulator in a process of its own, so its CPU and memory are not the product's. */
+export async function startSimulatorProcess(setup: SimulatorSetup): Promise<SimulatorProcess> {
   const child = fork(join(__dirname, 'simulatorProcess.js'), [JSON.stringify(setup)], {
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     execArgv: ['--max-old-space-size=8192'],
@@ -28,77 +55,150 @@ export async function startSimulatorProcess(setup: {
     child.once('exit', (code) => reject(new Error(`the simulator exited with ${String(code)}`)));
   });
   const { url, tokens } = JSON.parse(first) as { url: string; tokens: Record<string, string> };
+  const ask = <T>(message: string): Promise<T> =>
+    new Promise((resolve) => {
+      child.once('message', (answer) => resolve(answer as T));
+      child.send(message);
+    });
   return {
     url,
     tokens,
-    stats: () =>
-      new Promise((resolve) => {
-        child.once('message', (message) =>
-          resolve(
-            (message as { stats: { requests: number; maxInFlight: number; connections: number } }).stats,
-          ),
-        );
-        child.send('stats');
-      }),
-    resetStats: () =>
-      new Promise((resolve) => {
-        child.once('message', () => resolve());
-        child.send('reset');
-      }),
+    stats: async () => (await ask<{ stats: CatalogRunStats }>('stats')).stats,
+    resetStats: async () => {
+      await ask('reset');
+    },
     stop: () => stopChild(child),
   };
 }
 
-export interface ExporterResult {
-  code: number;
-  /** Inside the process, from the command's start. */
-  wallMs: number;
-  /** From spawning the process to its exit. */
-  processWallMs: number;
-  maxRssBytes: number;
-  /** Peaks of process.memoryUsage(), sampled every 50 ms. */
-  memoryPeaks: Record<string, number>;
-  output: string;
-}
-
-/**
- * Runs `gallery-export <argv>` (or another bench script) in a fresh node process, so its peak RSS is its
- * own and its wall time includes process start.
- */
-export async function runExporterProcess(
-  argv: string[],
-  env: Record<string, string>,
-  script = 'exporterProcess.js',
-): Promise<ExporterResult> {
-  const started = performance.now();
-  const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...flags, join(__dirname, script), ...argv], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const chunks: Buffer[] = [];
-  child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
-  await new Promise((resolve) => child.once('exit', resolve));
-  const text = Buffer.concat(chunks).toString('utf8').trim().split('\n').at(-1) ?? '{}';
-  return { ...(JSON.parse(text) as ExporterResult), processWallMs: performance.now() - started };
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
   await new Promise((resolve) => {
     child.once('exit', resolve);
     child.kill('SIGTERM');
   });
 }
 
-export async function writeResults(name: string, results: unknown): Promise<string> {
-  const folder = join(__dirname, '..', '..', 'bench', 'results');
+/** Stable 64-hex author IDs: the same fleet in every session. */
+export function fleetAuthorIds(name: string, count: number): string[] {
+  return Array.from({ length: count }, (_, index) =>
+    createHash('sha256').update(`bench-${name}-${index}`).digest('hex').toUpperCase(),
+  );
+}
+
+/**
+ * A vault emulator holding one secret per author, as the contract has them: `gallery-author-<label>`,
+ * JSON `{authorId, accessToken}`, content type application/json, tag authorId, expiresOn the token's exp.
+ */
+export async function startFleetVault(
+  authorIds: readonly string[],
+  tokens: Record<string, string>,
+): Promise<VaultEmulator> {
+  const vault = await startVaultEmulator();
+  authorIds.forEach((authorId, index) => {
+    const accessToken = tokens[authorId] ?? null;
+    const expiresOn = accessToken === null ? undefined : jwtExpiry(accessToken);
+    vault.setSecret(
+      `gallery-author-bench-${String(index).padStart(5, '0')}`,
+      JSON.stringify({ authorId, accessToken }),
+      {
+        contentType: 'application/json',
+        tags: { authorId },
+        ...(expiresOn ? { expiresOn } : {}),
+      },
+    );
+  });
+  return vault;
+}
+
+function jwtExpiry(token: string): Date | undefined {
+  const payload = token.split('.')[1];
+  if (payload === undefined) return undefined;
+  const { exp } = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { exp?: number };
+  return typeof exp === 'number' ? new Date(exp * 1000) : undefined;
+}
+
+/** The fields of a run record (the contract's shape) the bench reads. */
+export interface RunRecordSummary {
+  runId: string;
+  status: string;
+  startedAt: string;
+  completedAt: string | null;
+  authors: Array<{ status: string; counts?: { entities: number; unlisted: number } }>;
+}
+
+const RUN_RECORD_NAME = /^runs\/\d{4}\/\d{2}\/\d{2}\/[^/]+\.json$/;
+
+/** The run records in a container (a measured run has a container of its own, so one). */
+export async function readRunRecords(
+  connectionString: string,
+  container: string,
+): Promise<RunRecordSummary[]> {
+  const client = BlobServiceClient.fromConnectionString(connectionString).getContainerClient(container);
+  const records: RunRecordSummary[] = [];
+  if (!(await client.exists())) return records;
+  for await (const blob of client.listBlobsFlat({ prefix: 'runs/' })) {
+    if (!RUN_RECORD_NAME.test(blob.name)) continue;
+    const body = await client.getBlobClient(blob.name).downloadToBuffer();
+    records.push(JSON.parse(body.toString('utf8')) as RunRecordSummary);
+  }
+  return records;
+}
+
+/** Frees Azurite's memory between runs (outside any timed part). */
+export async function deleteContainer(connectionString: string, container: string): Promise<void> {
+  await BlobServiceClient.fromConnectionString(connectionString)
+    .getContainerClient(container)
+    .deleteIfExists();
+}
+
+/** A container or queue name of its own for every measured run (lower case, at most 56 characters). */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`.toLowerCase();
+}
+
+/** Writes bench/results/<date>-<name>.json (or bench/results/tmp/ for quick runs, which git ignores). */
+export async function writeResults(
+  name: string,
+  results: unknown,
+  options: { scratch?: boolean } = {},
+): Promise<string> {
+  const folder = join(__dirname, '..', '..', 'bench', 'results', ...(options.scratch ? ['tmp'] : []));
   await mkdir(folder, { recursive: true });
   const path = join(folder, `${new Date().toISOString().slice(0, 10)}-${name}.json`);
   await writeFile(path, `${JSON.stringify(results, null, 2)}\n`);
   return path;
 }
 
-export function mib(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+export interface Spread {
+  min: number;
+  median: number;
+  max: number;
+}
+
+export function spread(values: readonly number[]): Spread {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { min: sorted[0] ?? NaN, median: percentile(sorted, 50), max: sorted.at(-1) ?? NaN };
+}
+
+/** Nearest-rank percentile of already sorted values. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  if (p === 50 && sorted.length % 2 === 0) {
+    return (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
+  }
+  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
+  return sorted[Math.min(sorted.length, rank) - 1]!;
+}
+
+export function round(value: number, digits = 2): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
+
+export const MIB = 1024 * 1024;
+
+/** Progress for whoever runs the bench (stderr; the tables go to stdout). */
+export function say(message: string): void {
+  process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${message}\n`);
 }

@@ -1,223 +1,136 @@
-import { createHash } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
-import { startAzurite } from '../dev/azurite';
-import { startVaultEmulator } from '../dev/vault-emulator';
-import type { RunRecord } from '../src/contract/formats';
-import { lineChartSvg, type Series } from './chart';
-import { runExporterProcess, startSimulatorProcess, writeResults, type ExporterResult } from './support';
+import os from 'node:os';
+import { parseBenchOptions, PARTS, USAGE, type Part } from './benchOptions';
+import { goalRows, renderGoalTable, type BenchResults } from './goals';
+import { largeAuthorPart } from './parts/largeAuthorPart';
+import { smallFleetsPart } from './parts/smallFleetsPart';
+import { startupPart } from './parts/startupPart';
+import { throughputPart } from './parts/throughputPart';
+import { say, writeResults } from './support';
 
 /**
- * How close gallery-export runs to what the service allows, and how much faster than a naive exporter.
- * Against the catalog simulator (its own process) with a fixed latency L, A authors with E entities each:
- * gallery-export at concurrency C (each run a fresh process, start included) against the lower bound
- * ceil(requests / C) * L, and against the naive baseline (bench/naiveExporter.ts) in the same session.
- * Usage: npm run bench [-- --authors 200 --entities 500 --latencies 100,0 --concurrency 1,4,16,64]
+ * `npm run bench`: every figure of issue 14's table (and issue 17's start-up cost), measured side by side
+ * in one session against the repository's catalog simulator (its own process), the vault emulator and
+ * Azurite, with the product started as a user starts it and given only the contract's settings:
+ *
+ * - throughput: 200 authors x 500 entities at 100 ms latency, `$top` capped at 100, three runs, against
+ *   the bound ceil(requests / 16) x 100 ms and the naive sequential exporter (bench/naiveExporter.ts);
+ * - large: one author with 200,000 entities at latency 0 (peak RSS, wall, CPU);
+ * - scale: 200 and 1,000 small authors through `gallery-export run`;
+ * - fanout: the same fleets through the Functions handlers, 16 invocations at a time (bench/fanOutHost.ts);
+ * - startup: `--version` and a settings error in fresh processes (telemetry's cost with nothing configured).
+ *
+ * With `--before <dir>` every part also measures that build (the code at the start of the work), in turn
+ * with this one. `--help` lists the options; docs/performance.md has the figures and how long it takes.
  */
-interface Measurement {
-  latencyMs: number;
-  concurrency: number | 'naive';
-  wallSeconds: number;
-  requests: number;
-  entities: number;
-  entitiesPerSecond: number;
-  peakRssMiB: number;
-  maxInFlight: number;
-  connections: number;
-  lowerBoundSeconds?: number;
-  ratioToBound?: number;
-  speedupOverNaive?: number;
-  complete: boolean;
-}
-
-function option(name: string, fallback: string): string {
-  const index = process.argv.indexOf(`--${name}`);
-  return index >= 0 ? (process.argv[index + 1] ?? fallback) : fallback;
-}
-
 async function main(): Promise<void> {
-  const authorCount = Number(option('authors', '200'));
-  const entities = Number(option('entities', '500'));
-  const latencies = option('latencies', '100,0').split(',').map(Number);
-  const concurrencies = option('concurrency', '1,4,16,64').split(',').map(Number);
-  const authorIds = Array.from({ length: authorCount }, (_, index) =>
-    createHash('sha256').update(`bench-author-${index}`).digest('hex').toUpperCase(),
+  if (process.argv.includes('--help')) {
+    console.log(USAGE);
+    return;
+  }
+  const options = parseBenchOptions(process.argv.slice(2));
+  const started = performance.now();
+  say(
+    `bench${options.quick ? ' (quick)' : ''}: ${[...options.parts].join(', ')}; products ${options.products
+      .map((product) => `${product.label}=${product.root}`)
+      .join(', ')}; launcher ${options.launcher}`,
   );
-  const azurite = await startAzurite({ extentMemoryLimitMb: 4096 });
-  const vault = await startVaultEmulator();
-  const measurements: Measurement[] = [];
-  try {
-    for (const latencyMs of latencies) {
-      const simulator = await startSimulatorProcess({
-        seed: 1,
-        authors: authorIds.map((authorId) => ({ authorId, entities, unlistedRatio: 0.1 })),
-        faults: { latencyMs },
-      });
-      try {
-        for (const authorId of authorIds) {
-          vault.setSecret(
-            `gallery-author-${authorId.slice(0, 12).toLowerCase()}`,
-            JSON.stringify({ authorId, accessToken: simulator.tokens[authorId] }),
-            {
-              tags: { authorId },
-            },
-          );
-        }
-        const env = (container: string, concurrency: number): Record<string, string> => ({
-          CATALOG_BASE_URL: simulator.url,
-          KEY_VAULT_URL: vault.url,
-          EXPORT_STORAGE: azurite.connectionString,
-          EXPORT_CONTAINER: container,
-          CATALOG_CONCURRENCY: String(concurrency),
-          AUTHOR_CONCURRENCY: String(Math.min(64, Math.max(4, 2 * concurrency))),
+  const results: BenchResults = {};
+  const failures: Partial<Record<Part, string>> = {};
+  const name = [
+    'bench',
+    ...(options.quick ? ['quick'] : []),
+    ...(options.parts.size < PARTS.length ? [...options.parts] : []),
+  ].join('-');
+  // Written after every part, so a part that fails (or a session cut short) keeps what was measured.
+  const save = (): Promise<string> =>
+    writeResults(
+      name,
+      {
+        date: new Date().toISOString(),
+        node: process.version,
+        machine: `${process.platform}, ${os.cpus().length} cores, shared; Azurite, the simulator and the vault emulator run on it too`,
+        quick: options.quick,
+        launcher: options.launcher,
+        products: options.products,
+        settings:
+          'CATALOG_CONCURRENCY=16, CATALOG_PAGE_SIZE=100 (+ CATALOG_BASE_URL, KEY_VAULT_URL, EXPORT_STORAGE, EXPORT_CONTAINER)',
+        minutes: +((performance.now() - started) / 60_000).toFixed(1),
+        goals: goalRows(results, options),
+        failures,
+        ...results,
+      },
+      { scratch: options.quick },
+    );
+  const parts: Array<[Part, () => Promise<void>]> = [
+    [
+      'throughput',
+      async () => {
+        results.throughput = await throughputPart(options);
+      },
+    ],
+    [
+      'large',
+      async () => {
+        results.large = await largeAuthorPart(options);
+      },
+    ],
+    [
+      'scale',
+      async () => {
+        results.smallFleets = await smallFleetsPart(options, {
+          cli: true,
+          fanOut: options.parts.has('fanout'),
         });
-        const measure = async (concurrency: number | 'naive'): Promise<Measurement> => {
-          await simulator.resetStats();
-          const container = `bench-${latencyMs}-${concurrency}-${Date.now().toString(36)}`;
-          console.error(
-            `L=${latencyMs} ms, ${concurrency === 'naive' ? 'naive baseline' : `C=${concurrency}`}...`,
-          );
-          const result: ExporterResult =
-            concurrency === 'naive'
-              ? await runExporterProcess([], env(container, 1), 'naiveExporter.js')
-              : await runExporterProcess(['run', '--json'], env(container, concurrency));
-          const stats = await simulator.stats();
-          let exported = authorCount * entities;
-          let complete = result.code === 0;
-          if (concurrency !== 'naive') {
-            const record = JSON.parse(result.output) as RunRecord;
-            exported = record.authors.reduce((sum, author) => sum + (author.counts?.entities ?? 0), 0);
-            complete = complete && record.status === 'complete';
-          }
-          const wallSeconds = result.processWallMs / 1000;
-          const measurement: Measurement = {
-            latencyMs,
-            concurrency,
-            wallSeconds: +wallSeconds.toFixed(2),
-            requests: stats.requests,
-            entities: exported,
-            entitiesPerSecond: Math.round(exported / wallSeconds),
-            peakRssMiB: +(result.maxRssBytes / 1048576).toFixed(1),
-            maxInFlight: stats.maxInFlight,
-            connections: stats.connections,
-            complete,
-          };
-          if (concurrency !== 'naive' && latencyMs > 0) {
-            const bound = (Math.ceil(stats.requests / concurrency) * latencyMs) / 1000;
-            measurement.lowerBoundSeconds = +bound.toFixed(2);
-            measurement.ratioToBound = +(wallSeconds / bound).toFixed(3);
-          }
-          console.error(`  ${JSON.stringify(measurement)}`);
-          return measurement;
-        };
-        const naive = await measure('naive');
-        measurements.push(naive);
-        for (const concurrency of concurrencies) {
-          const ours = await measure(concurrency);
-          ours.speedupOverNaive = +(naive.wallSeconds / ours.wallSeconds).toFixed(2);
-          measurements.push(ours);
+      },
+    ],
+    [
+      'fanout',
+      async () => {
+        // Measured with the scale part when both run (the fleets are set up once).
+        if (!options.parts.has('scale')) {
+          results.smallFleets = await smallFleetsPart(options, { cli: false, fanOut: true });
         }
-      } finally {
-        await simulator.stop();
-      }
-    }
-  } finally {
-    await vault.close();
-    await azurite.stop();
-  }
-
-  const results = {
-    date: new Date().toISOString(),
-    node: process.version,
-    machine: 'shared 2-core machine; Azurite and the simulator run on it too',
-    authors: authorCount,
-    entitiesPerAuthor: entities,
-    measurements,
-  };
-  const path = await writeResults('throughput', results);
-  const svgPath = path.replace(/\.json$/, '.svg');
-  await writeFile(svgPath, chart(measurements, authorCount, entities));
-  printTable(measurements);
-  console.error(`Results: ${path}\nChart: ${svgPath}`);
-
-  const reference = measurements.find((entry) => entry.latencyMs === 100 && entry.concurrency === 16);
-  if (reference) {
-    const ok =
-      reference.complete &&
-      (reference.ratioToBound ?? Infinity) <= 1.3 &&
-      reference.maxInFlight <= 16 &&
-      (reference.speedupOverNaive ?? 0) >= 12;
-    console.error(
-      `Reference (L=100 ms, C=16): ${reference.ratioToBound}x the lower bound (target <= 1.3), ${reference.speedupOverNaive}x the naive baseline (target >= 12), at most ${reference.maxInFlight} in flight: ${ok ? 'PASS' : 'FAIL'}`,
-    );
-    if (!ok) process.exitCode = 1;
-  }
-}
-
-function chart(measurements: Measurement[], authors: number, entities: number): string {
-  const series: Series[] = [];
-  const colors = ['#1f77b4', '#2ca02c', '#9467bd'];
-  const latencies = [...new Set(measurements.map((entry) => entry.latencyMs))];
-  latencies.forEach((latencyMs, index) => {
-    const ours = measurements.filter(
-      (entry) => entry.latencyMs === latencyMs && entry.concurrency !== 'naive',
-    );
-    series.push({
-      name: `gallery-export, L=${latencyMs} ms`,
-      color: colors[index % colors.length]!,
-      points: ours.map((entry) => ({ x: entry.concurrency as number, y: entry.entitiesPerSecond })),
-    });
-    if (latencyMs > 0) {
-      series.push({
-        name: `lower bound, L=${latencyMs} ms`,
-        color: '#888',
-        dashed: true,
-        points: ours.map((entry) => ({
-          x: entry.concurrency as number,
-          y: Math.round(entry.entities / entry.lowerBoundSeconds!),
-        })),
-      });
-    }
-    const naive = measurements.find(
-      (entry) => entry.latencyMs === latencyMs && entry.concurrency === 'naive',
-    );
-    if (naive && ours.length > 0) {
-      series.push({
-        name: `naive baseline, L=${latencyMs} ms`,
-        color: index === 0 ? '#d62728' : '#ff9896',
-        dashed: true,
-        points: ours.map((entry) => ({ x: entry.concurrency as number, y: naive.entitiesPerSecond })),
-      });
-    }
-  });
-  return lineChartSvg(
-    `Throughput: ${authors} authors x ${entities} entities`,
-    'catalog concurrency C (requests in flight)',
-    'entities per second (log scale)',
-    series,
-  );
-}
-
-function printTable(measurements: Measurement[]): void {
-  const rows = measurements.map((entry) =>
+      },
+    ],
     [
-      `${entry.latencyMs}`,
-      `${entry.concurrency}`,
-      entry.wallSeconds.toFixed(2),
-      `${entry.requests}`,
-      `${entry.entitiesPerSecond}`,
-      entry.lowerBoundSeconds?.toFixed(2) ?? '-',
-      entry.ratioToBound?.toFixed(2) ?? '-',
-      entry.speedupOverNaive?.toFixed(1) ?? '-',
-      `${entry.maxInFlight}`,
-      entry.peakRssMiB.toFixed(0),
-    ].join('\t'),
-  );
+      'startup',
+      async () => {
+        results.startup = await startupPart(options);
+      },
+    ],
+  ];
+  let path = '';
+  for (const [part, measure] of parts) {
+    if (!options.parts.has(part)) continue;
+    try {
+      await measure();
+    } catch (error) {
+      failures[part] = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      say(`${part}: FAILED ${failures[part]}`);
+    }
+    path = await save();
+  }
+
+  const rows = goalRows(results, options);
   console.log(
-    [
-      'L ms\tC\twall s\trequests\tentities/s\tbound s\tx bound\tx naive\tmax in flight\tpeak RSS MiB',
-      ...rows,
-    ].join('\n'),
+    renderGoalTable(
+      rows,
+      options.products.map((product) => product.label),
+    ),
   );
+  say(`results: ${path} (${((performance.now() - started) / 60_000).toFixed(1)} min)`);
+  const missed = rows.filter((row) => row.met === 'no');
+  if (options.quick) {
+    say('quick mode: smaller fleets, one run; the figures show a change, they do not judge the goals');
+  } else if (missed.length > 0 || Object.keys(failures).length > 0) {
+    say(
+      `goals missed: ${missed.map((row) => row.figure).join('; ') || 'none'}; parts failed: ${Object.keys(failures).join(', ') || 'none'}`,
+    );
+    process.exitCode = 1;
+  }
 }
 
-void main();
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(2);
+});
