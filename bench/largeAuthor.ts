@@ -1,7 +1,7 @@
 import { parseBenchOptions } from './benchOptions';
 import { goalRows, renderGoalTable } from './goals';
 import { largeAuthorPart } from './parts/largeAuthorPart';
-import { say, writeResults } from './support';
+import { resultsPath, say, writeResults } from './support';
 
 /**
  * `npm run bench:large [-- <entities>] [-- --before <dir>]`: the large-author part of the bench alone
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     ),
   );
   say(
-    `results: ${await writeResults('large-author', { date: new Date().toISOString(), node: process.version, large })}`,
+    `results: ${await writeResults(resultsPath('large-author'), { date: new Date().toISOString(), node: process.version, large })}`,
   );
   const failed = large.runs.some(
     (run) => run.error !== undefined || (run.verify && run.verify.exitCode !== 0),

@@ -1,7 +1,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { BlobServiceClient } from '@azure/storage-blob';
 import type { CatalogFaults } from '../dev/catalog-simulator';
@@ -157,15 +158,22 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`.toLowerCase();
 }
 
-/** Writes bench/results/<date>-<name>.json (or bench/results/tmp/ for quick runs, which git ignores). */
-export async function writeResults(
-  name: string,
-  results: unknown,
-  options: { scratch?: boolean } = {},
-): Promise<string> {
+/**
+ * Where a session's results go: bench/results/<date>-<name>.json, or -2, -3... when an earlier session of
+ * the same day wrote that one (quick runs go to bench/results/tmp/, which git ignores, and overwrite).
+ */
+export function resultsPath(name: string, options: { scratch?: boolean } = {}): string {
   const folder = join(__dirname, '..', '..', 'bench', 'results', ...(options.scratch ? ['tmp'] : []));
-  await mkdir(folder, { recursive: true });
-  const path = join(folder, `${new Date().toISOString().slice(0, 10)}-${name}.json`);
+  const stem = join(folder, `${new Date().toISOString().slice(0, 10)}-${name}`);
+  if (options.scratch) return `${stem}.json`;
+  for (let index = 1; ; index++) {
+    const path = index === 1 ? `${stem}.json` : `${stem}-${index}.json`;
+    if (!existsSync(path)) return path;
+  }
+}
+
+export async function writeResults(path: string, results: unknown): Promise<string> {
+  await mkdir(dirname(path), { recursive: true });
   await writeFile(path, `${JSON.stringify(results, null, 2)}\n`);
   return path;
 }

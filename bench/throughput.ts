@@ -5,7 +5,7 @@ import { largeAuthorPart } from './parts/largeAuthorPart';
 import { smallFleetsPart } from './parts/smallFleetsPart';
 import { startupPart } from './parts/startupPart';
 import { throughputPart } from './parts/throughputPart';
-import { say, writeResults } from './support';
+import { resultsPath, say, writeResults } from './support';
 
 /**
  * `npm run bench`: every figure of issue 14's table (and issue 17's start-up cost), measured side by side
@@ -41,26 +41,23 @@ async function main(): Promise<void> {
     ...(options.quick ? ['quick'] : []),
     ...(options.parts.size < PARTS.length ? [...options.parts] : []),
   ].join('-');
+  const path = resultsPath(name, { scratch: options.quick });
   // Written after every part, so a part that fails (or a session cut short) keeps what was measured.
   const save = (): Promise<string> =>
-    writeResults(
-      name,
-      {
-        date: new Date().toISOString(),
-        node: process.version,
-        machine: `${process.platform}, ${os.cpus().length} cores, shared; Azurite, the simulator and the vault emulator run on it too`,
-        quick: options.quick,
-        launcher: options.launcher,
-        products: options.products,
-        settings:
-          'CATALOG_CONCURRENCY=16, CATALOG_PAGE_SIZE=100 (+ CATALOG_BASE_URL, KEY_VAULT_URL, EXPORT_STORAGE, EXPORT_CONTAINER)',
-        minutes: +((performance.now() - started) / 60_000).toFixed(1),
-        goals: goalRows(results, options),
-        failures,
-        ...results,
-      },
-      { scratch: options.quick },
-    );
+    writeResults(path, {
+      date: new Date().toISOString(),
+      node: process.version,
+      machine: `${process.platform}, ${os.cpus().length} cores, shared; Azurite, the simulator and the vault emulator run on it too`,
+      quick: options.quick,
+      launcher: options.launcher,
+      products: options.products,
+      settings:
+        'CATALOG_CONCURRENCY=16, CATALOG_PAGE_SIZE=100 (+ CATALOG_BASE_URL, KEY_VAULT_URL, EXPORT_STORAGE, EXPORT_CONTAINER)',
+      minutes: +((performance.now() - started) / 60_000).toFixed(1),
+      goals: goalRows(results, options),
+      failures,
+      ...results,
+    });
   const parts: Array<[Part, () => Promise<void>]> = [
     [
       'throughput',
@@ -99,7 +96,6 @@ async function main(): Promise<void> {
       },
     ],
   ];
-  let path = '';
   for (const [part, measure] of parts) {
     if (!options.parts.has(part)) continue;
     try {
@@ -108,7 +104,7 @@ async function main(): Promise<void> {
       failures[part] = error instanceof Error ? (error.stack ?? error.message) : String(error);
       say(`${part}: FAILED ${failures[part]}`);
     }
-    path = await save();
+    await save();
   }
 
   const rows = goalRows(results, options);

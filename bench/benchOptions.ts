@@ -1,0 +1,145 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Launcher, Product } from './measuredProcess';
+
+/** The parts of the bench, each runnable alone with `--only`. */
+export const PARTS = ['throughput', 'large', 'scale', 'fanout', 'startup'] as const;
+export type Part = (typeof PARTS)[number];
+
+/**
+ * What one bench session measures. Only the sizes differ between the full bench and `--quick`; the
+ * settings given to the product are always the contract's (see bench/throughput.ts).
+ */
+export interface BenchOptions {
+  quick: boolean;
+  parts: ReadonlySet<Part>;
+  /** The code under work first, then (with `--before <dir>`) the issue's "today", side by side. */
+  products: readonly Product[];
+  launcher: Launcher;
+  repetitions: number;
+  throughput: { authors: number; entities: number; latencyMs: number; concurrency: number; pageSize: number };
+  large: { entities: number; verify: boolean };
+  scale: { fleets: readonly [number, number]; entities: number; latencyMs: number; repetitions: number };
+  fanOut: { concurrency: number; timeoutMs: number };
+  startup: { processes: number };
+  /** `--version` runs per product to measure process start. */
+  startSamples: number;
+}
+
+const FULL = {
+  repetitions: 3,
+  throughput: { authors: 200, entities: 500 },
+  large: 200_000,
+  fleets: [200, 1000] as const,
+  scaleRepetitions: 3,
+  startup: 24,
+  startSamples: 5,
+};
+
+const QUICK = {
+  repetitions: 1,
+  throughput: { authors: 32, entities: 500 },
+  large: 50_000,
+  fleets: [20, 100] as const,
+  scaleRepetitions: 1,
+  startup: 8,
+  startSamples: 2,
+};
+
+export const USAGE = `Usage: node dist/bench/throughput.js [options]   (npm run bench [-- options])
+  --quick                 fewer authors, one repetition: a check of a change in under two minutes
+  --only <parts>          comma-separated: ${PARTS.join(',')} (default: all)
+  --before <dir>          also measure the build in <dir> (a worktree of the old code, built), side by side
+  --product <dir>         the build under test (default: this repository)
+  --launcher npx|node     start the product as \`npx --no-install gallery-export\` (default) or \`node bin/gallery-export.js\`
+  --repetitions <n>       throughput runs per product (default 3, quick 1)
+  --authors <n>           throughput fleet (default 200)
+  --entities <n>          entities per throughput author (default 500)
+  --large-entities <n>    the large author (default 200000)
+  --fleets <a>,<b>        small-author fleets of the scale and fan-out runs (default 200,1000)
+  --fanout-timeout <s>    give up on a fan-out drain after this long (default 600)
+  --verify                also run \`gallery-export verify\` on the large author's snapshot`;
+
+export function parseBenchOptions(argv: readonly string[]): BenchOptions {
+  const value = (name: string): string | undefined => {
+    const index = argv.indexOf(`--${name}`);
+    if (index < 0) return undefined;
+    const next = argv[index + 1];
+    if (next === undefined || next.startsWith('--')) throw new Error(`--${name} needs a value\n${USAGE}`);
+    return next;
+  };
+  const number = (name: string, fallback: number): number => {
+    const text = value(name);
+    if (text === undefined) return fallback;
+    const parsed = Number(text);
+    if (!(Number.isFinite(parsed) && parsed > 0)) throw new Error(`--${name} must be a positive number`);
+    return parsed;
+  };
+  const quick = argv.includes('--quick');
+  const sizes = quick ? QUICK : FULL;
+
+  const only = value('only');
+  const parts = new Set<Part>(
+    only === undefined
+      ? PARTS
+      : only.split(',').map((name) => {
+          if (!(PARTS as readonly string[]).includes(name)) throw new Error(`unknown part ${name}\n${USAGE}`);
+          return name as Part;
+        }),
+  );
+
+  const repositoryRoot = resolve(__dirname, '..', '..');
+  const products: Product[] = [{ label: 'after', root: checkedProduct(value('product') ?? repositoryRoot) }];
+  const before = value('before');
+  if (before !== undefined) products.push({ label: 'before', root: checkedProduct(before) });
+
+  const launcher = value('launcher') ?? 'npx';
+  if (launcher !== 'npx' && launcher !== 'node') throw new Error('--launcher is npx or node');
+
+  const fleetText = value('fleets');
+  const fleets = fleetText === undefined ? sizes.fleets : fleetText.split(',').map(Number);
+  if (fleets.length !== 2 || fleets.some((size) => !(Number.isInteger(size) && size > 0))) {
+    throw new Error('--fleets takes two sizes, e.g. 200,1000');
+  }
+
+  return {
+    quick,
+    parts,
+    products,
+    launcher,
+    repetitions: number('repetitions', sizes.repetitions),
+    throughput: {
+      authors: number('authors', sizes.throughput.authors),
+      entities: number('entities', sizes.throughput.entities),
+      latencyMs: 100,
+      concurrency: 16,
+      pageSize: 100,
+    },
+    large: { entities: number('large-entities', sizes.large), verify: argv.includes('--verify') },
+    scale: {
+      fleets: [fleets[0], fleets[1]],
+      entities: 4,
+      latencyMs: 10,
+      repetitions: sizes.scaleRepetitions,
+    },
+    fanOut: { concurrency: 16, timeoutMs: number('fanout-timeout', 600) * 1000 },
+    startup: { processes: sizes.startup },
+    startSamples: sizes.startSamples,
+  };
+}
+
+function checkedProduct(folder: string): string {
+  const root = resolve(folder);
+  for (const needed of [
+    'bin/gallery-export.js',
+    'dist/src/cli/main.js',
+    'dist/src/functions/exportTimer.js',
+  ]) {
+    if (!existsSync(join(root, needed))) {
+      throw new Error(
+        `${root} is not a built gallery-export (no ${needed}): run npm ci && npm run build there`,
+      );
+    }
+  }
+  return root;
+}
