@@ -30,6 +30,12 @@ export interface ExportAuthorRequest {
    * `shared`: a queued delivery, which another delivery of the same message may race.
    */
   writer: 'sole' | 'shared';
+  /**
+   * For a shared writer: no earlier attempt can have written the folder, because this one made the
+   * author's claim just now (an attempt writes only once it holds the claim). Saves the listing that
+   * looks for an earlier attempt's files.
+   */
+  folderUntouched?: boolean;
   guard: ExportGuard;
 }
 
@@ -67,7 +73,7 @@ export async function exportAuthor(
   // of the author has begun, and the run still holds its lock (see commitGuard).
   const fence = commitGuard(request.guard);
 
-  if (shared) {
+  if (shared && !request.folderUntouched) {
     const existing = await target.prepare({ signal, fence: request.guard.fence });
     if (existing) return { manifest: existing, figures: newCatalogFigures(), token, alreadyComplete: true };
   }

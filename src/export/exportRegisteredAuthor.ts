@@ -114,6 +114,7 @@ async function exportOne(
       signal,
       onProgress: options.onProgress,
       writer,
+      folderUntouched: claim.madeNow === true,
       guard,
     });
     logTokenHealth(services, work.secretName, author.authorId, result.token.status, result.token.expiresAt);
