@@ -37,9 +37,9 @@ export function parseEntityPage(received: Buffer): EntityPage {
       end = readItems(json, start, items);
     } else if (body[start] === OPEN_BRACE) {
       const seen = new Set<string>();
-      end = json.object(start, (key, valueStart) => {
+      end = json.object(start, (keyStart, keyEnd, _keyEscaped, valueStart) => {
         // Two equal keys would be read two ways (JSON.parse keeps the last): refused.
-        const name = json.stringValue(key.start, key.end);
+        const name = json.stringValue(keyStart, keyEnd);
         if (seen.has(name)) throw new InvalidBodyError(`the list envelope has "${name.slice(0, 40)}" twice`);
         seen.add(name);
         if (name === 'value' && body[valueStart] === OPEN_BRACKET) {
@@ -121,7 +121,8 @@ function readItem(json: JsonBytes, start: number, index: number): { entity: List
 
 /** Validates an item's object, noting where `id`, `hidden` and `entity` are; one of them twice is ambiguous. */
 function readMembers(json: JsonBytes, start: number, index: number, members: ItemMembers): number {
-  return json.object(start, (key, valueStart) => {
+  return json.object(start, (keyStart, keyEnd, escaped, valueStart) => {
+    const key = { start: keyStart, end: keyEnd, escaped };
     const name = json.keyIs(key, 'id')
       ? 'id'
       : json.keyIs(key, 'hidden')

@@ -11,17 +11,27 @@ export class JsonSyntaxError extends Error {
   override readonly name = 'JsonSyntaxError';
 }
 
-/** A member's key: where its string is (quotes included), not decoded until someone asks. */
+/**
+ * A member's key: where its string is (quotes included), not decoded until someone asks, and whether it
+ * holds an escape (only then can it spell a name with other bytes).
+ */
 export interface KeySpan {
   start: number;
   end: number;
+  escaped: boolean;
 }
 
 /**
- * Called for each member at its value's start: returns the value's end when it read the value itself,
- * or undefined to let the scanner validate it.
+ * Called for each member at its value's start, with its key's span: returns the value's end when it read
+ * the value itself, or undefined to let the scanner validate it. The span is passed as numbers, not as an
+ * object: a page has tens of thousands of members, and an object each was a measurable share of the garbage.
  */
-export type MemberReader = (key: KeySpan, valueStart: number) => number | undefined;
+export type MemberReader = (
+  keyStart: number,
+  keyEnd: number,
+  keyEscaped: boolean,
+  valueStart: number,
+) => number | undefined;
 
 /** Called for each element at its start: returns its end when it read it, or undefined. */
 export type ElementReader = (start: number) => number | undefined;
@@ -47,6 +57,8 @@ const MAX_DEPTH = 512;
 
 export class JsonBytes {
   private depth = 0;
+  /** Whether the string `string()` scanned last held a backslash. */
+  private lastStringEscaped = false;
 
   constructor(readonly bytes: Buffer) {}
 
@@ -105,10 +117,11 @@ export class JsonBytes {
       if (bytes[i] !== QUOTE) this.fail(i, 'expected a key');
       const keyStart = i;
       const keyEnd = this.string(i);
+      const keyEscaped = this.lastStringEscaped;
       i = this.skipWhitespace(keyEnd);
       if (bytes[i] !== COLON) this.fail(i, 'expected ":"');
       const start = this.skipWhitespace(i + 1);
-      const end = readMember?.({ start: keyStart, end: keyEnd }, start) ?? this.value(start);
+      const end = readMember?.(keyStart, keyEnd, keyEscaped, start) ?? this.value(start);
       i = this.skipWhitespace(end);
       if (bytes[i] === COMMA) {
         i = this.skipWhitespace(i + 1);
@@ -140,16 +153,12 @@ export class JsonBytes {
 
   /** Whether a key is `name` (an ASCII name): compared as bytes, nothing decoded. */
   keyIs(key: KeySpan, name: string): boolean {
+    // A key spelled with escapes (`"\u0069d"`) can still be that name: rare, decoded.
+    if (key.escaped) return this.stringValue(key.start, key.end) === name;
+    if (key.end - key.start !== name.length + 2) return false;
     const bytes = this.bytes;
-    if (key.end - key.start === name.length + 2) {
-      for (let k = 0; k < name.length; k++) if (bytes[key.start + 1 + k] !== name.charCodeAt(k)) return false;
-      return true;
-    }
-    // Another length can still be that key when spelled with escapes (`"\u0069d"`): rare, decoded.
-    for (let i = key.start + 1; i < key.end - 1; i++) {
-      if (bytes[i] === BACKSLASH) return this.stringValue(key.start, key.end) === name;
-    }
-    return false;
+    for (let k = 0; k < name.length; k++) if (bytes[key.start + 1 + k] !== name.charCodeAt(k)) return false;
+    return true;
   }
 
   /** The value of a string span (quotes included), decoded. */
@@ -168,36 +177,42 @@ export class JsonBytes {
   /** Validates the string at `index` (at its opening quote); returns the offset past its closing quote. */
   string(index: number): number {
     const bytes = this.bytes;
+    const length = bytes.length;
     let i = index + 1;
+    this.lastStringEscaped = false;
     for (;;) {
-      const c = bytes[i];
-      if (c === undefined) this.fail(i, 'unterminated string');
-      if (c === QUOTE) return i + 1;
-      if (c === BACKSLASH) {
-        const escaped = bytes[i + 1];
-        if (escaped === 0x75) {
-          // \uXXXX
-          for (let k = 2; k < 6; k++) if (!isHexDigit(bytes[i + k])) this.fail(i, 'bad \\u escape');
-          i += 6;
-          continue;
-        }
-        if (
-          escaped === QUOTE ||
-          escaped === BACKSLASH ||
-          escaped === SLASH ||
-          escaped === 0x62 ||
-          escaped === 0x66 ||
-          escaped === 0x6e ||
-          escaped === 0x72 ||
-          escaped === 0x74
-        ) {
-          i += 2;
-          continue;
-        }
-        this.fail(i, 'bad escape');
+      // Most of a page is string bytes: one tight loop over them, the rare cases below it.
+      while (i < length) {
+        const c = bytes[i]!;
+        if (c === QUOTE || c === BACKSLASH || c < 0x20) break;
+        i++;
       }
-      if (c < 0x20) this.fail(i, 'control character in a string');
-      i++;
+      if (i >= length) this.fail(i, 'unterminated string');
+      const c = bytes[i]!;
+      if (c === QUOTE) return i + 1;
+      if (c !== BACKSLASH) this.fail(i, 'control character in a string');
+      this.lastStringEscaped = true;
+      const escaped = bytes[i + 1];
+      if (escaped === 0x75) {
+        // \uXXXX
+        for (let k = 2; k < 6; k++) if (!isHexDigit(bytes[i + k])) this.fail(i, 'bad \\u escape');
+        i += 6;
+        continue;
+      }
+      if (
+        escaped === QUOTE ||
+        escaped === BACKSLASH ||
+        escaped === SLASH ||
+        escaped === 0x62 ||
+        escaped === 0x66 ||
+        escaped === 0x6e ||
+        escaped === 0x72 ||
+        escaped === 0x74
+      ) {
+        i += 2;
+        continue;
+      }
+      this.fail(i, 'bad escape');
     }
   }
 
