@@ -6,13 +6,11 @@ import { exportAuthorQueue } from '../../src/functions/exportAuthorQueue';
 import { exportTimer } from '../../src/functions/exportTimer';
 import { startExport } from '../../src/functions/httpApi';
 import { useEnvironment } from '../../src/functions/runtime';
-import { BlobRunLock } from '../../src/snapshots/BlobRunLock';
 import { HttpRequest } from '@azure/functions';
 import { runCli } from '../support/cliHarness';
 import { validateStoredDocuments } from '../support/documents';
 import { invocation, timer } from '../support/functionsHarness';
 import { drainQueue } from '../support/queueHost';
-import { startSlowProxy, throughProxy } from '../support/slowProxy';
 import { readAllBlobs, uniqueName } from '../support/storage';
 import { createWorld, useAzuriteAndVault, waitFor, type World } from '../support/world';
 
@@ -148,52 +146,6 @@ test('a purge that lands while a worker is paging the author: the worker writes 
     await world.catalog.close();
   }
 }, 60_000);
-
-test('a purge that takes 40 s with RUN_LOCK_SECONDS=15 holds the lock all along', async () => {
-  const world = await createWorld(servers, 1, { env: { RUN_LOCK_SECONDS: '15' } });
-  const proxy = await startSlowProxy(`http://127.0.0.1:${servers.azurite.blobPort}`, 0);
-  try {
-    const author = world.authorIds[0]!;
-    expect((await runCli(['run'], world.env)).code).toBe(0);
-    // 200 blobs of the author, each delete taking 200 ms through the proxy: about 40 s of erasing.
-    const [folder] = await blobsUnder(world.container, `snapshots/${author}/`);
-    const prefix = folder!.replace(/[^/]+$/, '');
-    await Promise.all(
-      Array.from({ length: 200 }, (_, index) =>
-        world.container.getBlockBlobClient(`${prefix}extra-${index}.json`).upload('{}', 2),
-      ),
-    );
-    proxy.delayMs = 200;
-    const slowEnv = {
-      ...world.env,
-      EXPORT_STORAGE: throughProxy(servers.azurite.connectionString, proxy, servers.azurite.blobPort),
-    };
-    const startedAt = performance.now();
-    const purging = runCli(['purge', '--author', author, '--yes'], slowEnv);
-    await waitFor(() => proxy.requests.some((request) => request.method === 'DELETE'), 'the purge to erase');
-    const takeovers: number[] = [];
-    let done = false;
-    void purging.finally(() => (done = true));
-    const rival = new BlobRunLock(world.container, 15);
-    while (!done) {
-      const lease = await rival.acquire().catch(() => undefined);
-      if (lease) {
-        takeovers.push(Math.round(performance.now() - startedAt));
-        await rival.release(lease);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
-    const purge = await purging;
-    const tookMs = performance.now() - startedAt;
-    expect(purge.code).toBe(0);
-    expect(tookMs).toBeGreaterThan(35_000);
-    expect(takeovers).toEqual([]);
-    expect(await blobsUnder(world.container, `snapshots/${author}/`)).toEqual([]);
-  } finally {
-    await proxy.close();
-    await world.catalog.close();
-  }
-}, 120_000);
 
 test('two runs racing: the one that lost the lock writes nothing, records RUN_LOCK_LOST and is not redelivered', async () => {
   const world = await deploy(3);
