@@ -2,6 +2,9 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Launcher, Product } from './measuredProcess';
 
+/** The RSA key the fleet vault holds for `--signing` (3072 bits, as the templates create it). */
+export const BENCH_SIGNING_KEY_NAME = 'bench-snapshot-signing';
+
 /** The parts of the bench, each runnable alone with `--only`. */
 export const PARTS = ['throughput', 'large', 'scale', 'fanout', 'startup'] as const;
 export type Part = (typeof PARTS)[number];
@@ -58,6 +61,7 @@ export const USAGE = `Usage: node dist/bench/throughput.js [options]   (npm run 
   --large-entities <n>    the large author (default 200000)
   --fleets <a>,<b>        small-author fleets of the scale and fan-out runs (default 200,1000)
   --fanout-timeout <s>    give up on a fan-out drain after this long (default 600)
+  --signing               also measure this build with SIGNING_KEY_NAME set (a key in the fleet vault)
   --verify                also run \`gallery-export verify\` on the large author's snapshot`;
 
 export function parseBenchOptions(argv: readonly string[]): BenchOptions {
@@ -92,6 +96,14 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
   const products: Product[] = [{ label: 'after', root: checkedProduct(value('product') ?? repositoryRoot) }];
   const before = value('before');
   if (before !== undefined) products.push({ label: 'before', root: checkedProduct(before) });
+  if (argv.includes('--signing')) {
+    // The same build again with the contract's SIGNING_KEY_NAME set: what signing costs (issue 15).
+    products.push({
+      label: 'after+signing',
+      root: products[0]!.root,
+      settings: { SIGNING_KEY_NAME: BENCH_SIGNING_KEY_NAME },
+    });
+  }
 
   const launcher = value('launcher') ?? 'npx';
   if (launcher !== 'npx' && launcher !== 'node') throw new Error('--launcher is npx or node');

@@ -16,6 +16,8 @@ export interface Product {
   /** `before` (the issue's "today") or `after` (the code under work). */
   label: string;
   root: string;
+  /** Contract settings this product is run with on top of the bench's own (e.g. SIGNING_KEY_NAME). */
+  settings?: Readonly<Record<string, string>>;
 }
 
 /** How the product is started: as the issue's harness did (`npx --no-install gallery-export`) or `node bin/...`. */

@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { BlobServiceClient } from '@azure/storage-blob';
 import type { CatalogFaults } from '../dev/catalog-simulator';
 import { startVaultEmulator, type VaultEmulator } from '../dev/vault-emulator';
+import { BENCH_SIGNING_KEY_NAME } from './benchOptions';
 
 /** Shared plumbing of the benchmarks: the simulator's process, registered fleets, run records, results. */
 
@@ -96,6 +97,8 @@ export async function startFleetVault(
   tokens: Record<string, string>,
 ): Promise<VaultEmulator> {
   const vault = await startVaultEmulator();
+  // Products measured with signing name it; the others never ask for it.
+  await vault.createKey(BENCH_SIGNING_KEY_NAME, { size: 3072, keyOps: ['sign', 'verify'] });
   authorIds.forEach((authorId, index) => {
     const accessToken = tokens[authorId] ?? null;
     const expiresOn = accessToken === null ? undefined : jwtExpiry(accessToken);

@@ -73,7 +73,7 @@ async function verifyLarge(
   product: BenchOptions['products'][number],
   endpoints: Endpoints,
 ): Promise<NonNullable<LargeAuthorRun['verify']>> {
-  const env = userEnvironment(contractSettings(endpoints, uniqueName('verify')));
+  const env = userEnvironment(contractSettings(endpoints, uniqueName('verify'), product.settings));
   await runMeasured(productCommand(product, options.launcher, ['run']), env);
   const verified = await runMeasured(productCommand(product, options.launcher, ['verify']), env);
   const result = {

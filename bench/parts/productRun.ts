@@ -86,7 +86,7 @@ export async function measureProductRun(
   await simulator.resetStats();
   const run = await runMeasured(
     productCommand(product, launcher, ['run']),
-    userEnvironment(contractSettings(endpoints, container)),
+    userEnvironment(contractSettings(endpoints, container, product.settings)),
   );
   const stats = await simulator.stats();
   const records = await readRunRecords(endpoints.storage, container).catch((error: unknown) => {

@@ -166,6 +166,7 @@ async function measureFanOut(
     settings: contractSettings(endpoints, container, {
       EXPORT_MODE: 'queue',
       EXPORT_QUEUE: uniqueName(`q-${product.label}`),
+      ...product.settings,
     }),
     concurrency: options.fanOut.concurrency,
     timeoutMs: options.fanOut.timeoutMs,
