@@ -185,9 +185,15 @@ export class CatalogClient {
     const filter = encodeURIComponent(`author/id eq '${id}'`);
     return readConsistentListing(
       async ({ skip, top, signal }): Promise<EntityPage> => {
-        if (options.token !== undefined && options.tokenUsable && !options.tokenUsable()) {
-          throw new TokenLapsed('the access token expired while the entities were read');
-        }
+        const { tokenUsable } = options;
+        const tokenStillUsable =
+          options.token !== undefined && tokenUsable
+            ? (): void => {
+                if (!tokenUsable())
+                  throw new TokenLapsed('the access token expired while the entities were read');
+              }
+            : undefined;
+        tokenStillUsable?.();
         const fetch = (ordered: boolean): Promise<EntityPage> =>
           this.transport.send(
             {
@@ -197,7 +203,8 @@ export class CatalogClient {
               what: `the entities of author ${shortAuthorId(id)} at $skip=${skip}`,
             },
             (body) => parseEntityPage(body),
-            { ...requestOptions(options), waitSignal: signal },
+            // Judged again before every attempt: a retry or a wait can outlast the token.
+            { ...requestOptions(options), waitSignal: signal, beforeEachAttempt: tokenStillUsable },
           );
         let page: EntityPage;
         const ordered = this.orderBySupported;

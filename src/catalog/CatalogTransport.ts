@@ -1,77 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { Agent, request } from 'undici';
-import type { CatalogFigures } from '../contract/formats';
 import { GalleryExportError, throwIfAborted } from '../contract/errors';
 import { DEFAULT_CATALOG_CLIENT } from '../contract/defaults';
 import { abortableSleep } from './abortableSleep';
 import { AdaptiveLimiter } from './AdaptiveLimiter';
 import { InvalidBodyError } from './catalogResponses';
-import {
-  decideRetry,
-  errorCode,
-  parseRetryAfter,
-  type AttemptOutcome,
-  type RetryTimingOptions,
-} from './retryPolicy';
+import { decideRetry, errorCode, parseRetryAfter, type AttemptOutcome } from './retryPolicy';
 import { RetryBudget } from './RetryBudget';
+import type { CatalogTarget, CatalogTransportOptions, RequestOptions } from './catalogRequests';
 
-/**
- * Sees every attempt of every catalog request and every retry (telemetry plugs in here, wired by the
- * composition root: the catalog knows nothing of it). It is told the route and the status only, never
- * the URL (its filter names the author) or a header (the token).
- */
-export interface CatalogObserver {
-  attempt<T extends { status: number; error?: unknown }>(
-    attempt: { route: CatalogRoute; baseUrl: string; resendCount: number },
-    send: () => Promise<T>,
-  ): Promise<T>;
-  retry(route: CatalogRoute, outcome: AttemptOutcome): void;
-}
-
-/** Which of the two resources of the Catalog API a request is for. */
-export type CatalogRoute = 'profile' | 'entities';
-
-export interface CatalogTransportOptions {
-  baseUrl: string;
-  observer?: CatalogObserver | undefined;
-  concurrency: number;
-  maxRetries: number;
-  timeoutMs: number;
-  timing: RetryTimingOptions;
-  requestRetryBudgetMs: number;
-  maxResponseBytes: number;
-  random: () => number;
-  userAgent: string;
-}
+export type { CatalogObserver, CatalogRoute, CatalogTarget, RequestOptions } from './catalogRequests';
 
 /** Added to every Retry-After wait (see holdUntilRetryAfter). */
 const RETRY_AFTER_MARGIN_MS = 5;
-
-/** What one request is for: its path and query, and how to describe it in messages. */
-export interface CatalogTarget {
-  route: CatalogRoute;
-  path: string;
-  /** For messages: what was asked, e.g. "the profile of author CB9AEF…8BE". */
-  what: string;
-  notFound?: () => GalleryExportError;
-}
-
-export interface RequestOptions {
-  /** Sent as DataLabAccessToken. */
-  token?: string | undefined;
-  signal?: AbortSignal | undefined;
-  /**
-   * Cancels the request while it waits for a slot or between retries, but never once it is on the wire:
-   * a page of an abandoned pass is let finish (and ignored), so the service never sees more than the
-   * concurrency budget, not even for the moment an aborted connection takes to close.
-   */
-  waitSignal?: AbortSignal | undefined;
-  /** Counters to add this request's figures to. */
-  figures?: CatalogFigures | undefined;
-  /** The author's shared retry budget. */
-  retryBudget?: RetryBudget | undefined;
-}
 
 /**
  * Sends catalog requests: one keep-alive pool and one adaptive concurrency budget per process, shared by
@@ -117,12 +59,17 @@ export class CatalogTransport {
 
     for (let attempt = 1; ; attempt++) {
       throwIfAborted(waitSignal);
-      await this.waitForRetryAfter(target.path, waitSignal);
       let outcome: AttemptOutcome;
       let problem: string | undefined;
       // The slot covers the request on the wire only: parsing happens after it is handed back, so the
       // next request is already on its way while this body is checked.
-      const release = await this.limiter.acquire(waitSignal);
+      const release = await this.slotAfterRetryAfter(target.path, waitSignal);
+      try {
+        options.beforeEachAttempt?.();
+      } catch (error) {
+        release();
+        throw error;
+      }
       let response: AttemptResponse;
       try {
         throwIfAborted(waitSignal);
@@ -206,6 +153,21 @@ export class CatalogTransport {
     this.notBefore.set(path, Math.max(this.notBefore.get(path) ?? 0, until));
     if (this.notBefore.size > 1024) {
       for (const [key, end] of this.notBefore) if (end <= now) this.notBefore.delete(key);
+    }
+  }
+
+  /**
+   * A slot, taken once this URL's Retry-After has passed: a 429 for the same URL (a page of an abandoned
+   * pass, still on the wire) may arrive while this request waits for its slot, so the hold is looked at
+   * again once the slot is taken.
+   */
+  private async slotAfterRetryAfter(path: string, signal: AbortSignal | undefined): Promise<() => void> {
+    for (;;) {
+      await this.waitForRetryAfter(path, signal);
+      const release = await this.limiter.acquire(signal);
+      const until = this.notBefore.get(path);
+      if (until === undefined || until <= performance.now()) return release;
+      release();
     }
   }
 
