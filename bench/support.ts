@@ -158,7 +158,9 @@ export async function deleteContainer(connectionString: string, container: strin
 
 /** A container or queue name of its own for every measured run (lower case, at most 56 characters). */
 export function uniqueName(prefix: string): string {
-  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`.toLowerCase();
+  // A product's label may hold characters a container name may not ("after+signing").
+  const safe = prefix.toLowerCase().replace(/[^a-z0-9-]+/g, '-');
+  return `${safe}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
 }
 
 /**
