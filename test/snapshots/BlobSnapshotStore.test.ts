@@ -243,12 +243,51 @@ describe('run records', () => {
     expect(await runs.listOutcomes(run)).toEqual([]);
   });
 
+  test('a tally whose create succeeded but whose answer was lost still gets its header: the first count is 1', async () => {
+    // The retried create meets the blob the lost attempt made (409); without the header, every count is
+    // one short and the last author never learns it is the last.
+    const runs = new BlobRunStore(container);
+    const run = '20261128T020000Z-10a5e1';
+    await container.getAppendBlobClient(`runs/2026/11/28/${run}/progress/settled.json`).create();
+    await runs.startSettledTally(run, 2);
+    await runs.startSettledTally(run, 2);
+    expect(await runs.countSettled(run)).toBe(1);
+    expect(await runs.countSettled(run)).toBe(2);
+    const tally = container.getBlobClient(`runs/2026/11/28/${run}/progress/settled.json`);
+    expect(JSON.parse((await tally.downloadToBuffer()).toString())).toMatchObject({ runId: run, queued: 2 });
+  });
+
   test('listRunIds: newest first', async () => {
     const runs = new BlobRunStore(container);
     await runs.create(record);
     await runs.create({ ...record, runId: '20261129T020000Z-000001' });
     expect(await runs.listRunIds()).toEqual(['20261129T020000Z-000001', RUN]);
   });
+});
+
+test('erasing an author also erases blocks a killed writer staged but never committed', async () => {
+  const store = new BlobSnapshotStore(container);
+  await store.open(AUTHOR, RUN).writeFile('profile.json', Buffer.from('{"id":"x"}'));
+  // What a writer killed between staging entities.json's blocks and committing them leaves behind.
+  const staged = container.getBlockBlobClient(`snapshots/${AUTHOR}/2026/11/28/${RUN}/entities.json`);
+  const blockId = Buffer.from('killed00000000').toString('base64');
+  await staged.stageBlock(blockId, Buffer.from('[{"name":"personal data"}'), 25);
+  expect(await store.hasAny(AUTHOR)).toBe(true);
+
+  const erased = await store.eraseAuthor(AUTHOR);
+  expect(erased).toMatchObject({ snapshots: 1, runIds: [RUN] });
+  const left: string[] = [];
+  for await (const item of container.listBlobsFlat({
+    prefix: `snapshots/${AUTHOR}/`,
+    includeUncommitedBlobs: true,
+    includeVersions: true,
+    includeSnapshots: true,
+  }))
+    left.push(item.name);
+  expect(left).toEqual([]);
+  const blocks = await staged.getBlockList('all').catch((error: { statusCode?: number }) => error.statusCode);
+  expect(blocks).toBe(404);
+  expect(await store.hasAny(AUTHOR)).toBe(false);
 });
 
 describe('run lock', () => {
