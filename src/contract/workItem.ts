@@ -16,6 +16,12 @@ const TRIGGERS = new Set(['timer', 'http', 'cli']);
  * as JSON, the object; both are accepted. Anything else is refused with a reason (never echoed whole:
  * a message is not supposed to hold secrets, but a wrong one might).
  */
+/** A work item the queue did not take, with why. */
+export interface NotQueued {
+  item: AuthorWorkItem;
+  error: unknown;
+}
+
 export function parseWorkItem(entry: unknown): AuthorWorkItem | string {
   let value = entry;
   if (typeof entry === 'string' || Buffer.isBuffer(entry)) {

@@ -1,6 +1,6 @@
-import { isGalleryExportError, toGalleryExportError } from '../contract/errors';
+import { GalleryExportError, isGalleryExportError, toGalleryExportError } from '../contract/errors';
 import type { AuthorOutcome, RunRecord } from '../contract/formats';
-import type { AuthorWorkItem } from '../contract/workItem';
+import type { AuthorWorkItem, NotQueued } from '../contract/workItem';
 import type { ExportServices, WorkQueue } from './ports';
 import { exportRegisteredAuthor } from './exportRegisteredAuthor';
 import { finalizeRunIfDone, queuedAuthors, recordOutcome, settleAuthor } from './finalizeRun';
@@ -29,29 +29,57 @@ async function planAndQueue(
   if (plan.work.length === 0) return plan.record;
   const keeper = keepRunLock(services, plan.leaseId);
   try {
-    await services.runs.startSettledTally(plan.record.runId, plan.work.length, request.signal);
-    await queue.enqueue(plan.work, request.signal);
-  } catch (error) {
-    // Without their messages these authors would wait forever: settle them now so the run finishes.
-    const failure = toGalleryExportError(error);
-    const now = services.now().toISOString();
-    for (const item of plan.work) {
-      await services.runs
-        .writeOutcome(item.runId, {
-          secretName: item.secretName,
-          authorId: null,
-          status: 'failed',
-          error: { code: failure.code, message: `Could not be queued: ${failure.message}` },
-          completedAt: now,
-        })
-        .catch(() => undefined);
+    let notQueued: NotQueued[];
+    try {
+      await services.runs.startSettledTally(plan.record.runId, plan.work.length, request.signal);
+      notQueued = await queue.enqueue(plan.work, request.signal);
+    } catch (error) {
+      notQueued = plan.work.map((item) => ({ item, error }));
     }
-    await finalizeRunIfDone(services, plan.record.runId).catch(() => undefined);
-    throw failure;
+    if (notQueued.length > 0) await settleNotQueued(services, plan.record.runId, plan.work.length, notQueued);
   } finally {
     keeper.stop();
   }
   return plan.record;
+}
+
+/**
+ * Authors whose message could not be sent would wait forever: each is recorded as failed now and
+ * counted like any settled author, so the run finishes once the queued ones have. The authors whose
+ * messages went out are left to their workers. The caller is told, with the first reason.
+ */
+async function settleNotQueued(
+  services: ExportServices,
+  runId: string,
+  queued: number,
+  notQueued: readonly NotQueued[],
+): Promise<never> {
+  const failure = toGalleryExportError(notQueued[0]!.error);
+  const now = services.now().toISOString();
+  for (const { item, error } of notQueued) {
+    const reason = toGalleryExportError(error);
+    await recordOutcome(
+      services,
+      runId,
+      {
+        secretName: item.secretName,
+        authorId: null,
+        status: 'failed',
+        error: { code: reason.code, message: `Could not be queued: ${reason.message}` },
+        completedAt: now,
+      },
+      queued,
+    ).catch(() => undefined);
+  }
+  await finalizeRunIfDone(services, runId).catch(() => undefined);
+  const some = notQueued.length < queued ? `${notQueued.length} of ${queued} authors` : 'the authors';
+  throw new GalleryExportError(
+    failure.code,
+    `Run ${runId}: ${some} could not be queued: ${failure.message}`,
+    {
+      cause: failure,
+    },
+  );
 }
 
 export interface WorkItemResult {

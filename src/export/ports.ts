@@ -9,7 +9,7 @@ import type {
   SignatureDocument,
 } from '../contract/formats';
 import type { SnapshotFileName } from '../contract/layout';
-import type { AuthorWorkItem } from '../contract/workItem';
+import type { AuthorWorkItem, NotQueued } from '../contract/workItem';
 
 /**
  * The export core's ports: what it needs from the outside, in the contract's types. The adapters
@@ -62,7 +62,11 @@ export interface Logger {
 }
 
 export interface WorkQueue {
-  enqueue(items: readonly AuthorWorkItem[], signal?: AbortSignal): Promise<void>;
+  /**
+   * Sends one message per item and answers which items could not be sent, each with why (none when all
+   * were): a queue that took some messages and refused others must not leave the caller guessing.
+   */
+  enqueue(items: readonly AuthorWorkItem[], signal?: AbortSignal): Promise<NotQueued[]>;
 }
 
 /**

@@ -12,9 +12,9 @@ import {
   runOutcomePath,
   runOutcomesPrefix,
   runRecordPath,
-  runSettledTallyPath,
 } from '../contract/layout';
 import { outcomeFromMetadata, outcomeMetadata, PARTIAL_METADATA } from './outcomeMetadata';
+import { countSettled, startSettledTally } from './settledTally';
 import { statusOf, storageError } from './storageErrors';
 
 const MAX_UPDATE_ATTEMPTS = 20;
@@ -170,53 +170,14 @@ export class BlobRunStore {
     }
   }
 
-  /**
-   * Starts a fan-out run's tally (before its messages are queued): an append blob whose first block is a
-   * small JSON document saying what it is. Every later block is one newline, so the blob stays valid JSON.
-   */
-  async startSettledTally(runId: string, queued: number, signal?: AbortSignal): Promise<void> {
-    const path = runSettledTallyPath(runId);
-    const tally = this.container.getAppendBlobClient(path);
-    try {
-      await tally.create({
-        conditions: { ifNoneMatch: '*' },
-        blobHTTPHeaders: { blobContentType: JSON_CONTENT_TYPE },
-        tags: { runId, kind: 'run' },
-        abortSignal: signal,
-      });
-    } catch (error) {
-      if (statusOf(error) === 409) return;
-      throw storageError(error, 'create', path, 'STORAGE_UNAVAILABLE');
-    }
-    const header = serializeDocument({
-      schemaVersion: 1,
-      runId,
-      queued,
-      about:
-        'Each author of this fan-out run appends one newline once its outcome is stored; the block count tells the author whether it may be the last.',
-    });
-    try {
-      await tally.appendBlock(header, header.length, { abortSignal: signal });
-    } catch (error) {
-      throw storageError(error, 'write', path, 'STORAGE_UNAVAILABLE');
-    }
+  /** See `startSettledTally` in settledTally.ts. */
+  startSettledTally(runId: string, queued: number, signal?: AbortSignal): Promise<void> {
+    return startSettledTally(this.container, runId, queued, signal);
   }
 
-  /**
-   * Adds one settled author to the run's tally and returns how many settlements it holds now (a
-   * redelivery may count an author twice, never zero times), or undefined when there is no tally to
-   * count on (a run planned without one, or one past append blobs' 50,000 blocks): the caller then
-   * checks every outcome instead.
-   */
-  async countSettled(runId: string, signal?: AbortSignal): Promise<number | undefined> {
-    const tally = this.container.getAppendBlobClient(runSettledTallyPath(runId));
-    try {
-      const appended = await tally.appendBlock(TALLY_MARK, TALLY_MARK.length, { abortSignal: signal });
-      const blocks = appended.blobCommittedBlockCount;
-      return blocks === undefined ? undefined : blocks - 1;
-    } catch {
-      return undefined;
-    }
+  /** See `countSettled` in settledTally.ts. */
+  countSettled(runId: string, signal?: AbortSignal): Promise<number | undefined> {
+    return countSettled(this.container, runId, signal);
   }
 
   async readOutcome(
@@ -346,5 +307,3 @@ export class BlobRunStore {
     return blob.state === 'ok' ? blob.value : undefined;
   }
 }
-
-const TALLY_MARK = Buffer.from('\n');

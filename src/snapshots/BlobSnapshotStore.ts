@@ -48,7 +48,7 @@ export class BlobSnapshotStore {
     const prefix = authorSnapshotsPrefix(authorId);
     try {
       const page = await this.container
-        .listBlobsFlat({ prefix, includeVersions: true, abortSignal: signal })
+        .listBlobsFlat({ prefix, includeVersions: true, includeUncommitedBlobs: true, abortSignal: signal })
         .byPage({ maxPageSize: 1 })
         .next();
       return !page.done && page.value.segment.blobItems.length > 0;

@@ -1,5 +1,5 @@
 import type { QueueClient } from '@azure/storage-queue';
-import type { AuthorWorkItem } from '../contract/workItem';
+import type { AuthorWorkItem, NotQueued } from '../contract/workItem';
 import { storageError } from './storageErrors';
 
 /**
@@ -9,13 +9,25 @@ import { storageError } from './storageErrors';
 export class StorageWorkQueue {
   constructor(private readonly queue: QueueClient) {}
 
-  async enqueue(items: readonly AuthorWorkItem[], signal?: AbortSignal): Promise<void> {
-    const sendAll = items.map((item) =>
-      this.queue.sendMessage(encodeWorkItem(item), { abortSignal: signal }).catch((error: unknown) => {
-        throw storageError(error, 'enqueue work on', `queue ${this.queue.name}`, 'STORAGE_UNAVAILABLE');
-      }),
+  async enqueue(items: readonly AuthorWorkItem[], signal?: AbortSignal): Promise<NotQueued[]> {
+    const sent = await Promise.allSettled(
+      items.map((item) => this.queue.sendMessage(encodeWorkItem(item), { abortSignal: signal })),
     );
-    await Promise.all(sendAll);
+    const notQueued: NotQueued[] = [];
+    sent.forEach((result, index) => {
+      if (result.status === 'rejected') {
+        notQueued.push({
+          item: items[index]!,
+          error: storageError(
+            result.reason,
+            'enqueue work on',
+            `queue ${this.queue.name}`,
+            'STORAGE_UNAVAILABLE',
+          ),
+        });
+      }
+    });
+    return notQueued;
   }
 }
 

@@ -2,7 +2,7 @@ import type { BlobItem, ContainerClient } from '@azure/storage-blob';
 import { GalleryExportError } from '../contract/errors';
 import { authorSnapshotsPrefix, parseSnapshotPath } from '../contract/layout';
 import type { FencedWrite } from './blobDocuments';
-import { storageCodeOf, storageError } from './storageErrors';
+import { statusOf, storageCodeOf, storageError } from './storageErrors';
 
 export interface ErasedBlobs {
   snapshots: number;
@@ -48,6 +48,9 @@ export async function eraseAuthorBlobs(
         prefix,
         includeVersions: true,
         includeSnapshots: true,
+        // Blocks a killed writer staged but never committed hold personal data too (Azure drops them
+        // only after 7 days): they are listed as a blob of their own.
+        includeUncommitedBlobs: true,
         abortSignal: signal,
       })) {
         items.push(item);
@@ -70,10 +73,12 @@ export async function eraseAuthorBlobs(
         let client = container.getBlobClient(item.name);
         if (item.snapshot) client = client.withSnapshot(item.snapshot);
         else if (!current && item.versionId) client = client.withVersion(item.versionId);
-        await client.deleteIfExists({
+        const deleted = await client.deleteIfExists({
           ...(current ? { deleteSnapshots: 'include' as const } : {}),
           abortSignal: await fenced(),
         });
+        if (!deleted.succeeded && current)
+          await discardUncommittedBlocks(container, item.name, await fenced());
       }
     }
   } catch (error) {
@@ -89,4 +94,24 @@ export async function eraseAuthorBlobs(
     throw storageError(error, 'erase', prefix);
   }
   return { snapshots: runIds.size, blobs: names.size, bytes, runIds: [...runIds].sort() };
+}
+
+/**
+ * A name that lists but cannot be deleted holds only uncommitted blocks. Committing an empty block list
+ * (create-only, so a blob a writer committed meanwhile is left for the next round to delete) discards
+ * them; the empty blob it leaves is deleted in the next round.
+ */
+async function discardUncommittedBlocks(
+  container: ContainerClient,
+  name: string,
+  abortSignal: AbortSignal | undefined,
+): Promise<void> {
+  try {
+    await container
+      .getBlockBlobClient(name)
+      .commitBlockList([], { conditions: { ifNoneMatch: '*' }, abortSignal });
+  } catch (error) {
+    const status = statusOf(error);
+    if (status !== 409 && status !== 412) throw error;
+  }
 }

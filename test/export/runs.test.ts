@@ -1,6 +1,6 @@
 import { GalleryExportError } from '../../src/contract/errors';
 import { handlePoisonedWorkItem, handleWorkItem, startFanOutRun } from '../../src/export/fanOut';
-import type { AuthorWorkItem } from '../../src/contract/workItem';
+import type { AuthorWorkItem, NotQueued } from '../../src/contract/workItem';
 import type { WorkQueue } from '../../src/export/ports';
 import { readRunStatus } from '../../src/export/finalizeRun';
 import { planRun } from '../../src/export/planRun';
@@ -30,10 +30,17 @@ function worldWithAuthors(): FakeWorld {
 class MemoryQueue implements WorkQueue {
   readonly items: AuthorWorkItem[] = [];
   fail = false;
-  enqueue(items: readonly AuthorWorkItem[]): Promise<void> {
+  /** Secrets whose message the queue refuses while it takes the others. */
+  readonly refuse = new Set<string>();
+  enqueue(items: readonly AuthorWorkItem[]): Promise<NotQueued[]> {
     if (this.fail) return Promise.reject(new GalleryExportError('STORAGE_UNAVAILABLE', 'queue down'));
-    this.items.push(...items);
-    return Promise.resolve();
+    const notQueued: NotQueued[] = [];
+    for (const item of items) {
+      if (this.refuse.has(item.secretName))
+        notQueued.push({ item, error: new GalleryExportError('STORAGE_UNAVAILABLE', 'message refused') });
+      else this.items.push(item);
+    }
+    return Promise.resolve(notQueued);
   }
 }
 
@@ -325,6 +332,37 @@ describe('fan-out', () => {
     });
     const [record] = [...world.runs.records.values()];
     expect(record).toMatchObject({ status: 'failed' });
+    expect(world.lock.holder).toBeUndefined();
+  });
+
+  test('when the queue takes some messages and refuses others, only the refused authors are failed; the queued ones finish the run', async () => {
+    const world = worldWithAuthors();
+    world.registry.add('a', secret(A, validToken(A)), { taggedAuthorId: A });
+    world.registry.add('b', secret(B), { taggedAuthorId: B });
+    world.registry.add('c', secret(C, validToken(C)), { taggedAuthorId: C });
+    const queue = new MemoryQueue();
+    queue.refuse.add('gallery-author-b');
+    await expect(startFanOutRun(world.services, queue, { trigger: 'timer' })).rejects.toMatchObject({
+      code: 'STORAGE_UNAVAILABLE',
+      message: expect.stringMatching(/: 1 of 3 authors could not be queued: message refused$/) as unknown,
+    });
+    expect(queue.items.map((item) => item.secretName).sort()).toEqual([
+      'gallery-author-a',
+      'gallery-author-c',
+    ]);
+    const [planned] = [...world.runs.records.values()];
+    expect(planned).toMatchObject({ status: 'running' });
+
+    const results = [];
+    for (const item of queue.items) results.push(await handleWorkItem(world.services, item));
+    expect(results.map((result) => result.outcome.status)).toEqual(['complete', 'complete']);
+    const record = results[1]!.finalised!;
+    expect(record).toMatchObject({ status: 'partial', counts: { complete: 2, failed: 1 } });
+    const by = new Map(record.authors.map((author) => [author.secretName, author]));
+    expect(by.get('gallery-author-b')).toMatchObject({
+      status: 'failed',
+      error: { code: 'STORAGE_UNAVAILABLE', message: 'Could not be queued: message refused' },
+    });
     expect(world.lock.holder).toBeUndefined();
   });
 
