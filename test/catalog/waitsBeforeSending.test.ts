@@ -109,3 +109,25 @@ test('a request that waited for its slot while another request of the same URL g
   // Both later requests of that URL arrived after the 429's answer (200 ms) plus its Retry-After (1 s).
   for (const arrival of later) expect(arrival.at - throttled!.at).toBeGreaterThanOrEqual(1200 - 5);
 });
+
+test('a Retry-After beyond the retry cap fails later requests of that URL at once, without sending them', async () => {
+  // 99,999,999 s is past setTimeout's range too: a wait for it would end at once, over and over.
+  const catalog = await startCatalog((_request, response) => {
+    response.writeHead(429, { 'retry-after': '99999999' });
+    response.end('{"Message":"come back next year"}');
+  });
+  const client = new CatalogClient({ baseUrl: catalog.url, concurrency: 2 });
+  catalogs.push(client);
+  catalogs.push(catalog);
+  await expect(client.getProfile(AUTHOR)).rejects.toMatchObject({
+    code: 'CATALOG_UNAVAILABLE',
+    message: expect.stringMatching(/more than the 60 s cap/) as unknown,
+  });
+  await expect(client.getProfile(AUTHOR)).rejects.toMatchObject({
+    code: 'CATALOG_UNAVAILABLE',
+    message: expect.stringMatching(
+      /was not sent: the catalog asked \(HTTP 429\) .* more than the 60 s cap$/,
+    ) as unknown,
+  });
+  expect(catalog.arrivals).toHaveLength(1);
+});
