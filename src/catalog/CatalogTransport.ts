@@ -63,7 +63,7 @@ export class CatalogTransport {
       let problem: string | undefined;
       // The slot covers the request on the wire only: parsing happens after it is handed back, so the
       // next request is already on its way while this body is checked.
-      const release = await this.slotAfterRetryAfter(target.path, waitSignal);
+      const release = await this.slotAfterRetryAfter(target, waitSignal);
       try {
         options.beforeEachAttempt?.();
       } catch (error) {
@@ -161,23 +161,37 @@ export class CatalogTransport {
    * pass, still on the wire) may arrive while this request waits for its slot, so the hold is looked at
    * again once the slot is taken.
    */
-  private async slotAfterRetryAfter(path: string, signal: AbortSignal | undefined): Promise<() => void> {
+  private async slotAfterRetryAfter(
+    target: CatalogTarget,
+    signal: AbortSignal | undefined,
+  ): Promise<() => void> {
     for (;;) {
-      await this.waitForRetryAfter(path, signal);
+      await this.waitForRetryAfter(target, signal);
       const release = await this.limiter.acquire(signal);
-      const until = this.notBefore.get(path);
+      const until = this.notBefore.get(target.path);
       if (until === undefined || until <= performance.now()) return release;
       release();
     }
   }
 
-  private async waitForRetryAfter(path: string, signal: AbortSignal | undefined): Promise<void> {
-    const until = this.notBefore.get(path);
+  private async waitForRetryAfter(target: CatalogTarget, signal: AbortSignal | undefined): Promise<void> {
+    const until = this.notBefore.get(target.path);
     if (until === undefined) return;
     const waitMs = until - performance.now();
     if (waitMs <= 0) {
-      this.notBefore.delete(path);
+      this.notBefore.delete(target.path);
       return;
+    }
+    // A wait longer than the retry policy would take for itself fails now, as that retry would have
+    // (and a wait past setTimeout's 24.8-day range would otherwise end at once, over and over).
+    const { maxRetryAfterMs } = this.options.timing;
+    if (waitMs > maxRetryAfterMs) {
+      const where = `${this.options.baseUrl}${target.path.split('?')[0]}`;
+      throw new GalleryExportError(
+        'CATALOG_UNAVAILABLE',
+        `GET ${where} for ${target.what} was not sent: the catalog asked (HTTP 429) for no request to it for another ${Math.ceil(waitMs / 1000)} s, more than the ${Math.round(maxRetryAfterMs / 1000)} s cap`,
+        { statusCode: 429, details: { url: where, attempts: 0 } },
+      );
     }
     await abortableSleep(Math.ceil(waitMs), signal);
   }
