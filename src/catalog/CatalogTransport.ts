@@ -186,7 +186,7 @@ export class CatalogTransport {
     // (and a wait past setTimeout's 24.8-day range would otherwise end at once, over and over).
     const { maxRetryAfterMs } = this.options.timing;
     if (waitMs > maxRetryAfterMs) {
-      const where = `${this.options.baseUrl}${target.path.split('?')[0]}`;
+      const where = this.whereOf(target);
       throw new GalleryExportError(
         'CATALOG_UNAVAILABLE',
         `GET ${where} for ${target.what} was not sent: the catalog asked (HTTP 429) for no request to it for another ${Math.ceil(waitMs / 1000)} s, more than the ${Math.round(maxRetryAfterMs / 1000)} s cap`,
@@ -194,6 +194,11 @@ export class CatalogTransport {
       );
     }
     await abortableSleep(Math.ceil(waitMs), signal);
+  }
+
+  /** The request's URL for messages: without its query, which names the author. */
+  private whereOf(target: CatalogTarget): string {
+    return `${this.options.baseUrl}${target.path.split('?')[0]}`;
   }
 
   private failure(
@@ -204,7 +209,7 @@ export class CatalogTransport {
     attempts: number,
   ): GalleryExportError {
     const { baseUrl } = this.options;
-    const where = `${baseUrl}${target.path.split('?')[0]}`;
+    const where = this.whereOf(target);
     const context = { url: where, attempts };
     const tries = attempts === 1 ? '' : ` (${attempts} attempts)`;
     switch (outcome.kind) {

@@ -2,7 +2,7 @@ import type { BlobItem, ContainerClient } from '@azure/storage-blob';
 import { GalleryExportError } from '../contract/errors';
 import { authorSnapshotsPrefix, parseSnapshotPath } from '../contract/layout';
 import type { FencedWrite } from './blobDocuments';
-import { statusOf, storageCodeOf, storageError } from './storageErrors';
+import { storageCodeOf, storageError } from './storageErrors';
 
 export interface ErasedBlobs {
   snapshots: number;
@@ -75,12 +75,11 @@ export async function eraseAuthorBlobs(
         let client = container.getBlobClient(item.name);
         if (item.snapshot) client = client.withSnapshot(item.snapshot);
         else if (!current && item.versionId) client = client.withVersion(item.versionId);
-        const deleted = await client.deleteIfExists({
+        // A name holding uncommitted blocks only is deleted like any blob, its blocks with it.
+        await client.deleteIfExists({
           ...(current ? { deleteSnapshots: 'include' as const } : {}),
           abortSignal: await fenced(),
         });
-        if (!deleted.succeeded && current)
-          await discardUncommittedBlocks(container, item.name, await fenced());
       }
     }
   } catch (error) {
@@ -96,32 +95,4 @@ export async function eraseAuthorBlobs(
     throw storageError(error, 'erase', prefix);
   }
   return { snapshots: runIds.size, blobs: names.size, bytes, runIds: [...runIds].sort() };
-}
-
-/**
- * A current blob that lists but cannot be deleted may hold uncommitted blocks only (Azure deletes those
- * with the name; an emulator may not). When Get Block List shows some, committing an empty block list
- * (create-only, so a blob a writer committed meanwhile is left for the next round) discards them; the
- * empty blob it leaves is deleted in the next round. A name without uncommitted blocks is left alone:
- * nothing is ever created where there was nothing.
- */
-async function discardUncommittedBlocks(
-  container: ContainerClient,
-  name: string,
-  abortSignal: AbortSignal | undefined,
-): Promise<void> {
-  const blob = container.getBlockBlobClient(name);
-  try {
-    const blocks = await blob.getBlockList('uncommitted', { abortSignal });
-    if ((blocks.uncommittedBlocks ?? []).length === 0) return;
-  } catch (error) {
-    if (statusOf(error) === 404) return;
-    throw error;
-  }
-  try {
-    await blob.commitBlockList([], { conditions: { ifNoneMatch: '*' }, abortSignal });
-  } catch (error) {
-    const status = statusOf(error);
-    if (status !== 409 && status !== 412) throw error;
-  }
 }
