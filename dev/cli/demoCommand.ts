@@ -7,6 +7,7 @@ import { runRecordPath } from '../../src/contract/layout';
 import { CliContext, EXIT_FAILED, EXIT_OK } from '../../src/cli/CliContext';
 import { fitLine, renderRunSummary, renderTable, terminalWidth } from '../../src/cli/format';
 import { writeBundleReport } from '../../src/report/writeBundleReport';
+import { proofOptionsFor } from '../../src/cli/commands/evidence';
 import { RunProgress } from '../../src/cli/RunProgress';
 
 export interface DemoOptions {
@@ -60,22 +61,32 @@ export async function demoCommand(cli: CliContext, options: DemoOptions): Promis
     cli.out('');
     // Copies of the snapshots on disk, checked against their manifests, so the result can be opened now.
     const copies = resolve(options.copies, record.runId);
-    const { container } = createStorageServices(demo.config({ needsVault: false }));
+    const demoConfig = demo.config({ needsVault: false });
+    const { container } = createStorageServices(demoConfig);
+    const proofOptions = await proofOptionsFor(demoConfig, {});
     line(
       `Snapshots were written to Azurite, container "${stack.env.EXPORT_CONTAINER}" (its data stays in ${dataFolder}).`,
     );
     line(
-      `Each complete one was downloaded and checked against its manifest into ${copies} (open report.html):`,
+      `Each complete one was proven (files, signature, chain link) and downloaded into ${copies} (open report.html):`,
     );
     for (const author of record.authors) {
       if (!author.snapshot || !author.authorId) continue;
       const label = author.secretName.replace(/^gallery-author-/, '');
-      const bundle = await downloadSnapshot(container, {
-        authorId: author.authorId,
-        runId: record.runId,
-        outDir: join(copies, label),
-      });
-      await writeBundleReport(bundle.folder, bundle.snapshot.manifest, { signal: cli.io.signal });
+      const bundle = await downloadSnapshot(
+        container,
+        {
+          authorId: author.authorId,
+          runId: record.runId,
+          outDir: join(copies, label),
+          signal: cli.io.signal,
+        },
+        proofOptions,
+        async (folder, proof) =>
+          (
+            await writeBundleReport(folder, proof.manifest, { proof: proof.summary, signal: cli.io.signal })
+          ).files.map((file) => file.slice(folder.length + 1)),
+      );
       line(`  ${author.snapshot}  ->  ${relative(process.cwd(), bundle.folder) || bundle.folder}`);
     }
     line(`Run record: ${runRecordPath(record.runId)}`);

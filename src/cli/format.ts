@@ -266,3 +266,48 @@ export function formatBytes(bytes: number): string {
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
+
+/**
+ * `text` as lines of at most `width` columns (undefined: one line), broken at spaces, and inside a word
+ * only when the word alone is wider than a line (a hash, a path): nothing is ever cut off, and spacing
+ * within a line is kept. Every line starts with `indent`; lines after the first with `hanging` instead.
+ */
+export function wrapText(text: string, width: number | undefined, indent = '', hanging = indent): string[] {
+  const safe = terminalSafe(text);
+  if (width === undefined) return [`${indent}${safe}`];
+  const lines: string[] = [];
+  let line = indent;
+  let lineWidth = displayWidth(indent);
+  let empty = true;
+  const newLine = (): void => {
+    lines.push(line.trimEnd());
+    line = hanging;
+    lineWidth = displayWidth(hanging);
+    empty = true;
+  };
+  // Each word with the spaces before it; at a break the spaces go.
+  for (const [, spaces = '', word = ''] of safe.matchAll(/( *)([^ ]+)/g)) {
+    const wordWidth = displayWidth(word);
+    const gap = empty ? '' : spaces;
+    if (!empty && lineWidth + gap.length + wordWidth > width) newLine();
+    const lead = empty ? (lines.length === 0 ? spaces : '') : spaces;
+    if (lineWidth + lead.length + wordWidth <= width) {
+      line += lead + word;
+      lineWidth += lead.length + wordWidth;
+      empty = false;
+      continue;
+    }
+    // A word longer than a whole line: cut it between characters, over as many lines as it needs.
+    line += lead;
+    lineWidth += lead.length;
+    for (const { segment } of graphemes.segment(word)) {
+      const next = graphemeWidth(segment);
+      if (lineWidth + next > width && !empty) newLine();
+      line += segment;
+      lineWidth += next;
+      empty = false;
+    }
+  }
+  if (!empty || lines.length === 0) lines.push(line.trimEnd());
+  return lines;
+}

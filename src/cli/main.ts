@@ -77,14 +77,17 @@ export function buildProgram(
       "re-hash every file against its manifest, check signatures and each author's chain; name what is missing, changed, unexpected or unsigned",
     )
     .option('--author <id>', 'only this author (64 hex)')
-    .option('--run <runId>', 'only this run')
+    .option('--run <runId>', 'only this run, or "latest" (the newest run that completed a snapshot)')
+    .option('--since <date>', 'runs on or after this day (YYYY-MM-DD, UTC)')
+    .option('--until <date>', 'runs on or before this day (YYYY-MM-DD, UTC)')
     .option(
       '--public-key <file.pem>',
-      'check signatures with this public key, offline (repeat for several)',
+      'check signatures offline with the keys in this PEM file (repeat for several)',
       collect,
     )
     .option('--require-signatures', 'an unsigned snapshot or erasure record is damage')
-    .option('--json', 'print JSON instead of lines')
+    .option('--problems', 'print only what is wrong, with the next step, and a one-line total')
+    .option('--json', 'print JSON instead of lines (full paths, and the next step of each problem)')
     .action(
       action<VerifyOptions>(async (options) =>
         (await import('./commands/verify')).verifyCommand(cli, options),
@@ -94,21 +97,25 @@ export function buildProgram(
   program
     .command('get')
     .description(
-      'download one snapshot into a new folder, checked against its manifest (a subject-access bundle)',
+      'download one snapshot into a new folder (a subject-access bundle), only when it is proven: files, signature, chain link',
     )
     .option('--author <id>', 'the author (64 hex)')
     .option('--run <runId>', 'the run, or "latest"', 'latest')
     .option('--out <dir>', 'a new or empty folder')
+    .option('--public-key <file.pem>', 'check the signature offline with this PEM file (repeatable)', collect)
+    .option('--require-signatures', 'refuse a snapshot that is not signed')
     .action(action<GetOptions>(async (options) => (await import('./commands/get')).getCommand(cli, options)));
 
   program
     .command('report')
     .description(
-      'write the subject-access report of one snapshot (self-contained HTML), checked against its manifest',
+      'write the subject-access report of one snapshot (self-contained HTML), only when the snapshot is proven',
     )
     .option('--author <id>', 'the author (64 hex)')
     .option('--run <runId>', 'the run, or "latest"', 'latest')
     .option('--out <file.html>', 'a new file; the further pages of a large author are written next to it')
+    .option('--public-key <file.pem>', 'check the signature offline with this PEM file (repeatable)', collect)
+    .option('--require-signatures', 'refuse a snapshot that is not signed')
     .action(
       action<ReportOptions>(async (options) =>
         (await import('./commands/report')).reportCommand(cli, options),
@@ -134,9 +141,11 @@ export function buildProgram(
 
   program
     .command('public-key')
-    .description("print the signing key's public part (PEM) and its keyId, for checking signatures offline")
-    .option('--out <file.pem>', 'write it to a new file instead')
-    .option('--key-version <version>', 'that key version instead of the latest (the last part of a keyId)')
+    .description(
+      'print the public part (PEM) of every enabled version of the signing key, newest first, each with its keyId',
+    )
+    .option('--out <file.pem>', 'write them to a new file instead (for verify --public-key)')
+    .option('--key-version <version>', 'only that key version (the last part of a keyId)')
     .action(
       action<PublicKeyOptions>(async (options) =>
         (await import('./commands/publicKey')).publicKeyCommand(cli, options),

@@ -97,18 +97,20 @@ export async function listAuthorSnapshots(
         snapshots: snapshots.map((snapshot) =>
           snapshot.archived
             ? { runId: snapshot.runId, path: snapshot.prefix, archived: true }
-            : {
-                runId: snapshot.runId,
-                path: snapshot.prefix,
-                archived: false,
-                trigger: snapshot.manifest.trigger,
-                completedAt: snapshot.manifest.completedAt,
-                token: snapshot.manifest.token,
-                includesUnlisted: snapshot.manifest.includesUnlisted,
-                counts: snapshot.manifest.counts,
-                warnings: snapshot.manifest.warnings,
-                files: snapshot.manifest.files,
-              },
+            : snapshot.damage !== undefined
+              ? { runId: snapshot.runId, path: snapshot.prefix, archived: false, damaged: snapshot.damage }
+              : {
+                  runId: snapshot.runId,
+                  path: snapshot.prefix,
+                  archived: false,
+                  trigger: snapshot.manifest.trigger,
+                  completedAt: snapshot.manifest.completedAt,
+                  token: snapshot.manifest.token,
+                  includesUnlisted: snapshot.manifest.includesUnlisted,
+                  counts: snapshot.manifest.counts,
+                  warnings: snapshot.manifest.warnings,
+                  files: snapshot.manifest.files,
+                },
         ),
       },
     };

@@ -1,4 +1,4 @@
-import { catalogValueText } from './htmlText';
+import { catalogValueText, escapeHtml } from './htmlText';
 
 /**
  * What a reader needs to know about one entity, in words, read defensively from the entity exactly as
@@ -66,6 +66,11 @@ export function formatCatalogDate(value: unknown): string {
 const COUNT_FORMAT = new Intl.NumberFormat('en-US');
 
 /** A whole number with thousands separators (fixed locale: the page must not depend on the machine). */
+/** A count for an HTML position: formatted, and escaped whatever it holds (a number is a hope, not a fact). */
+export function countHtml(value: unknown): string {
+  return escapeHtml(formatCount(value));
+}
+
 export function formatCount(value: unknown): string {
   if (typeof value === 'number' && Number.isFinite(value)) return COUNT_FORMAT.format(value);
   return value === undefined || value === null ? '' : catalogValueText(value);

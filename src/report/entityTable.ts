@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import type { EntityFacts } from './entityFacts';
-import { formatCount } from './entityFacts';
+import { countHtml } from './entityFacts';
 import { catalogText, escapeHtml } from './htmlText';
 
 /**
@@ -22,7 +22,7 @@ export function renderEntityRow(facts: EntityFacts, position: number): string {
   // Name, ID and address share the widest cell: the address is long and rarely read, and a column of
   // its own would make every row several lines tall.
   return (
-    `<tr><td class="num">${formatCount(position)}</td>` +
+    `<tr><td class="num">${countHtml(position)}</td>` +
     `<th scope="row">${catalogText(facts.name)}<span class="id mono">${catalogText(facts.id)}</span>` +
     `<span class="link mono">${catalogText(facts.link)}</span></th>` +
     `<td>${catalogText(facts.type)}</td><td>${catalogText(facts.created)}</td>` +
@@ -41,7 +41,7 @@ export function renderEntityTable(rows: readonly string[], context: EntityTableC
   const last = context.first + rows.length - 1;
   return [
     '<table class="entities">',
-    `<caption>Entities ${formatCount(context.first)} to ${formatCount(last)} of ${formatCount(context.total)}, ordered by id</caption>`,
+    `<caption>Entities ${countHtml(context.first)} to ${countHtml(last)} of ${countHtml(context.total)}, ordered by id</caption>`,
     '<colgroup><col class="n"><col class="name"><col class="type"><col class="date"><col class="date">' +
       '<col class="flag"><col class="count"><col class="count"></colgroup>',
     '<thead><tr><th scope="col" class="num">#</th><th scope="col">Name, ID and address in the catalog (as text, not a link)</th>' +
@@ -70,7 +70,7 @@ export function renderPageNavigation(navigation: PageNavigation): string {
   if (files.length <= 1) return '';
   const href = (index: number): string => escapeHtml(encodeURIComponent(basename(files[index]!)));
   const range = (index: number): string =>
-    `${formatCount(index * perPage + 1)}–${formatCount(Math.min(total, (index + 1) * perPage))}`;
+    `${countHtml(index * perPage + 1)}–${countHtml(Math.min(total, (index + 1) * perPage))}`;
   const previous =
     current > 0
       ? `<a href="${href(current - 1)}" rel="prev">‹ Previous page</a>`
@@ -86,7 +86,7 @@ export function renderPageNavigation(navigation: PageNavigation): string {
   );
   return [
     '<nav class="pages" aria-label="Pages of the entity list">',
-    `<strong>Page ${formatCount(current + 1)} of ${formatCount(files.length)}</strong>`,
+    `<strong>Page ${countHtml(current + 1)} of ${countHtml(files.length)}</strong>`,
     current > 0 ? `<a href="${href(0)}">First page: the summary</a>` : '',
     previous,
     next,

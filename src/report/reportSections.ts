@@ -1,5 +1,6 @@
 import type { Manifest, SignatureDocument } from '../contract/formats';
-import { formatCount } from './entityFacts';
+import { describeProof, type SnapshotProofSummary } from '../contract/proof';
+import { countHtml } from './entityFacts';
 import { catalogText, catalogValueText, escapeHtml } from './htmlText';
 import { describeTokenStatus, describeTrigger } from './reportWording';
 
@@ -22,6 +23,8 @@ export interface SummaryContext {
   profile: { fields: Record<string, unknown> } | { problem: string };
   tally: EntityTally;
   signature: SignatureDocument | undefined;
+  /** What was proven before the files were handed out; undefined when nothing was checked. */
+  proof: SnapshotProofSummary | undefined;
   /** Names of the files next to the report. */
   bundleFiles: readonly string[];
   completeListLocation: string;
@@ -53,12 +56,28 @@ export function renderAtAGlance(context: SummaryContext): string {
   const { manifest, tally } = context;
   const token = describeTokenStatus(manifest.token);
   const items = [
-    `<li><strong>Entities:</strong> ${formatCount(tally.entities)} (${formatCount(tally.unlisted)} unlisted)</li>`,
+    `<li><strong>Entities:</strong> ${countHtml(tally.entities)} (${countHtml(tally.unlisted)} unlisted)</li>`,
     `<li><strong>Read from the gallery:</strong> ${escapeHtml(formatRunTime(manifest.completedAt))}</li>`,
     `<li><strong>Unlisted entities:</strong> ${manifest.includesUnlisted ? 'included' : `not included (access token ${escapeHtml(token.label)})`}</li>`,
-    `<li><strong>Proof:</strong> SHA-256 of every file${context.signature ? ', and a signature' : ' (not signed)'}</li>`,
+    `<li><strong>Proof:</strong> ${glanceAtProof(context)}</li>`,
   ];
   return `<ul class="glance">${items.join('')}</ul>`;
+}
+
+/** The proof in a few words, claiming only what was checked. */
+function glanceAtProof(context: Pick<SummaryContext, 'proof' | 'signature'>): string {
+  const { proof } = context;
+  if (!proof) {
+    return `not checked when this page was made${context.signature ? ' (the files carry a signature)' : ' (not signed)'}: see “How the files are proven”`;
+  }
+  const signature =
+    proof.signature.state === 'verified'
+      ? ', the signature verified'
+      : proof.signature.state === 'not-checked'
+        ? ', the signature present but not checked against a public key'
+        : ' (not signed)';
+  const chain = proof.chain.state === 'linked' ? ', the link to the previous export' : '';
+  return `checked on ${escapeHtml(formatRunTime(proof.checkedAt))}: the SHA-256 of every file${escapeHtml(signature)}${chain}`;
 }
 
 export function renderWho(context: SummaryContext): string {
@@ -111,14 +130,14 @@ export function renderWhen(context: SummaryContext): string {
 export function renderWhat(context: SummaryContext): string {
   const { manifest, tally } = context;
   const rows: Array<[string, string]> = [
-    ['Entities in this export', formatCount(tally.entities)],
-    ['Public', formatCount(tally.entities - tally.unlisted)],
-    ['Unlisted (hidden)', formatCount(tally.unlisted)],
-    ['Entities the manifest records', formatCount(manifest.counts.entities)],
-    ['Entities the catalog reported', formatCount(manifest.counts.reportedByCatalog)],
+    ['Entities in this export', countHtml(tally.entities)],
+    ['Public', countHtml(tally.entities - tally.unlisted)],
+    ['Unlisted (hidden)', countHtml(tally.unlisted)],
+    ['Entities the manifest records', countHtml(manifest.counts.entities)],
+    ['Entities the catalog reported', countHtml(manifest.counts.reportedByCatalog)],
   ];
   if (manifest.counts.profileEntitiesCount !== undefined) {
-    rows.push(['Entity count in the profile', formatCount(manifest.counts.profileEntitiesCount)]);
+    rows.push(['Entity count in the profile', countHtml(manifest.counts.profileEntitiesCount)]);
   }
   const types = [...tally.byType.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
   const typeTable =
@@ -129,13 +148,13 @@ export function renderWhat(context: SummaryContext): string {
         types
           .map(
             ([type, count]) =>
-              `<tr><th scope="row">${catalogText(type)}</th><td class="num">${formatCount(count)}</td></tr>`,
+              `<tr><th scope="row">${catalogText(type)}</th><td class="num">${countHtml(count)}</td></tr>`,
           )
           .join('\n') +
         '\n</tbody></table>';
   const paging =
     context.pages > 1
-      ? ` They are listed below and on the pages that follow, ${formatCount(context.entitiesPerPage)} to a page (${formatCount(context.pages)} pages).`
+      ? ` They are listed below and on the pages that follow, ${countHtml(context.entitiesPerPage)} to a page (${countHtml(context.pages)} pages).`
       : ' They are all listed below.';
   return [
     '<section id="what" aria-labelledby="what-title"><h2 id="what-title">What: the entities</h2>',
@@ -153,12 +172,12 @@ export function renderMissing(context: SummaryContext): string {
   const problems: string[] = [];
   if (tally.entities !== manifest.counts.entities) {
     problems.push(
-      `entities.json holds ${formatCount(tally.entities)} entities but the manifest records ${formatCount(manifest.counts.entities)}: the files do not belong together; check them as shown under “How the files are proven”.`,
+      `entities.json holds ${countHtml(tally.entities)} entities but the manifest records ${countHtml(manifest.counts.entities)}: the files do not belong together; check them as shown under “How the files are proven”.`,
     );
   }
   if (manifest.counts.reportedByCatalog !== manifest.counts.entities) {
     problems.push(
-      `The catalog reported ${formatCount(manifest.counts.reportedByCatalog)} entities and ${formatCount(manifest.counts.entities)} were exported.`,
+      `The catalog reported ${countHtml(manifest.counts.reportedByCatalog)} entities and ${countHtml(manifest.counts.entities)} were exported.`,
     );
   }
   const notes = [...problems, ...manifest.warnings];
@@ -180,7 +199,7 @@ export function renderProof(context: SummaryContext): string {
   const has = (name: string): boolean => bundleFiles.includes(name);
   const files = manifest.files.map(
     (file) =>
-      `<tr><th scope="row"><code>${catalogText(file.name)}</code></th><td class="num">${formatCount(file.bytes)}</td><td class="mono">${escapeHtml(file.sha256)}</td></tr>`,
+      `<tr><th scope="row"><code>${catalogText(file.name)}</code></th><td class="num">${countHtml(file.bytes)}</td><td class="mono">${escapeHtml(file.sha256)}</td></tr>`,
   );
   const commands: string[] = [];
   commands.push(
@@ -213,8 +232,16 @@ export function renderProof(context: SummaryContext): string {
       ]) +
       '<p>The signature was made by a key held in Azure Key Vault: the software never sees the private key, and anyone with the public key can check it.</p>'
     : '<p>This export is <strong>not signed</strong>: the hashes show that the files are the ones the manifest describes, not who made them.</p>';
+  const checked = context.proof
+    ? `<p>Checked on ${escapeHtml(formatRunTime(context.proof.checkedAt))}, before these files were handed out:</p><ul>${describeProof(
+        context.proof,
+      )
+        .map((line) => `<li>${escapeHtml(line)}</li>`)
+        .join('')}</ul>`
+    : '<p class="note">These files were <strong>not checked</strong> when this page was made: run the commands below before relying on them.</p>';
   return [
     '<section id="proof" aria-labelledby="proof-title"><h2 id="proof-title">How the files are proven</h2>',
+    checked,
     '<p><code>manifest.json</code> records the size and SHA-256 hash of each data file. A hash changes completely if a single byte changes, so matching hashes show the files are the ones that were exported.</p>',
     '<table><caption>The data files (from manifest.json)</caption><thead><tr><th scope="col">File</th><th scope="col" class="num">Bytes</th><th scope="col">SHA-256</th></tr></thead><tbody>',
     ...files,

@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Manifest, SignatureDocument } from '../contract/formats';
 import { ENTITIES_FILE, PROFILE_FILE, SIGNATURE_FILE } from '../contract/layout';
+import { schemaProblems } from '../contract/schemas';
 import {
   writeSubjectAccessReport,
   type SubjectAccessReport,
@@ -12,7 +13,7 @@ export const REPORT_FILE = 'report.html';
 
 export interface BundleReportOptions extends Pick<
   SubjectAccessReportOptions,
-  'entitiesPerPage' | 'generatedAt' | 'signal'
+  'entitiesPerPage' | 'generatedAt' | 'signal' | 'proof'
 > {
   /**
    * The report's first page. In the bundle folder, the report lists the files beside it and the commands
@@ -49,22 +50,21 @@ export async function writeBundleReport(
       : undefined,
     bundleFiles: beside ? files : [],
     completeListLocation: beside ? undefined : options.completeListLocation,
+    proof: options.proof,
     entitiesPerPage: options.entitiesPerPage,
     generatedAt: options.generatedAt,
     signal: options.signal,
   });
 }
 
-/** signature.json when it has the documented shape; anything else is left out of the report. */
+/** signature.json when it is valid against its schema; anything else is left out of the report. */
 function parseSignature(text: string): SignatureDocument | undefined {
+  let value: unknown;
   try {
-    const value = JSON.parse(text) as Partial<Record<keyof SignatureDocument, unknown>>;
-    const strings = ['keyId', 'signed', 'sha256', 'signature'] as const;
-    if (value.alg === 'RS256' && strings.every((field) => typeof value[field] === 'string')) {
-      return value as SignatureDocument;
-    }
+    value = JSON.parse(text);
   } catch {
     // Not JSON: `gallery-export verify` reports a damaged signature; the report shows none.
+    return undefined;
   }
-  return undefined;
+  return schemaProblems('signature', value).length === 0 ? (value as SignatureDocument) : undefined;
 }

@@ -1,7 +1,9 @@
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { GalleryExportError } from '../contract/errors';
 import type { Manifest, SignatureDocument } from '../contract/formats';
+import type { SnapshotProofSummary } from '../contract/proof';
 import { ENTITIES_FILE } from '../contract/layout';
+import { schemaProblems } from '../contract/schemas';
 import { entityFacts } from './entityFacts';
 import { renderEntityRow, renderEntityTable, renderPageNavigation, reportPageFiles } from './entityTable';
 import { countJsonArray, readJsonArray } from './readJsonArray';
@@ -18,6 +20,11 @@ export interface SubjectAccessReportOptions {
   entitiesFile: string;
   /** signature.json, when the snapshot is signed. */
   signature?: SignatureDocument | undefined;
+  /**
+   * What was proven of the files before they were handed out (`get`, `report`); the page states exactly
+   * that. Without it the page says the files were not checked.
+   */
+  proof?: SnapshotProofSummary | undefined;
   /**
    * Names of the files next to the report (a `get --out` bundle), so "how to check" names only commands
    * that work there.
@@ -68,6 +75,14 @@ export async function writeSubjectAccessReport(
     );
   }
   const { manifest, signal } = options;
+  // The page shows the manifest's values: only a manifest valid against its schema gets that far.
+  const invalid = schemaProblems('manifest', manifest);
+  if (invalid.length > 0) {
+    throw new GalleryExportError(
+      'SNAPSHOT_DAMAGED',
+      `The manifest does not match its schema (${invalid.join('; ')}); no report is written`,
+    );
+  }
   const created: string[] = [];
   let firstPage: FileHandle | undefined;
   try {
@@ -79,6 +94,7 @@ export async function writeSubjectAccessReport(
       manifest,
       profile: parseProfile(options.profile),
       signature: options.signature,
+      proof: options.proof,
       bundleFiles: options.bundleFiles ?? [],
       completeListLocation: options.completeListLocation ?? DEFAULT_COMPLETE_LIST_LOCATION,
       entitiesPerPage: perPage,

@@ -1,5 +1,6 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import { GalleryExportError } from '../contract/errors';
+import { schemaProblems } from '../contract/schemas';
 import { createBlobOnce, JSON_CONTENT_TYPE, readJsonBlob } from './blobDocuments';
 import { serializeDocument, type AuthorOutcome, type RunRecord } from '../contract/formats';
 import { compactUtcStamp } from '../contract/stamps';
@@ -289,6 +290,14 @@ export class BlobRunStore {
     if (blob.state === 'missing') return undefined;
     if (blob.state === 'unreadable')
       throw new GalleryExportError('SNAPSHOT_DAMAGED', `The run record ${path} is not readable JSON`);
+    // No value of a stored record is used or shown before it is known to be a run record of this run.
+    const invalid = schemaProblems('run', blob.value);
+    if (invalid.length > 0 || blob.value.runId !== runId) {
+      throw new GalleryExportError(
+        'SNAPSHOT_DAMAGED',
+        `The run record ${path} is not a valid run record${invalid.length > 0 ? ` (${invalid.slice(0, 3).join('; ')})` : ` of run ${runId}`}: restore it from an earlier blob version`,
+      );
+    }
     return { record: blob.value, etag: blob.etag, createdOn: blob.createdOn };
   }
 
@@ -301,9 +310,12 @@ export class BlobRunStore {
     }
   }
 
-  /** An outcome or attempt blob; one that is not JSON counts as absent (it is rewritten by nobody). */
+  /**
+   * An outcome or attempt blob, valid against the outcome schema; one that is not JSON or not an outcome
+   * counts as absent (it is rewritten by nobody).
+   */
   private async readJson<T>(path: string, signal?: AbortSignal): Promise<T | undefined> {
     const blob = await readJsonBlob<T>(this.container, path, signal);
-    return blob.state === 'ok' ? blob.value : undefined;
+    return blob.state === 'ok' && schemaProblems('outcome', blob.value).length === 0 ? blob.value : undefined;
   }
 }

@@ -86,11 +86,11 @@ export class BlobSnapshotTarget {
       throw storageError(error, 'list', this.prefix, 'STORAGE_UNAVAILABLE');
     }
     if (names.includes(`${this.prefix}${MANIFEST_FILE}`)) {
-      const manifest = await readManifest(this.container, this.prefix, signal);
+      const manifest = await readManifest(this.container, this, signal);
       if (manifest) return manifest;
       throw new GalleryExportError(
         'SNAPSHOT_EXISTS',
-        `${this.prefix}${MANIFEST_FILE} exists but cannot be read; not touching it`,
+        `${this.prefix}${MANIFEST_FILE} exists but is not a valid manifest of this snapshot; not touching it (gallery-export verify names what is wrong)`,
       );
     }
     if (names.length === 0) return undefined;

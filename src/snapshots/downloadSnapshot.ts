@@ -1,126 +1,138 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, mkdtemp, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import type { ContainerClient } from '@azure/storage-blob';
 import { GalleryExportError } from '../contract/errors';
-import type { Manifest } from '../contract/formats';
-import { MANIFEST_FILE, SIGNATURE_FILE, SNAPSHOT_DATA_FILES } from '../contract/layout';
-import { listCompleteSnapshots, type CompleteSnapshot } from './snapshotListing';
-import { readBlob } from './blobDocuments';
+import { MANIFEST_FILE, SIGNATURE_FILE } from '../contract/layout';
+import { describeBundle } from './bundleReadme';
+import {
+  proveSnapshot,
+  SnapshotNotProvenError,
+  type ProofOptions,
+  type ProofRequest,
+  type ProvenSnapshot,
+} from './proveSnapshot';
 import { storageError } from './storageErrors';
+import { changed } from './verifyManifest';
 
-export interface DownloadRequest {
-  authorId: string;
-  /** A run ID, or undefined for the latest complete snapshot. */
-  runId?: string | undefined;
-  /** Must not exist yet, or be empty: nothing already there is ever overwritten. */
+export interface DownloadRequest extends ProofRequest {
+  /** Must not exist yet, or be an empty folder: nothing already there is ever overwritten. */
   outDir: string;
   signal?: AbortSignal | undefined;
 }
 
 export interface DownloadedSnapshot {
-  snapshot: CompleteSnapshot;
+  proof: ProvenSnapshot;
+  /** The folder the bundle is in (the request's outDir). */
   folder: string;
+  /** Every file written, with its full path. */
   files: string[];
 }
 
 /**
- * A subject-access bundle: one complete snapshot downloaded into a folder, each file checked against the
- * manifest's SHA-256 as it arrives, plus the manifest, a SHA256SUMS file (`sha256sum -c SHA256SUMS`) and a
- * short README.txt saying what the files are. A file that does not match fails the download and nothing
- * unverified is left behind.
+ * Adds files to a proven bundle before it is handed out (report.html): given the folder it is still
+ * being assembled in, returns the names it wrote.
+ */
+export type BundleFinisher = (folder: string, proof: ProvenSnapshot) => Promise<string[]>;
+
+/** The files of a subject-access bundle besides the snapshot's own. */
+export const BUNDLE_SUMS_FILE = 'SHA256SUMS';
+export const BUNDLE_README_FILE = 'README.txt';
+
+/**
+ * A subject-access bundle, handed out only when proven: the snapshot is first checked as `verify` checks
+ * it (manifest, signature, chain link: proveSnapshot), then downloaded into a private folder next to
+ * `outDir`, each file re-hashed against the manifest as it arrives, with the manifest and its signature
+ * byte for byte, SHA256SUMS (`sha256sum -c SHA256SUMS`), a README.txt saying what the files are and what
+ * was checked, and whatever `finish` adds (report.html). Only then is that folder renamed to `outDir`: a
+ * snapshot that fails any check leaves nothing at `outDir`, not even an empty folder.
  */
 export async function downloadSnapshot(
   container: ContainerClient,
   request: DownloadRequest,
+  options: Omit<ProofOptions, 'signal' | 'hashFiles'>,
+  finish?: BundleFinisher,
 ): Promise<DownloadedSnapshot> {
-  const snapshots = await listCompleteSnapshots(container, {
-    authorId: request.authorId,
-    runId: request.runId,
-    signal: request.signal,
-  });
-  const listed = snapshots[0];
-  if (listed?.archived) {
-    throw new GalleryExportError(
-      'SNAPSHOT_ARCHIVED',
-      `The manifest of ${listed.prefix} is in the Archive tier: rehydrate the snapshot's blobs to the Cool or Hot tier (az storage blob set-tier --tier Cool) and try again`,
-    );
-  }
-  const snapshot = listed;
-  if (!snapshot) {
-    throw new GalleryExportError(
-      'SNAPSHOT_NOT_FOUND',
-      request.runId
-        ? `No complete snapshot of author ${request.authorId} in run ${request.runId}`
-        : `No complete snapshot of author ${request.authorId}`,
-    );
-  }
-  // The manifest decides which blobs are read and which files are written: it must name only this
-  // snapshot's two files (a tampered one could otherwise pull in other blobs or write outside the folder).
-  for (const file of snapshot.manifest.files) {
-    const known = (SNAPSHOT_DATA_FILES as readonly string[]).includes(file.name);
-    if (!known || file.path !== `${snapshot.prefix}${file.name}`) {
+  const { signal } = request;
+  const existed = await emptyOrAbsent(request.outDir);
+  const proof = await proveSnapshot(container, request, { ...options, signal, hashFiles: false });
+  await mkdir(dirname(request.outDir), { recursive: true });
+  const staging = await mkdtemp(join(dirname(request.outDir), `.${basename(request.outDir)}.partial-`));
+  try {
+    const names = await writeBundle(container, staging, proof, signal);
+    if (finish) names.push(...(await finish(staging, proof)));
+    if (existed) await rmdir(request.outDir);
+    try {
+      await rename(staging, request.outDir);
+    } catch (error) {
       throw new GalleryExportError(
-        'SNAPSHOT_DAMAGED',
-        `The manifest of ${snapshot.prefix} lists an unexpected file; the snapshot is damaged, run \`gallery-export verify\``,
+        'OUTPUT_NOT_EMPTY',
+        `${request.outDir} appeared while the bundle was prepared; choose a new folder (nothing was overwritten)`,
+        { cause: error },
       );
     }
-  }
-  await prepareEmptyFolder(request.outDir);
-  const written: string[] = [];
-  try {
-    for (const file of snapshot.manifest.files) {
-      const target = join(request.outDir, file.name);
-      const actual = await downloadVerified(container, file.path, target, request.signal);
-      written.push(target);
-      if (actual.sha256 !== file.sha256 || actual.bytes !== file.bytes) {
-        throw new GalleryExportError(
-          'SNAPSHOT_DAMAGED',
-          `${file.path} does not match its manifest (stored SHA-256 ${actual.sha256}, expected ${file.sha256}); the snapshot is damaged, run \`gallery-export verify\``,
-        );
-      }
-    }
-    // The manifest and its signature byte for byte: the signature covers those exact bytes.
-    const manifestBytes = (await readBlob(container, `${snapshot.prefix}${MANIFEST_FILE}`, request.signal))
-      ?.bytes;
-    if (!manifestBytes)
-      throw new GalleryExportError('SNAPSHOT_NOT_FOUND', `${snapshot.prefix} lost its manifest`);
-    await writeFile(join(request.outDir, MANIFEST_FILE), manifestBytes, { flag: 'wx' });
-    written.push(join(request.outDir, MANIFEST_FILE));
-    const signature = await readBlob(container, `${snapshot.prefix}${SIGNATURE_FILE}`, request.signal);
-    if (signature) {
-      await writeFile(join(request.outDir, SIGNATURE_FILE), signature.bytes, { flag: 'wx' });
-      written.push(join(request.outDir, SIGNATURE_FILE));
-    }
-    const sums = snapshot.manifest.files.map((file) => `${file.sha256}  ${file.name}\n`).join('');
-    await writeFile(join(request.outDir, 'SHA256SUMS'), sums, { flag: 'wx' });
-    await writeFile(
-      join(request.outDir, 'README.txt'),
-      describeBundle(snapshot.manifest, signature !== undefined),
-      {
-        flag: 'wx',
-      },
-    );
-    written.push(...['SHA256SUMS', 'README.txt'].map((name) => join(request.outDir, name)));
+    return { proof, folder: request.outDir, files: names.map((name) => join(request.outDir, name)) };
   } catch (error) {
-    for (const path of written) await rm(path, { force: true });
+    await rm(staging, { recursive: true, force: true });
     throw error;
   }
-  return { snapshot, folder: request.outDir, files: written };
 }
 
-async function prepareEmptyFolder(folder: string): Promise<void> {
-  await mkdir(folder, { recursive: true });
-  const existing = await readdir(folder);
+/** The proven snapshot's files, each checked as it is written; returns their names. */
+async function writeBundle(
+  container: ContainerClient,
+  folder: string,
+  proof: ProvenSnapshot,
+  signal: AbortSignal | undefined,
+): Promise<string[]> {
+  const { manifest, location } = proof;
+  const names: string[] = [];
+  for (const file of manifest.files) {
+    const actual = await downloadVerified(container, file.path, join(folder, file.name), signal);
+    names.push(file.name);
+    if (actual.sha256 !== file.sha256 || actual.bytes !== file.bytes) {
+      throw new SnapshotNotProvenError(location, [changed(file.path, actual, file)]);
+    }
+  }
+  // The manifest and its signature byte for byte: the signature covers those exact bytes.
+  await writeFile(join(folder, MANIFEST_FILE), proof.manifestBytes, { flag: 'wx' });
+  names.push(MANIFEST_FILE);
+  if (proof.signatureBytes) {
+    await writeFile(join(folder, SIGNATURE_FILE), proof.signatureBytes, { flag: 'wx' });
+    names.push(SIGNATURE_FILE);
+  }
+  const sums = manifest.files.map((file) => `${file.sha256}  ${file.name}\n`).join('');
+  await writeFile(join(folder, BUNDLE_SUMS_FILE), sums, { flag: 'wx' });
+  await writeFile(join(folder, BUNDLE_README_FILE), describeBundle(proof), { flag: 'wx' });
+  names.push(BUNDLE_SUMS_FILE, BUNDLE_README_FILE);
+  return names;
+}
+
+/** True when the folder exists and is empty, false when it does not exist; OUTPUT_NOT_EMPTY otherwise. */
+async function emptyOrAbsent(folder: string): Promise<boolean> {
+  let existing: string[];
+  try {
+    existing = await readdir(folder);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return false;
+    throw new GalleryExportError(
+      'OUTPUT_NOT_EMPTY',
+      code === 'ENOTDIR'
+        ? `${folder} is a file; choose a new folder (nothing already there is overwritten)`
+        : `${folder} cannot be read (${code ?? 'error'}); choose a new folder`,
+    );
+  }
   if (existing.length > 0) {
     throw new GalleryExportError(
       'OUTPUT_NOT_EMPTY',
       `${folder} is not empty; choose a new folder (nothing already there is overwritten)`,
     );
   }
+  return true;
 }
 
 async function downloadVerified(
@@ -150,50 +162,4 @@ async function downloadVerified(
     throw storageError(error, 'download', path, 'STORAGE_UNAVAILABLE');
   }
   return { sha256: hash.digest('hex'), bytes };
-}
-
-function describeBundle(manifest: Manifest, signed: boolean): string {
-  const files = manifest.files.map(
-    (file) => `  ${file.name.padEnd(14)} ${String(file.bytes).padStart(10)} bytes  SHA-256 ${file.sha256}`,
-  );
-  const unlisted = manifest.includesUnlisted
-    ? 'It includes unlisted (hidden) entities: the access token on file was valid when the export ran.'
-    : `It does NOT include unlisted entities (access token: ${manifest.token.status}).`;
-  return [
-    'Azure AI Gallery data export',
-    '============================',
-    '',
-    `Author ID:   ${manifest.authorId}`,
-    `Exported:    ${manifest.completedAt} (run ${manifest.runId}, started by ${manifest.trigger})`,
-    `Source:      ${manifest.source.baseUrl}`,
-    `Entities:    ${manifest.counts.entities} (${manifest.counts.unlisted} unlisted)`,
-    '',
-    'This folder holds everything the Azure AI Gallery Catalog API returned for this author when the export',
-    `ran. ${unlisted}`,
-    '',
-    'Files:',
-    '  profile.json   the author profile, exactly as the Catalog API returned it (GET /users/<author ID>)',
-    '  entities.json  every entity the author published, one JSON array ordered by id, each entity exactly',
-    '                 as the Catalog API returned it',
-    '  manifest.json  what was exported, when and how, with the size and SHA-256 of each file',
-    ...(signed
-      ? [
-          '  signature.json the signature of manifest.json, made by a Key Vault key that never leaves the vault;',
-          '                 check it with the public key (gallery-export public-key --out key.pem):',
-          '                   jq -r .signature signature.json | base64 -d > signature.bin',
-          '                   openssl dgst -sha256 -verify key.pem -signature signature.bin manifest.json',
-        ]
-      : []),
-    '  SHA256SUMS     the same hashes for checking: sha256sum -c SHA256SUMS',
-    '  report.html    the same, for a person to read in a browser',
-    '  README.txt     this file',
-    '',
-    ...files,
-    ...(manifest.warnings.length > 0
-      ? ['', 'Notes:', ...manifest.warnings.map((warning) => `  - ${warning}`)]
-      : []),
-    '',
-    `Produced by ${manifest.generator.name} ${manifest.generator.version}.`,
-    '',
-  ].join('\n');
 }

@@ -3,7 +3,13 @@ import type { SignatureDocument } from '../contract/formats';
 import { schemaProblems } from '../contract/schemas';
 import type { PublicKeyResolver } from './verifyTypes';
 
-export type SignatureVerdict = { ok: true; keyId: string } | { ok: false; detail: string };
+/**
+ * ok: the signature covers the exact bytes; `verified` when a public key of the archive also verified it
+ * (`keyId` is then that key's version), not when there was no key to check it with.
+ */
+export type SignatureVerdict =
+  | { ok: true; keyId: string; verified: boolean; signature: SignatureDocument }
+  | { ok: false; detail: string };
 
 /**
  * Checks a signature document against the exact bytes it claims to sign: its shape, its SHA-256, and the
@@ -30,11 +36,12 @@ export async function checkSignature(
       detail: `${signed.name} was changed after it was signed (its SHA-256 is ${sha256}; the signature covers ${signature.sha256})`,
     };
   }
-  if (!keys) return { ok: true, keyId: signature.keyId };
+  if (!keys) return { ok: true, keyId: signature.keyId, verified: false, signature };
   const resolved = await keys.keyFor(signature.keyId, signal);
   if ('problem' in resolved) return { ok: false, detail: resolved.problem };
-  const valid = verify('sha256', signed.bytes, resolved.key, Buffer.from(signature.signature, 'base64'));
-  return valid
-    ? { ok: true, keyId: signature.keyId }
+  const bytes = Buffer.from(signature.signature, 'base64');
+  const by = resolved.keys.find((candidate) => verify('sha256', signed.bytes, candidate.key, bytes));
+  return by
+    ? { ok: true, keyId: by.keyId, verified: true, signature }
     : { ok: false, detail: `the signature does not verify with ${keys.source} (${signature.keyId})` };
 }

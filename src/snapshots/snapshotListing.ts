@@ -8,7 +8,7 @@ import {
   type SnapshotLocation,
 } from '../contract/layout';
 import { utcDayStamp } from '../contract/stamps';
-import { readJsonBlob } from './blobDocuments';
+import { readStoredManifest } from './manifestDocument';
 import { storageError } from './storageErrors';
 
 export interface StoredFile {
@@ -25,13 +25,17 @@ export interface SnapshotFolder extends SnapshotLocation {
   archived: boolean;
 }
 
-/** A complete snapshot: its manifest, or, when that is archived, only where it is. */
+/**
+ * A snapshot with a manifest: its manifest (valid against its schema and of this snapshot), or, when that
+ * is archived, only where it is, or, when it is not a valid manifest, why (readers show no value of it).
+ */
 export type ListedSnapshot =
-  | (SnapshotLocation & { archived: false; manifest: Manifest })
-  | (SnapshotLocation & { archived: true; manifest?: undefined });
+  | (SnapshotLocation & { archived: false; manifest: Manifest; damage?: undefined })
+  | (SnapshotLocation & { archived: true; manifest?: undefined; damage?: undefined })
+  | (SnapshotLocation & { archived: false; manifest?: undefined; damage: string });
 
 /** A complete snapshot whose manifest could be read. */
-export type CompleteSnapshot = Extract<ListedSnapshot, { archived: false }>;
+export type CompleteSnapshot = Extract<ListedSnapshot, { manifest: Manifest }>;
 
 export interface SnapshotInventory {
   folders: SnapshotFolder[];
@@ -117,22 +121,27 @@ export async function listCompleteSnapshots(
         snapshots.push({ ...where, archived: true });
         continue;
       }
-      const manifest = await readManifest(container, folder.prefix, query.signal);
-      if (manifest) snapshots.push({ ...where, archived: false, manifest });
+      const reading = await readStoredManifest(container, folder, query.signal);
+      if (reading.state === 'ok') snapshots.push({ ...where, archived: false, manifest: reading.manifest });
+      else if (reading.state === 'invalid')
+        snapshots.push({ ...where, archived: false, damage: reading.detail });
     }
   });
   await Promise.all(readers);
   return snapshots.sort(newestFirst);
 }
 
-/** A snapshot's manifest; undefined when there is none or it is not readable JSON (verify reports that). */
+/**
+ * A snapshot's manifest; undefined when there is none or it is not a valid manifest of that snapshot
+ * (verify reports that).
+ */
 export async function readManifest(
   container: ContainerClient,
-  prefix: string,
+  location: SnapshotLocation,
   signal?: AbortSignal,
 ): Promise<Manifest | undefined> {
-  const blob = await readJsonBlob<Manifest>(container, `${prefix}${MANIFEST_FILE}`, signal);
-  return blob.state === 'ok' ? blob.value : undefined;
+  const reading = await readStoredManifest(container, location, signal);
+  return reading.state === 'ok' ? reading.manifest : undefined;
 }
 
 function isArchived(blob: BlobItem): boolean {
@@ -140,6 +149,22 @@ function isArchived(blob: BlobItem): boolean {
     blob.properties.accessTier === 'Archive' ||
     (blob.properties.archiveStatus ?? '').startsWith('rehydrate-pending')
   );
+}
+
+/** The folders of an inventory that a query selects (by author, run and day). */
+export function selectFolders<T extends SnapshotLocation>(folders: readonly T[], query: SnapshotQuery): T[] {
+  return folders.filter(
+    (folder) => (!query.authorId || folder.authorId === query.authorId) && matches(folder, query),
+  );
+}
+
+/** The newest run among the folders that hold a manifest (`--run latest`). */
+export function newestCompleteRun(folders: readonly SnapshotFolder[]): string | undefined {
+  let newest: string | undefined;
+  for (const folder of folders) {
+    if (folder.hasManifest && (newest === undefined || folder.runId > newest)) newest = folder.runId;
+  }
+  return newest;
 }
 
 function matches(location: SnapshotLocation, query: SnapshotQuery): boolean {

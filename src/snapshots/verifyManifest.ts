@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { ContainerClient } from '@azure/storage-blob';
 import type { Manifest } from '../contract/formats';
-import { MANIFEST_FILE, SIGNATURE_FILE, SNAPSHOT_DATA_FILES } from '../contract/layout';
-import { schemaProblems } from '../contract/schemas';
-import { readBlob, readJsonBlob } from './blobDocuments';
-import { checkSignature } from './signatureCheck';
+import { MANIFEST_FILE, SIGNATURE_FILE } from '../contract/layout';
+import { readJsonBlob } from './blobDocuments';
+import { readStoredManifest } from './manifestDocument';
+import { checkSignature, type SignatureVerdict } from './signatureCheck';
 import type { SnapshotFolder } from './snapshotListing';
 import { storageError } from './storageErrors';
 import type { SnapshotVerification, VerifyOptions, VerifyProblem } from './verifyTypes';
@@ -12,21 +12,35 @@ import type { SnapshotVerification, VerifyOptions, VerifyProblem } from './verif
 /** One complete snapshot checked, with what its author's chain needs from it. */
 export interface CheckedSnapshot {
   result: SnapshotVerification;
-  /** Undefined when the manifest could not be read or is not a manifest of this snapshot. */
+  /** Undefined when the manifest could not be read or is not a valid manifest of this snapshot. */
   manifest?: Manifest | undefined;
-  /** SHA-256 of the manifest's stored bytes. */
+  /** SHA-256 of the manifest's stored bytes (also when it is not a valid manifest). */
   manifestSha256?: string | undefined;
+  /** The manifest's exact bytes, when it is valid. */
+  manifestBytes?: Buffer | undefined;
+  /** What the signature check found; undefined when the snapshot is not signed. */
+  signature?: SignatureVerdict | undefined;
+  /** signature.json's exact bytes, as checked. */
+  signatureBytes?: Buffer | undefined;
 }
 
+export type ManifestCheckOptions = Pick<VerifyOptions, 'keys' | 'requireSignatures' | 'signal'> & {
+  /**
+   * Re-hash every data file (verify, the HTTP bundle). `get` hashes each file as it downloads it instead,
+   * so the bytes handed out are the bytes checked. @default true
+   */
+  hashFiles?: boolean | undefined;
+};
+
 /**
- * Re-hashes every file of a complete snapshot against its manifest, checks the manifest (readable, of
- * this snapshot, naming profile.json and entities.json exactly once each and nothing else) and its
- * signature, and names every stored file the manifest does not list.
+ * Checks one complete snapshot: the manifest (valid against its schema, of this snapshot, naming exactly
+ * its two data files), its signature, every file it lists (stored, and re-hashed unless `hashFiles` is
+ * false), and names every stored file the manifest does not list.
  */
 export async function verifyComplete(
   container: ContainerClient,
   folder: SnapshotFolder,
-  options: Pick<VerifyOptions, 'keys' | 'requireSignatures' | 'signal'>,
+  options: ManifestCheckOptions,
 ): Promise<CheckedSnapshot> {
   const { signal } = options;
   const result: SnapshotVerification = {
@@ -41,13 +55,12 @@ export async function verifyComplete(
   };
   const problems = result.problems;
   const manifestPath = `${folder.prefix}${MANIFEST_FILE}`;
-  const stored = await readBlob(container, manifestPath, signal);
-  const done = (manifest?: Manifest, manifestSha256?: string): CheckedSnapshot => ({
+  const reading = await readStoredManifest(container, folder, signal);
+  const done = (checked: Omit<CheckedSnapshot, 'result'> = {}): CheckedSnapshot => ({
     result: problems.length > 0 ? { ...result, status: 'damaged' } : result,
-    manifest,
-    manifestSha256,
+    ...checked,
   });
-  if (!stored) {
+  if (reading.state === 'missing') {
     problems.push({
       path: manifestPath,
       kind: 'manifest-missing',
@@ -55,69 +68,34 @@ export async function verifyComplete(
     });
     return done();
   }
-  const manifestSha256 = createHash('sha256').update(stored.bytes).digest('hex');
-  let manifest: Manifest;
-  try {
-    manifest = JSON.parse(stored.bytes.toString('utf8')) as Manifest;
-  } catch {
-    problems.push({
-      path: manifestPath,
-      kind: 'manifest-invalid',
-      detail: 'the manifest is not readable JSON',
-    });
-    return done();
+  if (reading.state === 'invalid') {
+    problems.push({ path: manifestPath, kind: 'manifest-invalid', detail: reading.detail });
+    return done({ manifestSha256: reading.sha256 });
   }
-  const invalid = schemaProblems('manifest', manifest);
-  if (invalid.length > 0) {
-    problems.push({
-      path: manifestPath,
-      kind: 'manifest-invalid',
-      detail: `the manifest does not match its schema: ${invalid.join('; ')}`,
-    });
-    return done();
-  }
-  if (manifest.authorId !== folder.authorId || manifest.runId !== folder.runId) {
-    problems.push({
-      path: manifestPath,
-      kind: 'manifest-invalid',
-      detail: 'the manifest belongs to another author or run',
-    });
-    return done();
-  }
-  const named = manifest.files.map((file) => file.name).sort();
-  if (named.join('\n') !== [...SNAPSHOT_DATA_FILES].sort().join('\n')) {
-    problems.push({
-      path: manifestPath,
-      kind: 'manifest-invalid',
-      detail: `the manifest must name ${SNAPSHOT_DATA_FILES.join(' and ')} exactly once each (it names ${named.join(', ') || 'nothing'})`,
-    });
-  }
-
-  await checkSignatureOf(container, folder, stored.bytes, result, options);
+  const { manifest, bytes: manifestBytes, sha256: manifestSha256 } = reading;
+  const { verdict: signature, bytes: signatureBytes } = await checkSignatureOf(
+    container,
+    folder,
+    manifestBytes,
+    result,
+    options,
+  );
   const listed = new Set<string>([MANIFEST_FILE, SIGNATURE_FILE]);
-  for (const file of new Map(manifest.files.map((entry) => [entry.name, entry])).values()) {
+  for (const file of manifest.files) {
     listed.add(file.name);
-    if (file.path !== `${folder.prefix}${file.name}`) {
-      problems.push({
-        path: file.path,
-        kind: 'manifest-invalid',
-        detail: 'the manifest lists a file outside its snapshot',
-      });
-      continue;
-    }
     if (!folder.files.has(file.name)) {
       problems.push({ path: file.path, kind: 'missing', detail: 'listed in the manifest but not stored' });
       continue;
     }
-    const actual = await hashBlob(container, file.path, signal);
     result.files++;
+    if (options.hashFiles === false) {
+      result.bytes += file.bytes;
+      continue;
+    }
+    const actual = await hashBlob(container, file.path, signal);
     result.bytes += actual.bytes;
     if (actual.bytes !== file.bytes || actual.sha256 !== file.sha256) {
-      problems.push({
-        path: file.path,
-        kind: 'changed',
-        detail: `stored ${actual.bytes} bytes with SHA-256 ${actual.sha256}; the manifest says ${file.bytes} bytes with ${file.sha256}`,
-      });
+      problems.push(changed(file.path, actual, file));
     }
   }
   for (const name of folder.files.keys()) {
@@ -129,7 +107,20 @@ export async function verifyComplete(
       });
     }
   }
-  return done(manifest, manifestSha256);
+  return done({ manifest, manifestSha256, manifestBytes, signature, signatureBytes });
+}
+
+/** The problem of a file whose stored bytes are not the ones its manifest describes. */
+export function changed(
+  path: string,
+  actual: { bytes: number; sha256: string },
+  expected: { bytes: number; sha256: string },
+): VerifyProblem {
+  return {
+    path,
+    kind: 'changed',
+    detail: `stored ${actual.bytes} bytes with SHA-256 ${actual.sha256}; the manifest says ${expected.bytes} bytes with ${expected.sha256}`,
+  };
 }
 
 async function checkSignatureOf(
@@ -137,8 +128,8 @@ async function checkSignatureOf(
   folder: SnapshotFolder,
   manifestBytes: Buffer,
   result: SnapshotVerification,
-  options: Pick<VerifyOptions, 'keys' | 'requireSignatures' | 'signal'>,
-): Promise<void> {
+  options: ManifestCheckOptions,
+): Promise<{ verdict?: SignatureVerdict | undefined; bytes?: Buffer | undefined }> {
   const path = `${folder.prefix}${SIGNATURE_FILE}`;
   if (!folder.files.has(SIGNATURE_FILE)) {
     if (options.requireSignatures) {
@@ -148,10 +139,10 @@ async function checkSignatureOf(
         detail: 'the snapshot has no signature (--require-signatures)',
       });
     }
-    return;
+    return {};
   }
   const document = await readJsonBlob<unknown>(container, path, options.signal);
-  const verdict =
+  const verdict: SignatureVerdict =
     document.state === 'ok'
       ? await checkSignature(
           document.value,
@@ -159,17 +150,24 @@ async function checkSignatureOf(
           options.keys,
           options.signal,
         )
-      : ({ ok: false, detail: 'the signature is not readable JSON' } as const);
+      : {
+          ok: false,
+          detail:
+            document.state === 'missing'
+              ? 'the signature disappeared while it was checked'
+              : 'the signature is not readable JSON',
+        };
   if (verdict.ok) {
-    if (options.keys) result.signedBy = verdict.keyId;
+    if (verdict.verified) result.signedBy = verdict.keyId;
     else result.notes.push(`signed by ${verdict.keyId} (not checked: no public key)`);
   } else {
-    result.problems.push({ path, kind: 'signature-invalid', detail: verdict.detail } satisfies VerifyProblem);
+    result.problems.push({ path, kind: 'signature-invalid', detail: verdict.detail });
   }
+  return { verdict, bytes: document.state === 'missing' ? undefined : document.bytes };
 }
 
 /** SHA-256 and size of a blob's stored bytes, streamed (snapshots can be large). */
-async function hashBlob(
+export async function hashBlob(
   container: ContainerClient,
   path: string,
   signal?: AbortSignal,

@@ -4,8 +4,8 @@ import { MANIFEST_FILE } from '../contract/layout';
 import { utcDayStamp } from '../contract/stamps';
 import type { BlobRunStore } from './BlobRunStore';
 import { readErasureEvidence, type ErasureEvidence } from './erasureEvidence';
-import { takeInventory, type SnapshotFolder } from './snapshotListing';
-import { checkChains, runStartedBefore } from './verifyChain';
+import { newestCompleteRun, selectFolders, takeInventory, type SnapshotFolder } from './snapshotListing';
+import { checkChains, InventoryChainContext, runStartedBefore } from './verifyChain';
 import { verifyComplete, type CheckedSnapshot } from './verifyManifest';
 import type { SnapshotVerification, VerifyOptions, VerifyReport } from './verifyTypes';
 
@@ -37,7 +37,17 @@ export async function verifySnapshots(
   onSnapshot?: (result: SnapshotVerification) => void,
 ): Promise<VerifyReport> {
   const now = options.now ?? new Date();
-  const { folders, strays } = await takeInventory(container, options);
+  // The whole archive of the authors concerned: a selection (a run, some days) is checked against it, so
+  // a link to a snapshot that is stored but not selected holds.
+  const { folders: archive, strays } = await takeInventory(container, {
+    authorId: options.authorId,
+    signal: options.signal,
+  });
+  const runId = options.latestRun ? newestCompleteRun(archive) : options.runId;
+  const selection = { ...options, runId };
+  const selective = runId !== undefined || options.since !== undefined || options.until !== undefined;
+  if (options.latestRun && runId === undefined) return { runId, snapshots: [], problems: [] };
+  const folders = selectFolders(archive, selection);
   const evidence = await readErasureEvidence(container, options);
   const checked: CheckedSnapshot[] = [];
   const results: SnapshotVerification[] = [];
@@ -50,15 +60,29 @@ export async function verifySnapshots(
       results.push(await classifyWithoutManifest(runs, folder, options, now));
     }
   }
-  checkChains(checked, evidence, { retentionDays: options.retentionDays, now });
+  const chain = new InventoryChainContext(
+    container,
+    archive,
+    evidence,
+    options.retentionDays,
+    now,
+    options.signal,
+  );
+  for (const snapshot of checked) {
+    if (snapshot.manifestSha256 !== undefined)
+      chain.remember(snapshot.result, snapshot.manifestSha256, snapshot.manifest?.startedAt);
+  }
+  await checkChains(checked, chain);
   results.unshift(...checked.map((snapshot) => snapshot.result));
-  const stored = new Set(folders.map((folder) => folder.prefix));
-  results.push(...(await findVanishedSnapshots(runs, options, stored, evidence)));
+  const stored = new Set(archive.map((folder) => folder.prefix));
+  results.push(...(await findVanishedSnapshots(runs, selection, stored, evidence)));
   for (const result of results) onSnapshot?.(result);
   return {
+    runId,
     snapshots: results,
     problems: [
-      ...strays.map((path) => ({
+      // Blobs that fit no snapshot folder belong to no run or day: reported when nothing narrows the check.
+      ...(selective ? [] : strays).map((path) => ({
         path,
         kind: 'unexpected' as const,
         detail:

@@ -9,7 +9,9 @@ export type VerifyProblemKind =
   | 'signature-invalid'
   | 'unsigned'
   | 'chain-broken'
-  | 'erasure-invalid';
+  | 'erasure-invalid'
+  /** An erasure began (its marker is stored) and has no record yet: purge again to finish it. */
+  | 'erasure-unfinished';
 
 export interface VerifyProblem {
   path: string;
@@ -43,13 +45,22 @@ export interface SnapshotVerification {
 export interface PublicKeyResolver {
   /** Where the keys come from, for messages ("Key Vault https://…/keys/name", "key.pem"). */
   readonly source: string;
-  /** The public key for a signature's keyId, or why there is none (another key, unknown version). */
-  keyFor(keyId: string, signal?: AbortSignal): Promise<{ key: KeyObject } | { problem: string }>;
+  /**
+   * The public keys that may have made a signature naming keyId (one of them must verify it), each with
+   * the key version it is; or why no key of the archive may have (another vault or key, a version the
+   * vault does not have).
+   */
+  keyFor(
+    keyId: string,
+    signal?: AbortSignal,
+  ): Promise<{ keys: Array<{ key: KeyObject; keyId: string }> } | { problem: string }>;
 }
 
 export interface VerifyOptions {
   authorId?: string | undefined;
   runId?: string | undefined;
+  /** Only the newest run that holds a complete snapshot (of `authorId`, when given). */
+  latestRun?: boolean | undefined;
   since?: Date | undefined;
   until?: Date | undefined;
   signal?: AbortSignal | undefined;
@@ -64,6 +75,8 @@ export interface VerifyOptions {
 }
 
 export interface VerifyReport {
+  /** The run checked, when one was selected (`latestRun` resolved); undefined when none was. */
+  runId?: string | undefined;
   snapshots: SnapshotVerification[];
   /** Damage that belongs to no snapshot: stray blobs, erasure records that cannot be read or trusted. */
   problems: VerifyProblem[];

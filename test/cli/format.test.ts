@@ -9,6 +9,7 @@ import {
   shortenMiddle,
   terminalSafe,
   terminalWidth,
+  wrapText,
 } from '../../src/cli/format';
 
 const AUTHOR = '561F69B4BBE31D07C1152F5470CB789546C158D036FEE7611449AC722B9C3B67';
@@ -195,4 +196,20 @@ test('fitLine shortens a long line only when there is a width', () => {
   const fitted = fitLine(line, 80);
   expect(displayWidth(fitted)).toBe(80);
   expect(fitted.endsWith('/zoe-muller')).toBe(true);
+});
+
+describe('wrapText', () => {
+  test('breaks at spaces within the width, keeps spacing inside a line, and cuts only a word wider than a line', () => {
+    const hash = 'ab'.repeat(32);
+    const lines = wrapText(
+      `  OK         run-1  changed: stored with SHA-256 ${hash} and more words`,
+      40,
+      '',
+      '    ',
+    );
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(40);
+    expect(lines[0]).toBe('  OK         run-1  changed: stored with');
+    expect(lines.join('').replace(/ /g, '')).toBe(`OKrun-1changed:storedwithSHA-256${hash}andmorewords`);
+    expect(wrapText('as it is', undefined, '> ')).toEqual(['> as it is']);
+  });
 });

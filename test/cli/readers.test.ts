@@ -76,8 +76,16 @@ test('verify: 0 when intact; 1 naming the file when one byte of entities.json ch
   await blob.upload(bytes, bytes.length); // an outside writer with storage rights, not gallery-export
   const result = await runCli(['verify'], env);
   expect(result.code).toBe(1);
-  expect(result.stdout).toMatch(new RegExp(`changed\\s+${path.replace(/[/.]/g, '\\$&')}`));
-  expect(result.stdout).toContain('1 snapshot(s) intact, 1 damaged');
+  // Grouped by author, each file named inside its snapshot; --json has the whole path.
+  expect(result.stdout).toContain(`author ${ada.authorId}`);
+  expect(result.stdout).toContain('changed: entities.json: stored');
+  expect(result.stdout).toContain('1 intact, 1 damaged');
+  const json = JSON.parse((await runCli(['verify', '--json'], env)).stdout) as {
+    snapshots: Array<{ problems: Array<{ path: string; kind: string; next: string }> }>;
+  };
+  expect(json.snapshots.flatMap((snapshot) => snapshot.problems)).toEqual([
+    expect.objectContaining({ path, kind: 'changed', next: expect.stringMatching(/restore/) as unknown }),
+  ]);
   // Narrowed to the other author it is fine.
   expect((await runCli(['verify', '--author', li.authorId], env)).code).toBe(0);
 });
@@ -104,15 +112,22 @@ test('verify: 1 when a manifest is missing; an export that never finished is rep
   await container.getBlockBlobClient(`${prefix}manifest.json`).delete();
   const missing = await runCli(['verify', '--run', record.runId], env);
   expect(missing.code).toBe(1);
-  expect(missing.stdout).toContain(`manifest-missing ${prefix}manifest.json`);
+  expect(missing.stdout).toContain(`manifest-missing: manifest.json`);
+  expect(missing.stdout).toContain(`author ${li.authorId}`);
   expect((await runCli(['list', '--json'], env)).stdout.trim()).toBe('[]');
 
   // A crashed run: its record still says running, its snapshot has files but no manifest.
   const { env: other, container: otherContainer } = await exported(ada.authorId);
   const crashedRun = '20261127T020000Z-dead00';
   const crashedRecord = JSON.stringify({
+    schemaVersion: 1,
     runId: crashedRun,
+    trigger: 'cli',
+    startedAt: '2026-11-27T02:00:00.000Z',
+    completedAt: null,
     status: 'running',
+    settings: {},
+    counts: { authors: 1, complete: 0, failed: 0, skipped: 0, pending: 1 },
     authors: [{ secretName: 'gallery-author-ada-lovelace', authorId: ada.authorId, status: 'pending' }],
   });
   await otherContainer
@@ -123,7 +138,7 @@ test('verify: 1 when a manifest is missing; an export that never finished is rep
     .upload('{}', 2);
   const verified = await runCli(['verify'], other);
   expect(verified.code).toBe(0);
-  expect(verified.stdout).toContain('1 snapshot(s) intact, 0 damaged, 1 incomplete');
+  expect(verified.stdout).toContain('1 intact, 0 damaged, 1 incomplete');
   const listed = JSON.parse((await runCli(['list', '--json'], other)).stdout) as Array<{ runId: string }>;
   expect(listed.map((entry) => entry.runId)).not.toContain(crashedRun);
   // And it does not block the next run.
@@ -233,7 +248,7 @@ test('verify: 1 when a whole snapshot the run record says was completed is gone'
     await container.getBlockBlobClient(`${prefix}${name}`).delete();
   const result = await runCli(['verify'], env);
   expect(result.code).toBe(1);
-  expect(result.stdout).toContain(`missing          ${prefix}`);
+  expect(result.stdout).toContain(`missing: ${prefix}:`);
 });
 
 test('usage errors exit 2 and start nothing', async () => {

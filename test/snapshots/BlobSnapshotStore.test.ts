@@ -106,7 +106,23 @@ test('the manifest is written last and only over the files this attempt wrote', 
     await other.writeFile('profile.json', Buffer.from('{}')),
     await other.writeFile('entities.json', Buffer.from('[]')),
   ];
-  const otherManifest = { files } as unknown as Manifest;
+  // A complete manifest of that snapshot: prepare() trusts only a manifest valid against its schema.
+  const otherManifest: Manifest = {
+    schemaVersion: 1,
+    runId: other.runId,
+    authorId: AUTHOR,
+    trigger: 'cli',
+    startedAt: '2026-11-28T02:00:00.000Z',
+    completedAt: '2026-11-28T02:00:01.000Z',
+    source: { baseUrl: 'http://127.0.0.1:1' },
+    token: { status: 'absent' },
+    includesUnlisted: false,
+    counts: { entities: 0, unlisted: 0, reportedByCatalog: 0 },
+    warnings: [],
+    files,
+    generator: { name: 'gallery-export', version: '0.0.0' },
+    previous: null,
+  };
   await other.writeManifest(serializeDocument(otherManifest), otherManifest);
   // A complete snapshot is returned as it is by prepare(), and left alone.
   expect((await other.prepare())!.files).toEqual(files);
@@ -153,7 +169,7 @@ describe('run records', () => {
       seen.push(latest);
       // The first time round, another writer changes the record between this read and this write.
       if (seen.length === 1) {
-        const concurrent = serializeDocument({ ...record, settings: { concurrent: 'yes' } });
+        const concurrent = serializeDocument({ ...record, settings: { CONCURRENT: 'yes' } });
         await container
           .getBlockBlobClient(`runs/2026/11/28/${RUN}.json`)
           .upload(concurrent, concurrent.length);
@@ -162,31 +178,46 @@ describe('run records', () => {
     });
     // The stale write was refused (If-Match) and the change re-applied to what the other writer left.
     expect(seen).toHaveLength(2);
-    expect(seen[1]!.settings).toEqual({ concurrent: 'yes' });
-    expect(updated).toMatchObject({ status: 'complete', settings: { concurrent: 'yes' } });
-    expect(await runs.read(RUN)).toMatchObject({ status: 'complete', settings: { concurrent: 'yes' } });
+    expect(seen[1]!.settings).toEqual({ CONCURRENT: 'yes' });
+    expect(updated).toMatchObject({ status: 'complete', settings: { CONCURRENT: 'yes' } });
+    expect(await runs.read(RUN)).toMatchObject({ status: 'complete', settings: { CONCURRENT: 'yes' } });
   });
+
+  // Outcomes as the export writes them: the schema requires what each status implies.
+  const completeOutcome = (secretName: string) => ({
+    secretName,
+    authorId: AUTHOR,
+    status: 'complete' as const,
+    tokenStatus: 'valid' as const,
+    counts: { entities: 0, unlisted: 0, reportedByCatalog: 0 },
+    snapshot: `snapshots/${AUTHOR}/2026/11/28/${RUN}/`,
+  });
+  const failure = { code: 'CATALOG_UNAVAILABLE' as const, message: 'the catalog did not answer' };
 
   test('outcomes: one small blob per author, first write wins; last errors stay apart', async () => {
     const runs = new BlobRunStore(container);
-    await runs.writeOutcome(RUN, { secretName: 'gallery-author-a', authorId: AUTHOR, status: 'complete' });
+    await runs.writeOutcome(RUN, completeOutcome('gallery-author-a'));
     const second = await runs.writeOutcome(RUN, {
       secretName: 'gallery-author-a',
       authorId: AUTHOR,
       status: 'failed',
+      error: failure,
     });
     expect(second).toMatchObject({ created: false, outcome: { status: 'complete' } });
-    await runs.writeLastError(RUN, { secretName: 'gallery-author-b', authorId: null, status: 'failed' });
-    expect(await runs.listOutcomes(RUN)).toEqual([
-      { secretName: 'gallery-author-a', authorId: AUTHOR, status: 'complete' },
-    ]);
+    await runs.writeLastError(RUN, {
+      secretName: 'gallery-author-b',
+      authorId: null,
+      status: 'failed',
+      error: failure,
+    });
+    expect(await runs.listOutcomes(RUN)).toEqual([completeOutcome('gallery-author-a')]);
     expect(await runs.readLastError(RUN, 'gallery-author-b')).toMatchObject({ status: 'failed' });
   });
 
   test('outcomes carry themselves in metadata: a listing gives them without reads, a large one whole from its blob', async () => {
     const runs = new BlobRunStore(container);
     const run = '20261128T020000Z-0a7c0e';
-    const small = { secretName: 'gallery-author-s', authorId: AUTHOR, status: 'complete' as const };
+    const small = completeOutcome('gallery-author-s');
     const large = {
       secretName: 'gallery-author-l',
       authorId: AUTHOR,

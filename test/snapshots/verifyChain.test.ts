@@ -1,7 +1,8 @@
 import { authorIdDigest } from '../../src/contract/authorId';
 import type { Manifest } from '../../src/contract/formats';
 import { snapshotPrefix } from '../../src/contract/layout';
-import { checkChains } from '../../src/snapshots/verifyChain';
+import type { ErasureEvidence } from '../../src/snapshots/erasureEvidence';
+import { checkChains, type ChainContext } from '../../src/snapshots/verifyChain';
 import type { CheckedSnapshot } from '../../src/snapshots/verifyManifest';
 
 /** The chain rules on their own: which gaps are damage and which are explained. */
@@ -36,23 +37,53 @@ function snapshot(
 
 const none = { erased: new Set<string>(), problems: [] };
 
-test('a complete chain holds', () => {
+/** The checks against an archive that holds exactly these snapshots. */
+function archiveOf(
+  stored: readonly CheckedSnapshot[],
+  erasures: ErasureEvidence,
+  options: { retentionDays: number; now: Date },
+): ChainContext {
+  const byRun = new Map(stored.map((entry) => [entry.result.runId, entry]));
+  return {
+    ...options,
+    erasures,
+    storedRuns: () => [...byRun.keys()],
+    manifestOf: (_authorId, runId) => {
+      const entry = byRun.get(runId);
+      return Promise.resolve(
+        entry
+          ? { state: 'stored', sha256: entry.manifestSha256!, startedAt: entry.manifest?.startedAt }
+          : { state: 'missing' },
+      );
+    },
+  };
+}
+
+async function check(
+  checked: CheckedSnapshot[],
+  erasures: ErasureEvidence,
+  options: { retentionDays: number; now: Date },
+): Promise<void> {
+  await checkChains(checked, archiveOf(checked, erasures, options));
+}
+
+test('a complete chain holds', async () => {
   const first = snapshot('20261201T020000Z-00a001', null);
   const second = snapshot('20261202T020000Z-00a002', {
     runId: first.result.runId,
     manifestSha256: first.manifestSha256!,
   });
-  checkChains([first, second], none, { retentionDays: 730, now: NOW });
+  await check([first, second], none, { retentionDays: 730, now: NOW });
   expect([first, second].map((s) => [s.result.status, s.result.problems, s.result.notes])).toEqual([
     ['ok', [], []],
     ['ok', [], []],
   ]);
 });
 
-test('a link to a snapshot an erasure record accounts for is explained, not damage', () => {
+test('a link to a snapshot an erasure record accounts for is explained, not damage', async () => {
   const gone = '20261201T020000Z-00a001';
   const later = snapshot('20261202T020000Z-00a002', { runId: gone, manifestSha256: 'f'.repeat(64) });
-  checkChains(
+  await check(
     [later],
     { erased: new Set([`${authorIdDigest(AUTHOR)}:${gone}`]), problems: [] },
     { retentionDays: 730, now: NOW },
@@ -61,17 +92,17 @@ test('a link to a snapshot an erasure record accounts for is explained, not dama
   expect(later.result.notes.join(' ')).toMatch(/erased/);
 });
 
-test('a link to a snapshot older than the retention is explained by the lifecycle rule', () => {
+test('a link to a snapshot older than the retention is explained by the lifecycle rule', async () => {
   const later = snapshot('20261202T020000Z-00a002', {
     runId: '20240101T020000Z-00a001',
     manifestSha256: 'f'.repeat(64),
   });
-  checkChains([later], none, { retentionDays: 365, now: NOW });
+  await check([later], none, { retentionDays: 365, now: NOW });
   expect(later.result.status).toBe('ok');
   expect(later.result.notes.join(' ')).toMatch(/retention/);
 });
 
-test('a missing predecessor that nothing explains, a replaced one, and a false "first" are damage', () => {
+test('a missing predecessor that nothing explains, a replaced one, and a false "first" are damage', async () => {
   const first = snapshot('20261201T020000Z-00a001', null);
   const replaced = snapshot('20261202T020000Z-00a002', {
     runId: first.result.runId,
@@ -82,7 +113,7 @@ test('a missing predecessor that nothing explains, a replaced one, and a false "
     manifestSha256: 'f'.repeat(64),
   });
   const falseFirst = snapshot('20261203T030000Z-00a004', null);
-  checkChains([first, replaced, orphan, falseFirst], none, { retentionDays: 730, now: NOW });
+  await check([first, replaced, orphan, falseFirst], none, { retentionDays: 730, now: NOW });
   expect(replaced.result.problems).toEqual([
     expect.objectContaining({ kind: 'chain-broken', path: `${first.result.prefix}manifest.json` }),
   ]);

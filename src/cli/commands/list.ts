@@ -25,19 +25,27 @@ export async function listCommand(cli: CliContext, options: ListOptions): Promis
         snapshots.map((snapshot) =>
           snapshot.archived
             ? { authorId: snapshot.authorId, runId: snapshot.runId, path: snapshot.prefix, archived: true }
-            : {
-                authorId: snapshot.authorId,
-                runId: snapshot.runId,
-                path: snapshot.prefix,
-                archived: false,
-                completedAt: snapshot.manifest.completedAt,
-                trigger: snapshot.manifest.trigger,
-                token: snapshot.manifest.token,
-                includesUnlisted: snapshot.manifest.includesUnlisted,
-                counts: snapshot.manifest.counts,
-                bytes: snapshot.manifest.files.reduce((sum, file) => sum + file.bytes, 0),
-                warnings: snapshot.manifest.warnings,
-              },
+            : snapshot.damage !== undefined
+              ? {
+                  authorId: snapshot.authorId,
+                  runId: snapshot.runId,
+                  path: snapshot.prefix,
+                  archived: false,
+                  damaged: snapshot.damage,
+                }
+              : {
+                  authorId: snapshot.authorId,
+                  runId: snapshot.runId,
+                  path: snapshot.prefix,
+                  archived: false,
+                  completedAt: snapshot.manifest.completedAt,
+                  trigger: snapshot.manifest.trigger,
+                  token: snapshot.manifest.token,
+                  includesUnlisted: snapshot.manifest.includesUnlisted,
+                  counts: snapshot.manifest.counts,
+                  bytes: snapshot.manifest.files.reduce((sum, file) => sum + file.bytes, 0),
+                  warnings: snapshot.manifest.warnings,
+                },
         ),
         null,
         2,
@@ -52,15 +60,25 @@ export async function listCommand(cli: CliContext, options: ListOptions): Promis
   const rows = snapshots.map((snapshot) =>
     snapshot.archived
       ? [snapshot.runId, shortAuthorId(snapshot.authorId), 'archived', '-', '-', '-', snapshot.prefix]
-      : [
-          snapshot.runId,
-          shortAuthorId(snapshot.authorId),
-          snapshot.manifest.completedAt.replace(/\.\d+Z$/, 'Z'),
-          `${snapshot.manifest.counts.entities} (${snapshot.manifest.counts.unlisted} unlisted)`,
-          snapshot.manifest.token.status,
-          formatBytes(snapshot.manifest.files.reduce((sum, file) => sum + file.bytes, 0)),
-          snapshot.prefix,
-        ],
+      : snapshot.damage !== undefined
+        ? [
+            snapshot.runId,
+            shortAuthorId(snapshot.authorId),
+            'DAMAGED manifest (run verify)',
+            '-',
+            '-',
+            '-',
+            snapshot.prefix,
+          ]
+        : [
+            snapshot.runId,
+            shortAuthorId(snapshot.authorId),
+            snapshot.manifest.completedAt.replace(/\.\d+Z$/, 'Z'),
+            `${snapshot.manifest.counts.entities} (${snapshot.manifest.counts.unlisted} unlisted)`,
+            snapshot.manifest.token.status,
+            formatBytes(snapshot.manifest.files.reduce((sum, file) => sum + file.bytes, 0)),
+            snapshot.prefix,
+          ],
   );
   cli.out(
     renderTable(['run', 'author', 'completed', 'entities', 'token', 'size', 'path'], rows, {
@@ -68,8 +86,9 @@ export async function listCommand(cli: CliContext, options: ListOptions): Promis
     }),
   );
   const archived = snapshots.filter((snapshot) => snapshot.archived).length;
+  const damaged = snapshots.filter((snapshot) => snapshot.damage !== undefined).length;
   cli.out(
-    `${snapshots.length} complete snapshot(s)${archived > 0 ? `, ${archived} with its manifest in the Archive tier (rehydrate it to read or verify it)` : ''}`,
+    `${snapshots.length} complete snapshot(s)${archived > 0 ? `, ${archived} with its manifest in the Archive tier (rehydrate it to read or verify it)` : ''}${damaged > 0 ? `, ${damaged} whose manifest is not valid (gallery-export verify names what is wrong)` : ''}`,
   );
   return EXIT_OK;
 }

@@ -2,13 +2,15 @@ import { access, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { GalleryExportError } from '../../contract/errors';
+import { describeProof } from '../../contract/proof';
 import { writeBundleReport } from '../../report/writeBundleReport';
 import { createStorageServices } from '../../services';
 import { downloadSnapshot } from '../../snapshots/downloadSnapshot';
 import { CliContext, EXIT_OK, usageError } from '../CliContext';
+import { proofOptionsFor, type EvidenceOptions } from './evidence';
 import { parseAuthorOption, parseRunOption } from './options';
 
-export interface ReportOptions {
+export interface ReportOptions extends EvidenceOptions {
   author?: string;
   /** A run ID or "latest". @default the latest complete snapshot */
   run?: string;
@@ -18,9 +20,9 @@ export interface ReportOptions {
 
 /**
  * `gallery-export report`: the subject-access report of one snapshot, for operators, without the rest of
- * the bundle. The snapshot is downloaded into a private temporary folder exactly as `get` downloads it
- * (every file checked against the manifest's SHA-256 as it arrives), rendered, and the folder removed,
- * so only the report is left behind.
+ * the bundle. The snapshot is proven and downloaded into a private temporary folder exactly as `get`
+ * does it, rendered, and the folder removed, so only the report is left behind; a snapshot that fails its
+ * proof gets no report at all.
  */
 export async function reportCommand(cli: CliContext, options: ReportOptions): Promise<number> {
   if (options.author === undefined) throw usageError('--author is required');
@@ -35,27 +37,30 @@ export async function reportCommand(cli: CliContext, options: ReportOptions): Pr
       `${outFile} exists already; choose a new file (nothing is overwritten)`,
     );
   }
-  const { container } = createStorageServices(cli.config({ needsVault: false }));
+  const config = cli.config({ needsVault: false });
+  const proofOptions = await proofOptionsFor(config, options);
+  const { container } = createStorageServices(config);
   const work = await mkdtemp(join(tmpdir(), 'gallery-export-report-'));
   try {
-    const bundle = await downloadSnapshot(container, {
-      authorId,
-      runId,
-      outDir: join(work, 'bundle'),
-      signal: cli.io.signal,
-    });
-    const { snapshot } = bundle;
+    const bundle = await downloadSnapshot(
+      container,
+      { authorId, runId, outDir: join(work, 'bundle'), signal: cli.io.signal },
+      proofOptions,
+    );
+    const { proof } = bundle;
     await mkdir(dirname(outFile), { recursive: true });
-    const report = await writeBundleReport(bundle.folder, snapshot.manifest, {
+    const report = await writeBundleReport(bundle.folder, proof.manifest, {
       outFile,
-      completeListLocation: `${snapshot.prefix}entities.json in the archive (an operator downloads it, with the rest of the snapshot, with: gallery-export get --author ${authorId} --run ${snapshot.runId} --out <folder>)`,
+      proof: proof.summary,
+      completeListLocation: `${proof.location.prefix}entities.json in the archive (an operator downloads it, with the rest of the snapshot, with: gallery-export get --author ${authorId} --run ${proof.location.runId} --out <folder>)`,
       signal: cli.io.signal,
     });
     cli.out(
-      `Report of snapshot ${snapshot.runId} of author ${authorId}: ${report.entities} entities on ${report.pages} page(s):`,
+      `Report of snapshot ${proof.location.runId} of author ${authorId}: ${report.entities} entities on ${report.pages} page(s):`,
     );
     for (const file of report.files) cli.out(`  ${file}`);
-    cli.out('The snapshot was checked against its manifest before the report was written.');
+    cli.out('Checked before the report was written:');
+    for (const line of describeProof(proof.summary)) cli.out(`  - ${line}`);
     return EXIT_OK;
   } finally {
     await rm(work, { recursive: true, force: true });

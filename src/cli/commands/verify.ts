@@ -1,120 +1,181 @@
-import { PemPublicKeys, VaultPublicKeys, type PublicKeys } from '../../signing/publicKeys';
-import type { Config } from '../../config';
 import { createStorageServices } from '../../services';
-import { verifySnapshots, type SnapshotVerification } from '../../snapshots/verifySnapshots';
+import { nextStep } from '../../snapshots/nextSteps';
+import {
+  verifySnapshots,
+  type SnapshotVerification,
+  type VerifyProblem,
+  type VerifyReport,
+} from '../../snapshots/verifySnapshots';
 import { CliContext, EXIT_FAILED, EXIT_OK, usageError } from '../CliContext';
-import { parseAuthorOption, parseRunOption } from './options';
+import { formatBytes, terminalWidth, wrapText } from '../format';
+import { publicKeysFor, type EvidenceOptions } from './evidence';
+import { parseAuthorOption, parseDateOption, parseRunOption } from './options';
 
-export interface VerifyOptions {
+export interface VerifyOptions extends EvidenceOptions {
   author?: string;
+  /** A run ID, or "latest": the newest run that completed a snapshot. */
   run?: string;
+  since?: string;
+  until?: string;
   json?: boolean;
-  /** PEM files (`public-key --out`): check signatures offline, with no vault access. */
-  publicKey?: string[];
-  requireSignatures?: boolean;
+  /** Print only what is wrong, and a one-line total. */
+  problems?: boolean;
 }
 
 /**
- * `gallery-export verify`: re-hash every file against its manifest, check every signature (against the
- * vault's key, or `--public-key` offline) and every link of each author's chain; name each missing,
- * changed, unexpected or unsigned file with its path. Exit 0 when everything holds, 1 on any damage (or
- * when the snapshot asked for by --run does not exist).
+ * `gallery-export verify`: re-hash every file of the selected snapshots against its manifest, check every
+ * signature (against the vault's key, or `--public-key` offline) and every chain link against the whole
+ * archive; name each missing, changed, unexpected or unsigned file with its path and what to do about it.
+ * Exit 0 when everything holds, 1 on any damage (or when the run asked for holds no snapshot).
  */
 export async function verifyCommand(cli: CliContext, options: VerifyOptions): Promise<number> {
   const authorId = options.author === undefined ? undefined : parseAuthorOption(options.author);
-  const runId = options.run === undefined ? undefined : parseRunOption(options.run);
+  const latestRun = options.run === 'latest';
+  const runId = latestRun ? undefined : parseRunOption(options.run);
+  const since = parseDateOption('--since', options.since);
+  const until = parseDateOption('--until', options.until);
   const config = cli.config({ needsVault: false });
-  const keys = await publicKeys(config, options.publicKey);
+  const keys = await publicKeysFor(config, options.publicKey);
   if (options.requireSignatures && !keys) {
     throw usageError(
       '--require-signatures needs the public key: SIGNING_KEY_NAME and KEY_VAULT_URL, or --public-key <file.pem>',
     );
   }
   const { container, runs } = createStorageServices(config);
-  const report = await verifySnapshots(
-    container,
-    runs,
-    {
-      authorId,
-      runId,
-      signal: cli.io.signal,
-      retentionDays: config.snapshotRetentionDays,
-      keys,
-      requireSignatures: options.requireSignatures,
-    },
-    (result) => {
-      if (!options.json) printSnapshot(cli, result);
-    },
-  );
+  const report = await verifySnapshots(container, runs, {
+    authorId,
+    runId,
+    latestRun,
+    since,
+    until,
+    signal: cli.io.signal,
+    retentionDays: config.snapshotRetentionDays,
+    keys,
+    requireSignatures: options.requireSignatures,
+  });
   const count = (status: SnapshotVerification['status']): number =>
     report.snapshots.filter((result) => result.status === status).length;
   const ok = count('ok');
   const damaged = count('damaged');
-  const incomplete = count('incomplete');
-  const archived = count('archived');
+  const signatures = keys ? `checked with ${keys.source}` : 'not checked (no public key)';
   if (options.json) {
+    const withNextStep = (problem: VerifyProblem, author?: string) => ({
+      ...problem,
+      next: nextStep(problem, author),
+    });
     cli.out(
       JSON.stringify(
         {
+          run: report.runId ?? null,
           ok,
           damaged,
-          incomplete,
-          archived,
-          signatures: keys ? `checked with ${keys.source}` : 'not checked (no public key)',
-          snapshots: report.snapshots,
-          problems: report.problems,
+          incomplete: count('incomplete'),
+          archived: count('archived'),
+          signatures,
+          snapshots: report.snapshots.map((snapshot) => ({
+            ...snapshot,
+            problems: snapshot.problems.map((problem) => withNextStep(problem, snapshot.authorId)),
+          })),
+          problems: report.problems.map((problem) => withNextStep(problem)),
         },
         null,
         2,
       ),
     );
   } else {
-    for (const problem of report.problems)
-      cli.out(`DAMAGED   ${problem.path}: ${problem.kind}: ${problem.detail}`);
-    cli.out(
-      `${ok} snapshot(s) intact, ${damaged} damaged, ${incomplete} incomplete (never finished, ignored by readers)${archived ? `, ${archived} archived (rehydrate to verify)` : ''}${report.problems.length ? `; ${report.problems.length} other problem(s)` : ''}`,
-    );
-    cli.out(
-      keys
-        ? `Signatures checked with ${keys.source}.`
-        : 'Signatures not checked: no public key (SIGNING_KEY_NAME, or --public-key).',
-    );
+    printReport(cli, report, { problemsOnly: options.problems === true });
+    if (!options.problems) cli.out(`Signatures ${signatures}.`);
+    cli.out(describeTotal(report, keys !== undefined));
   }
-  if (runId && ok + damaged + archived === 0) {
-    cli.err(`No complete snapshot in run ${runId}${authorId ? ` for author ${authorId}` : ''}.`);
+  const selected = report.runId ?? runId;
+  if ((runId || latestRun) && ok + damaged + count('archived') === 0) {
+    cli.err(
+      selected
+        ? `No complete snapshot in run ${selected}${authorId ? ` of author ${authorId}` : ''}.`
+        : `No complete snapshot is stored${authorId ? ` for author ${authorId}` : ''}.`,
+    );
     return EXIT_FAILED;
   }
   return damaged > 0 || report.problems.length > 0 ? EXIT_FAILED : EXIT_OK;
 }
 
-async function publicKeys(config: Config, files: string[] | undefined): Promise<PublicKeys | undefined> {
-  if (files && files.length > 0) return PemPublicKeys.load(files);
-  if (!config.signingKeyName || !config.keyVaultUrl) return undefined;
-  return new VaultPublicKeys({
-    vaultUrl: config.keyVaultUrl,
-    keyName: config.signingKeyName,
-    managedIdentityClientId: config.storage.kind === 'identity' ? config.storage.clientId : undefined,
-  });
+/**
+ * The snapshots grouped by author (the author's full ID once, as a heading), each on a short line; every
+ * problem with its file, what is wrong and the next step, wrapped to the terminal rather than cut (full
+ * paths are in --json).
+ */
+function printReport(cli: CliContext, report: VerifyReport, options: { problemsOnly: boolean }): void {
+  const width = terminalWidth(cli.io.stdout, cli.io.env);
+  const byAuthor = new Map<string, SnapshotVerification[]>();
+  for (const snapshot of report.snapshots) {
+    if (options.problemsOnly && snapshot.status !== 'damaged') continue;
+    const list = byAuthor.get(snapshot.authorId) ?? [];
+    list.push(snapshot);
+    byAuthor.set(snapshot.authorId, list);
+  }
+  for (const authorId of [...byAuthor.keys()].sort()) {
+    cli.out(`author ${authorId}`);
+    const snapshots = byAuthor.get(authorId)!.sort((a, b) => (a.runId < b.runId ? 1 : -1));
+    for (const snapshot of snapshots) {
+      const head = `  ${snapshot.status.toUpperCase().padEnd(10)} ${snapshot.runId}`;
+      for (const line of wrapText(`${head}  ${describeSnapshot(snapshot)}`, width, '', ' '.repeat(14)))
+        cli.out(line);
+      for (const problem of snapshot.problems) printProblem(cli, problem, snapshot, width);
+      if (!options.problemsOnly)
+        for (const note of snapshot.notes)
+          for (const line of wrapText(`note: ${note}`, width, ' '.repeat(14), ' '.repeat(20))) cli.out(line);
+    }
+  }
+  if (report.problems.length > 0) cli.out('elsewhere in the container');
+  for (const problem of report.problems) printProblem(cli, problem, undefined, width);
 }
 
-function printSnapshot(cli: CliContext, result: SnapshotVerification): void {
-  switch (result.status) {
+function describeSnapshot(snapshot: SnapshotVerification): string {
+  switch (snapshot.status) {
     case 'ok':
-      cli.out(
-        `OK        ${result.prefix} (${result.files} files, ${result.bytes} bytes${result.signedBy ? ', signed' : ''})`,
-      );
-      break;
+      return `${snapshot.files} files, ${formatBytes(snapshot.bytes)}${snapshot.signedBy ? ', signature verified' : ''}`;
     case 'incomplete':
-      cli.out(`INCOMPLETE ${result.prefix} (no manifest; the export did not finish)`);
-      break;
+      return 'no manifest: the export did not finish (readers ignore it)';
     case 'archived':
-      cli.out(`ARCHIVED  ${result.prefix} (its manifest is in the Archive tier: rehydrate it to verify it)`);
-      break;
+      return 'its manifest is in the Archive tier: rehydrate it to verify it';
     case 'damaged':
-      cli.out(`DAMAGED   ${result.prefix}`);
-      for (const problem of result.problems)
-        cli.out(`  ${problem.kind.padEnd(16)} ${problem.path}: ${problem.detail}`);
-      break;
+      return `${snapshot.problems.length} problem(s)`;
   }
-  for (const note of result.notes) cli.out(`  note: ${note}`);
+}
+
+function printProblem(
+  cli: CliContext,
+  problem: VerifyProblem,
+  snapshot: SnapshotVerification | undefined,
+  width: number | undefined,
+): void {
+  // Inside its snapshot's folder a file is named by its name; anything else by its whole path.
+  const where =
+    snapshot && problem.path.startsWith(snapshot.prefix) && problem.path !== snapshot.prefix
+      ? problem.path.slice(snapshot.prefix.length)
+      : problem.path;
+  const indent = ' '.repeat(14);
+  for (const line of wrapText(`${problem.kind}: ${where}: ${problem.detail}`, width, indent, `${indent}  `))
+    cli.out(line);
+  for (const line of wrapText(
+    `next: ${nextStep(problem, snapshot?.authorId)}`,
+    width,
+    indent,
+    `${indent}      `,
+  ))
+    cli.out(line);
+}
+
+function describeTotal(report: VerifyReport, signaturesChecked: boolean): string {
+  const count = (status: SnapshotVerification['status']): number =>
+    report.snapshots.filter((result) => result.status === status).length;
+  const archived = count('archived');
+  const parts = [
+    `${count('ok')} intact`,
+    `${count('damaged')} damaged`,
+    `${count('incomplete')} incomplete`,
+    ...(archived ? [`${archived} archived`] : []),
+    ...(report.problems.length ? [`${report.problems.length} other problem(s)`] : []),
+  ];
+  return `${report.runId ? `Run ${report.runId}: ` : ''}${parts.join(', ')}; signatures ${signaturesChecked ? 'checked' : 'NOT checked'}.`;
 }
