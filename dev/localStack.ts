@@ -3,7 +3,10 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { KeyVaultAuthorRegistry } from '../src/authors/KeyVaultAuthorRegistry';
+import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import { authorIdDigest } from '../src/contract/authorId';
 import { DEFAULT_SETTINGS } from '../src/contract/defaults';
+import { readErasureLedger } from '../src/snapshots/erasureLedger';
 import { startAzurite, type AzuriteOptions, type RunningAzurite } from './azurite';
 import {
   DEMO_AUTHORS,
@@ -53,8 +56,11 @@ export interface DemoRegistration {
   label: string;
   secretName: string;
   authorId: string;
-  /** What the demo expects the export to make of it, and why. */
-  expected: 'complete' | 'failed' | 'skipped';
+  /**
+   * What the demo expects the export to make of it, and why. `erased`: the archive holds an erasure of
+   * this author, so it is not registered again (a purge stays a purge across restarts of the stack).
+   */
+  expected: 'complete' | 'failed' | 'skipped' | 'erased';
   note: string;
 }
 
@@ -88,7 +94,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       catalog,
       vault,
       env,
-      registerDemoAuthors: () => registerDemoAuthors(catalog, vault.url, secretPrefix),
+      registerDemoAuthors: () =>
+        registerDemoAuthors(
+          catalog,
+          vault.url,
+          secretPrefix,
+          BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(
+            env.EXPORT_CONTAINER!,
+          ),
+        ),
       async stop() {
         for (const stop of started.reverse()) await stop().catch(() => undefined);
       },
@@ -123,13 +137,31 @@ async function addSigningKey(vault: VaultEmulator, azuriteLocation: string | und
   );
 }
 
+/** Erasures of the author in the archive, if it has any (a container not created yet holds none). */
+async function erasureOf(container: ContainerClient, authorId: string): Promise<string | undefined> {
+  if (!(await container.exists())) return undefined;
+  const ledger = await readErasureLedger(container, { authorIdSha256: authorIdDigest(authorId) });
+  const [record] = ledger.records;
+  if (record) return `erased on ${record.record.completedAt} (erasure ${record.record.erasureId})`;
+  const [unfinished] = ledger.unfinished;
+  return unfinished
+    ? `an erasure began on ${unfinished.begunAt.toISOString()} (erasure ${unfinished.erasureId})`
+    : undefined;
+}
+
 async function registerDemoAuthors(
   catalog: CatalogSimulator,
   vaultUrl: string,
   secretPrefix: string,
+  container: ContainerClient,
 ): Promise<DemoRegistration[]> {
   const registry = new KeyVaultAuthorRegistry({ vaultUrl, secretPrefix });
   const registrations: DemoRegistration[] = [];
+  const erased = new Map<string, string>();
+  for (const author of DEMO_AUTHORS) {
+    const erasure = await erasureOf(container, author.authorId);
+    if (erasure) erased.set(author.authorId, erasure);
+  }
   const tokenPlan: Record<string, { token: 'valid' | 'expired' | 'none'; note: string }> = {
     'ada-lovelace': { token: 'valid', note: 'valid token: public and unlisted entities' },
     'zoe-muller': { token: 'valid', note: 'valid token: public and unlisted entities' },
@@ -142,6 +174,18 @@ async function registerDemoAuthors(
     'quiet-quentin': { token: 'valid', note: 'valid token: only unlisted entities' },
   };
   for (const author of DEMO_AUTHORS) {
+    const erasure = erased.get(author.authorId);
+    if (erasure) {
+      // Registering a purged author again would export what was erased at the next run.
+      registrations.push({
+        label: author.label,
+        secretName: `${secretPrefix}${author.label}`,
+        authorId: author.authorId,
+        expected: 'erased',
+        note: `not registered again: ${erasure}`,
+      });
+      continue;
+    }
     const plan = tokenPlan[author.label] ?? { token: 'valid' as const, note: '' };
     const token =
       plan.token === 'none'
@@ -168,22 +212,33 @@ async function registerDemoAuthors(
   });
 
   const disabledName = `${secretPrefix}disabled-author`;
-  await registry.client.setSecret(
-    disabledName,
-    JSON.stringify({ authorId: DEMO_AUTHORS[0]!.authorId, accessToken: null }),
-    {
-      enabled: false,
-      contentType: 'application/json',
-      tags: { authorId: DEMO_AUTHORS[0]!.authorId },
-    },
-  );
-  registrations.push({
-    label: 'disabled-author',
-    secretName: disabledName,
-    authorId: DEMO_AUTHORS[0]!.authorId,
-    expected: 'skipped',
-    note: 'on purpose: the secret is disabled',
-  });
+  const disabledErasure = erased.get(DEMO_AUTHORS[0]!.authorId);
+  if (disabledErasure) {
+    registrations.push({
+      label: 'disabled-author',
+      secretName: disabledName,
+      authorId: DEMO_AUTHORS[0]!.authorId,
+      expected: 'erased',
+      note: `not registered again: ${disabledErasure}`,
+    });
+  } else {
+    await registry.client.setSecret(
+      disabledName,
+      JSON.stringify({ authorId: DEMO_AUTHORS[0]!.authorId, accessToken: null }),
+      {
+        enabled: false,
+        contentType: 'application/json',
+        tags: { authorId: DEMO_AUTHORS[0]!.authorId },
+      },
+    );
+    registrations.push({
+      label: 'disabled-author',
+      secretName: disabledName,
+      authorId: DEMO_AUTHORS[0]!.authorId,
+      expected: 'skipped',
+      note: 'on purpose: the secret is disabled',
+    });
+  }
 
   const malformedName = `${secretPrefix}malformed-author`;
   await registry.client.setSecret(malformedName, 'this is not JSON', { contentType: 'text/plain' });

@@ -49,7 +49,8 @@ export async function demoCommand(cli: CliContext, options: DemoOptions): Promis
     cli.out('');
     const rows = registrations.map((registration) => {
       const outcome = record.authors.find((author) => author.secretName === registration.secretName);
-      const status = outcome?.status ?? 'missing';
+      // An erased author is not registered again, so the run never sees it.
+      const status = outcome?.status ?? (registration.expected === 'erased' ? 'erased' : 'missing');
       return [
         registration.secretName,
         status,

@@ -43,9 +43,14 @@ export async function localCommand(cli: CliContext, options: LocalOptions): Prom
   try {
     if (options.demoAuthors) {
       const registrations = await stack.registerDemoAuthors();
+      const registered = registrations.filter((entry) => entry.expected !== 'erased');
       cli.err(
-        `Registered ${registrations.length} demo authors (${registrations.map((r) => r.secretName).join(', ')})`,
+        `Registered ${registered.length} demo authors (${registered.map((entry) => entry.secretName).join(', ')})`,
       );
+      for (const entry of registrations.filter((candidate) => candidate.expected === 'erased'))
+        cli.err(
+          `Not registered again: ${entry.secretName}, ${entry.note.replace(/^not registered again: /, '')}`,
+        );
     }
     const settings = { ...stack.env, EXPORT_SCHEDULE: DEFAULT_SETTINGS.EXPORT_SCHEDULE };
     cli.err('The local stack is running. Point gallery-export at it with:');

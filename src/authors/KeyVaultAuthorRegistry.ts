@@ -121,31 +121,61 @@ export class KeyVaultAuthorRegistry {
     const wanted = normalizeAuthorId(authorId);
     if (!wanted) throw new GalleryExportError('USAGE', 'An author ID must be 64 hexadecimal characters');
     const found: string[] = [];
-    const untagged: string[] = [];
+    const untagged: SecretProperties[] = [];
     try {
       for await (const properties of this.client.listPropertiesOfSecrets({ abortSignal: signal })) {
         if (properties.managed) continue;
         const tagged = normalizeAuthorId(properties.tags?.authorId);
         if (tagged === wanted) found.push(properties.name);
-        // An author secret without a usable tag names its author only in its value. A disabled one cannot
-        // be read, and cannot export anyone while it stays disabled.
-        else if (!tagged && properties.name.startsWith(this.prefix) && properties.enabled !== false)
-          untagged.push(properties.name);
+        // An author secret without a usable tag names its author only in its value, enabled or not: a
+        // disabled one exports nobody today, and the erased author again the day it is enabled.
+        else if (!tagged && properties.name.startsWith(this.prefix)) untagged.push(properties);
       }
     } catch (error) {
       throw this.vaultError(error, 'list the author secrets', signal);
     }
-    for (const secretName of untagged) {
-      const named = await this.readAuthor(secretName, signal).then(
-        (author) => author.authorId,
-        (error: unknown) => {
-          if (error instanceof GalleryExportError && error.code === 'AUTHOR_CONFIG') return undefined;
-          throw error;
-        },
-      );
-      if (named === wanted) found.push(secretName);
+    for (const properties of untagged) {
+      const named =
+        properties.enabled === false
+          ? await this.authorOfDisabled(properties, signal)
+          : await this.readAuthor(properties.name, signal).then(
+              (author) => author.authorId,
+              (error: unknown) => {
+                if (error instanceof GalleryExportError && error.code === 'AUTHOR_CONFIG') return undefined;
+                throw error;
+              },
+            );
+      if (named === wanted) found.push(properties.name);
     }
     return found.sort();
+  }
+
+  /**
+   * The author a disabled secret names. The vault refuses to read a disabled secret's value, so its
+   * version is enabled for the read and disabled again at once, whatever the read gave.
+   */
+  private async authorOfDisabled(
+    properties: SecretProperties,
+    signal?: AbortSignal,
+  ): Promise<string | undefined> {
+    const { name, version } = properties;
+    const setEnabled = async (enabled: boolean): Promise<void> => {
+      try {
+        await this.client.updateSecretProperties(name, version ?? '', { enabled, abortSignal: signal });
+      } catch (error) {
+        throw this.vaultError(error, `${enabled ? 'enable' : 'disable'} secret "${name}"`, signal);
+      }
+    };
+    await setEnabled(true);
+    try {
+      const secret = await this.client.getSecret(name, { version, abortSignal: signal });
+      return parseAuthorSecret(name, secret.value).authorId;
+    } catch (error) {
+      if (error instanceof GalleryExportError && error.code === 'AUTHOR_CONFIG') return undefined;
+      throw this.vaultError(error, `read secret "${name}"`, signal);
+    } finally {
+      await setEnabled(false);
+    }
   }
 
   async deleteSecrets(

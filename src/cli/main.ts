@@ -3,6 +3,7 @@ import { isGalleryExportError, toGalleryExportError } from '../contract/errors';
 import { startTelemetry } from '../telemetry/startTelemetry';
 import { GENERATOR } from '../version';
 import { CliContext, EXIT_FAILED, EXIT_USAGE, type CliIo } from './CliContext';
+import type { ErasuresOptions } from './commands/erasures';
 import type { GetOptions } from './commands/get';
 import type { ListOptions } from './commands/list';
 import type { PublicKeyOptions } from './commands/publicKey';
@@ -128,7 +129,7 @@ export function buildProgram(
       'erase every snapshot of an author, delete its Key Vault registration and write an erasure record (needs --yes)',
     )
     .option('--author <id>', 'the author (64 hex)')
-    .option('--yes', 'confirm the erasure')
+    .option('--yes', 'confirm the erasure (without it: show what would be erased, erase nothing)')
     .option('--requested-by <who>', 'recorded in the erasure record (default: your user name)')
     .option(
       '--keep-registration',
@@ -137,6 +138,20 @@ export function buildProgram(
     .option('--json', 'print JSON')
     .action(
       action<PurgeOptions>(async (options) => (await import('./commands/purge')).purgeCommand(cli, options)),
+    );
+
+  program
+    .command('erasures')
+    .description(
+      'the erasure records (when, who asked, what was erased, whether the signature verifies) and any unfinished erasure',
+    )
+    .option('--author <id>', 'only this author (64 hex)')
+    .option('--public-key <file.pem>', 'check signatures offline with this PEM file (repeatable)', collect)
+    .option('--json', 'print JSON')
+    .action(
+      action<ErasuresOptions>(async (options) =>
+        (await import('./commands/erasures')).erasuresCommand(cli, options),
+      ),
     );
 
   program

@@ -142,6 +142,37 @@ export interface ErasureRecord {
   generator: { name: string; version: string };
 }
 
+/**
+ * The marker a purge writes before it erases anything (`purge-progress/<sha256>/<erasureId>.json`): from
+ * then on no export of the author writes. Names no one: the author only by the SHA-256 of the ID.
+ */
+export interface ErasureMarker {
+  schemaVersion: 1;
+  erasureId: string;
+  authorIdSha256: string;
+  requestedAt: string;
+  requestedBy: string;
+}
+
+/**
+ * What a begun erasure erases, written before the first delete (`purge-progress/<sha256>/<erasureId>/
+ * plan.json`) so that a purge killed half-way is finished with the same record, counting what the killed
+ * attempt already deleted. It names the author (the command that finishes the erasure needs the ID), so it
+ * is deleted once the erasure record is written.
+ */
+export interface ErasurePlan {
+  schemaVersion: 1;
+  erasureId: string;
+  authorId: string;
+  /** The registration is kept (`--keep-registration`). */
+  keepRegistration: boolean;
+  /** Every blob under the author's snapshots when the erasure began: paths below `snapshots/<authorId>/`. */
+  blobs: Array<{ name: string; bytes: number }>;
+  runIds: string[];
+  /** The Key Vault secrets that named the author when the erasure began. */
+  secrets: string[];
+}
+
 /** Counts derived from the authors list, so they can never disagree with it. */
 export function countAuthors(authors: readonly AuthorOutcome[]): RunRecord['counts'] {
   const counts = { authors: authors.length, complete: 0, failed: 0, skipped: 0, pending: 0 };

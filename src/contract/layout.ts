@@ -7,13 +7,20 @@ import { compactUtcStamp } from './stamps';
  *   runs/<YYYY>/<MM>/<DD>/<runId>.json            the run record
  *   runs/<YYYY>/<MM>/<DD>/<runId>/<secret>.json   one author's outcome, gathered when the run is finalised
  *   runs/<YYYY>/<MM>/<DD>/<runId>/claims/<authorId>.json   which secret writes that author in the run
- *   erasures/<erasureId>.json                      erasure records (and <erasureId>.signature.json)
- *   erasures/begun/<sha256 of author ID>/<erasureId>.json   an erasure has begun (written first)
+ *   erasures/<erasureId>.json                      erasure records (and <erasureId>.signature.json), only
+ *   purge-progress/<sha256 of author ID>/<erasureId>.json   an erasure has begun (written first, kept)
+ *   purge-progress/<sha256 of author ID>/<erasureId>/plan.json     what it erases (until it is finished)
+ *   purge-progress/<sha256 of author ID>/<erasureId>/record.json   its record, fixed before it is signed
+ *   erasures/begun/<sha256 of author ID>/<erasureId>.json   where versions before 0.2 marked a begun erasure
  * The one-run-at-a-time lock is a lease on the container itself (see BlobRunLock): no blob.
  */
 export const SNAPSHOTS_ROOT = 'snapshots/';
 export const RUNS_ROOT = 'runs/';
 export const ERASURES_ROOT = 'erasures/';
+/** The purge's own progress documents: out of erasures/, where an auditor finds only records and signatures. */
+export const PURGE_PROGRESS_ROOT = 'purge-progress/';
+/** Where earlier versions wrote the marker of a begun erasure: still read, never written. */
+export const LEGACY_ERASURE_MARKERS_ROOT = 'erasures/begun/';
 
 export const PROFILE_FILE = 'profile.json';
 export const ENTITIES_FILE = 'entities.json';
@@ -118,13 +125,38 @@ export function erasureSignaturePath(erasureId: string): string {
 /**
  * Where a purge marks, before it erases anything, that an erasure of an author has begun: under the
  * SHA-256 of the author ID (never the ID itself), so an export checks one small folder before writing.
+ * The marker stays after the erasure is finished: it is what orders the erasure against runs.
  */
 export function erasureMarkersPrefix(authorIdSha256: string): string {
-  return `${ERASURES_ROOT}begun/${authorIdSha256}/`;
+  return `${PURGE_PROGRESS_ROOT}${authorIdSha256}/`;
 }
 
 export function erasureMarkerPath(authorIdSha256: string, erasureId: string): string {
   return `${erasureMarkersPrefix(authorIdSha256)}${erasureId}.json`;
+}
+
+/** The markers earlier versions wrote (read for blocking and resuming, never written). */
+export function legacyErasureMarkersPrefix(authorIdSha256: string): string {
+  return `${LEGACY_ERASURE_MARKERS_ROOT}${authorIdSha256}/`;
+}
+
+/** What a begun erasure will erase (it names the author): deleted once the erasure record is written. */
+export function erasurePlanPath(authorIdSha256: string, erasureId: string): string {
+  return `${erasureMarkersPrefix(authorIdSha256)}${erasureId}/plan.json`;
+}
+
+/** The erasure record's bytes, fixed before they are signed, so a resumed purge signs the same bytes. */
+export function erasureDraftPath(authorIdSha256: string, erasureId: string): string {
+  return `${erasureMarkersPrefix(authorIdSha256)}${erasureId}/record.json`;
+}
+
+/** A marker's path (new or legacy layout) in its parts; undefined for anything else. */
+export function parseErasureMarkerPath(
+  path: string,
+): { authorIdSha256: string; erasureId: string; legacy: boolean } | undefined {
+  const match = /^(purge-progress|erasures\/begun)\/([0-9a-f]{64})\/([^/]+)\.json$/.exec(path);
+  if (!match || !isRunId(match[3])) return undefined;
+  return { authorIdSha256: match[2]!, erasureId: match[3], legacy: match[1] !== 'purge-progress' };
 }
 
 /** An erasure record's own path (`erasures/<erasureId>.json`), telling it from markers and signatures. */

@@ -2,6 +2,8 @@ import type { AuthorCredentials, AuthorSecretRef } from '../contract/authorSecre
 import type { AuthorReading, EntityCollector, ReadAuthorOptions } from '../contract/catalogApi';
 import type {
   AuthorOutcome,
+  ErasureMarker,
+  ErasurePlan,
   ErasureRecord,
   Manifest,
   ManifestFile,
@@ -204,6 +206,8 @@ export interface ErasedBlobs {
   blobs: number;
   bytes: number;
   runIds: string[];
+  /** Each blob name (below `snapshots/<authorId>/`), once however many versions it had, with its size. */
+  files: Array<{ name: string; bytes: number }>;
 }
 
 export interface SnapshotStore {
@@ -213,26 +217,47 @@ export interface SnapshotStore {
     authorId: string,
     signal?: AbortSignal,
   ): Promise<{ runId: string; manifestSha256: string } | undefined>;
-  /** Whether anything at all is stored under the author's snapshots (complete or not). */
-  hasAny(authorId: string, signal?: AbortSignal): Promise<boolean>;
+  /** Every blob under the author's snapshots, complete or not, versions included: what a purge erases. */
+  inventoryAuthor(authorId: string, signal?: AbortSignal): Promise<Pick<ErasedBlobs, 'files' | 'runIds'>>;
   /** Deletes every blob of the author (every version and blob snapshot too), until nothing is left. */
   eraseAuthor(authorId: string, options?: WriteOptions): Promise<ErasedBlobs>;
 }
 
-/** Erasure records, and the markers that say an erasure has begun. */
+/** A begun erasure that has no record yet, as the purge that finishes it needs it. */
+export interface BegunErasure {
+  erasureId: string;
+  requestedAt: string;
+  requestedBy: string;
+  /** What it erases, when the purge that began it got as far as writing it. */
+  plan?: ErasurePlan | undefined;
+}
+
+/**
+ * Erasure records, and a purge's progress toward one: the marker that says an erasure has begun, the plan
+ * of what it erases, and the record's bytes fixed before they are signed. Every write is create-once and
+ * returns what an earlier attempt stored, so a purge run again after any interruption reaches the same end.
+ */
 export interface ErasureStore {
+  /** The author's begun erasures without a record (a later record closes earlier ones), oldest first. */
+  unfinished(authorId: string, signal?: AbortSignal): Promise<BegunErasure[]>;
   /** Written first by a purge: from then on no export of the author writes (see `blocking`). */
-  begin(
-    marker: { erasureId: string; authorId: string; requestedAt: string; requestedBy: string },
-    options?: WriteOptions,
-  ): Promise<void>;
-  /** Writes the erasure record (and its signature first, when there is one); returns the record's path. */
+  begin(marker: ErasureMarker, options?: WriteOptions): Promise<void>;
+  /** Stores what the erasure erases, before its first delete; returns the plan stored first. */
+  savePlan(plan: ErasurePlan, options?: WriteOptions): Promise<ErasurePlan>;
+  /** Fixes the record's bytes before they are signed; returns the bytes stored first. */
+  draftRecord(record: ErasureRecord, options?: WriteOptions): Promise<Buffer>;
+  /** Writes the signature (when there is one), then the record; returns the record's path. */
   complete(
-    record: ErasureRecord,
+    erasureId: string,
     bytes: Buffer,
     signature: SignatureDocument | undefined,
     options?: WriteOptions,
   ): Promise<string>;
+  /**
+   * Removes the plan (it names the author) and the draft once the record is written; without an erasure
+   * ID, those left of every erasure of the author that has its record.
+   */
+  discardProgress(authorId: string, erasureId: string | undefined, options?: WriteOptions): Promise<void>;
   /**
    * The erasures of this author that forbid a run to write: begun after the run was created, or not
    * finished before it (both by storage's clock). Empty when the run may write.

@@ -1,9 +1,9 @@
 import { authorIdDigest } from '../contract/authorId';
-import { GalleryExportError, isGalleryExportError } from '../contract/errors';
-import { serializeDocument, type ErasureRecord } from '../contract/formats';
-import { erasureRecordPath, newRunId } from '../contract/layout';
+import { GalleryExportError, isGalleryExportError, toGalleryExportError } from '../contract/errors';
+import type { ErasurePlan, ErasureRecord } from '../contract/formats';
+import { newRunId } from '../contract/layout';
 import { keepRunLock } from './LeaseKeeper';
-import type { AuthorRegistry, ExportServices } from './ports';
+import type { AuthorRegistry, BegunErasure, ErasedBlobs, ExportServices } from './ports';
 
 export type PurgeServices = Pick<
   ExportServices,
@@ -22,84 +22,211 @@ export interface PurgeRequest {
   signal?: AbortSignal | undefined;
 }
 
-export interface PurgeResult {
-  /** Undefined when there was nothing to erase and nothing registered (a repeated purge is a no-op). */
-  record: ErasureRecord | undefined;
-  path: string | undefined;
-  /** True when the erasure record was signed. */
-  signed: boolean;
+/** What a purge of the author would erase now, found without changing anything. */
+export interface PurgePreview {
+  authorId: string;
+  runIds: string[];
+  /** Every blob under the author's snapshots (versions counted once), with its size. */
+  files: Array<{ name: string; bytes: number }>;
+  bytes: number;
+  /** The Key Vault secrets naming the author (none looked for with `keepRegistration`). */
+  secrets: string[];
+  /** An erasure that began and was not finished: the purge finishes it. */
+  unfinished: BegunErasure | undefined;
+  /** Nothing stored, nothing registered, nothing begun. */
+  nothingToErase: boolean;
+}
+
+export type PurgeResult =
+  | {
+      state: 'erased';
+      record: ErasureRecord;
+      path: string;
+      /** True when the erasure record was signed. */
+      signed: boolean;
+      /** True when this purge finished an erasure an earlier one began. */
+      resumed: boolean;
+    }
+  | { state: 'nothing'; preview: PurgePreview };
+
+/** Signed by a purge before its first delete, to prove the signing key is there and usable. */
+const SIGNING_PROBE = Buffer.from('gallery-export: the signing key can sign an erasure record\n');
+
+/**
+ * What a purge needs, checked before anything is erased: storage (the author's blobs and erasures can be
+ * listed), the vault (the author's secrets can be listed and read), the signing key when one is configured
+ * (it signs a probe). Finds what the purge would erase. Any failure says that nothing was erased.
+ */
+export async function previewPurge(services: PurgeServices, request: PurgeRequest): Promise<PurgePreview> {
+  const { authorId, signal } = request;
+  try {
+    const [unfinished] = await services.erasures.unfinished(authorId, signal);
+    const deregister = !request.keepRegistration || unfinished?.plan?.keepRegistration === false;
+    if (deregister && !services.registry) {
+      throw new GalleryExportError(
+        'CONFIG',
+        request.keepRegistration
+          ? `The erasure ${unfinished!.erasureId} began without --keep-registration: finishing it ends the registration, which needs KEY_VAULT_URL`
+          : 'Ending the registration needs KEY_VAULT_URL (or --keep-registration)',
+      );
+    }
+    const inventory = await services.snapshots.inventoryAuthor(authorId, signal);
+    const secrets = deregister ? await services.registry!.findAuthorSecrets(authorId, signal) : [];
+    if (services.signer) await services.signer.sign(SIGNING_PROBE, 'purge-preflight', signal);
+    return {
+      authorId,
+      runIds: inventory.runIds,
+      files: inventory.files,
+      bytes: inventory.files.reduce((sum, file) => sum + file.bytes, 0),
+      secrets,
+      unfinished,
+      nothingToErase: inventory.files.length === 0 && secrets.length === 0 && unfinished === undefined,
+    };
+  } catch (error) {
+    throw nothingErased(error);
+  }
 }
 
 /**
  * Erases an author: every snapshot (every blob, version and blob snapshot under `snapshots/<authorId>/`)
  * and, unless asked to keep it, the author's registration in Key Vault, so that the next run does not
- * re-create what was erased. It holds the run lock throughout, renewed by the same keeper as every other
- * holder, and every delete and write goes out under its fence. First of all it marks that the erasure has
- * begun, so that no export of the author writes afterwards, whatever run it belongs to; last it writes an
- * erasure record (signed when a key is configured) that proves the erasure without naming anyone.
+ * re-create what was erased; then an erasure record (signed when a key is configured) proves it without
+ * naming anyone.
+ *
+ * A small state machine whose state lives in storage, each step create-once or idempotent, so that the
+ * same command run again after an interruption anywhere (a kill, a vault or storage lost half-way)
+ * finishes the erasure with the same record: the marker (from now on no export of the author writes),
+ * the plan of what is erased, the deletes, the record's bytes, the signature, the record, then the plan is
+ * removed. Everything it needs is checked before the marker (see previewPurge); it holds the run lock
+ * throughout, and every write goes out under its fence.
  */
 export async function purgeAuthor(services: PurgeServices, request: PurgeRequest): Promise<PurgeResult> {
   const { authorId, signal } = request;
-  if (!request.keepRegistration && !services.registry) {
-    throw new GalleryExportError(
-      'CONFIG',
-      'Ending the registration needs KEY_VAULT_URL (or --keep-registration)',
-    );
-  }
-  const requestedAt = services.now();
   const leaseId = await services.lock.acquire(signal).catch((error: unknown) => {
     if (isGalleryExportError(error, 'RUN_LOCKED')) {
       throw new GalleryExportError(
         'RUN_LOCKED',
-        'An export run is in progress; erase when it has finished (nothing was erased)',
+        'An export run (or another purge) is in progress; erase when it has finished. Nothing was erased.',
         { statusCode: 409 },
       );
     }
-    throw error;
+    throw nothingErased(error);
   });
   const keeper = keepRunLock(services, leaseId);
   const purgeSignal = signal ? AbortSignal.any([signal, keeper.signal]) : keeper.signal;
   const fenced = { signal: purgeSignal, fence: keeper.fence };
   try {
-    const stored = await services.snapshots.hasAny(authorId, purgeSignal);
-    const erasureId = newRunId(requestedAt);
-    // Without anything stored or registered there is nothing to prove: a repeated purge is a no-op
-    // (and leaves no marker that would block the author for good).
-    const deregister = !request.keepRegistration;
-    const registered = deregister ? await services.registry!.findAuthorSecrets(authorId, purgeSignal) : [];
-    if (!stored && registered.length === 0) return { record: undefined, path: undefined, signed: false };
+    const preview = await previewPurge(services, { ...request, signal: purgeSignal });
+    if (preview.nothingToErase) {
+      // A purge killed right after its record leaves the plan, which names the author: remove it now.
+      await services.erasures.discardProgress(authorId, undefined, fenced);
+      return { state: 'nothing', preview };
+    }
+    const now = services.now();
+    const begun: BegunErasure = preview.unfinished ?? {
+      erasureId: newRunId(now),
+      requestedAt: now.toISOString(),
+      requestedBy: request.requestedBy,
+    };
+    const authorIdSha256 = authorIdDigest(authorId);
     await services.erasures.begin(
-      { erasureId, authorId, requestedAt: requestedAt.toISOString(), requestedBy: request.requestedBy },
+      {
+        schemaVersion: 1,
+        erasureId: begun.erasureId,
+        authorIdSha256,
+        requestedAt: begun.requestedAt,
+        requestedBy: begun.requestedBy,
+      },
       fenced,
     );
-    const deleted = await services.snapshots.eraseAuthor(authorId, fenced);
-    // After the blobs, before reporting success: a registration left behind would export the author again.
-    const secretsRemoved = deregister ? await services.registry!.deleteSecrets(registered, fenced) : [];
+    const plan = await services.erasures.savePlan(
+      begun.plan ?? {
+        schemaVersion: 1,
+        erasureId: begun.erasureId,
+        authorId,
+        keepRegistration: request.keepRegistration === true,
+        blobs: preview.files,
+        runIds: preview.runIds,
+        secrets: preview.secrets,
+      },
+      fenced,
+    );
+    const erased = await services.snapshots.eraseAuthor(authorId, fenced);
+    // Finishing an erasure that began without --keep-registration ends the registration in any case.
+    const deregister = !(plan.keepRegistration && request.keepRegistration === true);
+    const removed = deregister
+      ? await services.registry!.deleteSecrets(union(plan.secrets, preview.secrets), fenced)
+      : [];
     const record: ErasureRecord = {
       schemaVersion: 1,
-      erasureId,
-      authorIdSha256: authorIdDigest(authorId),
-      requestedAt: requestedAt.toISOString(),
+      erasureId: begun.erasureId,
+      authorIdSha256,
+      requestedAt: begun.requestedAt,
       completedAt: services.now().toISOString(),
-      requestedBy: request.requestedBy,
-      deleted,
+      requestedBy: begun.requestedBy,
+      deleted: whatWasDeleted(plan, erased),
       registration: {
-        secretsRemoved,
+        // A secret of the plan that is gone now was deleted by this erasure, by this attempt or an earlier one.
+        secretsRemoved: deregister ? union(plan.secrets, removed) : [],
         kept: !deregister,
         ...(services.registry ? { vault: services.registry.location } : {}),
       },
       generator: services.generator,
     };
-    const bytes = serializeDocument(record);
-    const signature = await services.signer?.sign(
-      bytes,
-      erasureRecordPath(erasureId).split('/').pop()!,
-      purgeSignal,
-    );
-    const path = await services.erasures.complete(record, bytes, signature, fenced);
-    return { record, path, signed: signature !== undefined };
+    const bytes = await services.erasures.draftRecord(record, fenced);
+    const signature = await services.signer?.sign(bytes, `${begun.erasureId}.json`, purgeSignal);
+    const path = await services.erasures.complete(begun.erasureId, bytes, signature, fenced);
+    await services.erasures.discardProgress(authorId, begun.erasureId, fenced);
+    return {
+      state: 'erased',
+      record: JSON.parse(bytes.toString('utf8')) as ErasureRecord,
+      path,
+      signed: signature !== undefined,
+      resumed: preview.unfinished !== undefined,
+    };
+  } catch (error) {
+    throw unfinishedErasure(error, authorId);
   } finally {
     keeper.stop();
     await services.lock.release(leaseId).catch(() => undefined);
   }
+}
+
+/** What the plan found when the erasure began, and whatever this attempt found besides (once each). */
+function whatWasDeleted(plan: ErasurePlan, erased: ErasedBlobs): ErasureRecord['deleted'] {
+  const files = new Map(plan.blobs.map((file) => [file.name, file.bytes]));
+  for (const file of erased.files) if (!files.has(file.name)) files.set(file.name, file.bytes);
+  const runIds = union(plan.runIds, erased.runIds);
+  return {
+    snapshots: runIds.length,
+    blobs: files.size,
+    bytes: [...files.values()].reduce((sum, bytes) => sum + bytes, 0),
+    runIds,
+  };
+}
+
+function union(a: readonly string[], b: readonly string[]): string[] {
+  return [...new Set([...a, ...b])].sort();
+}
+
+/** A failure before the first change: says that nothing was erased. */
+function nothingErased(error: unknown): GalleryExportError {
+  const failure = toGalleryExportError(error);
+  if (/nothing was erased/i.test(failure.message)) return failure;
+  return new GalleryExportError(failure.code, `${failure.message.replace(/\.?$/, '')}. Nothing was erased.`, {
+    cause: failure,
+    statusCode: failure.statusCode,
+    details: failure.details,
+  });
+}
+
+/** A failure after the marker: the erasure is unfinished, and the same command finishes it. */
+function unfinishedErasure(error: unknown, authorId: string): GalleryExportError {
+  const failure = toGalleryExportError(error);
+  if (/nothing was erased/i.test(failure.message)) return failure;
+  return new GalleryExportError(
+    failure.code,
+    `${failure.message.replace(/\.?$/, '')}. The erasure is unfinished: run the same command again to finish it (gallery-export purge --author ${authorId} --yes).`,
+    { cause: failure, statusCode: failure.statusCode, details: failure.details },
+  );
 }

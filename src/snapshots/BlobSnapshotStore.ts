@@ -7,15 +7,9 @@ import {
   type ManifestFile,
   type SignatureDocument,
 } from '../contract/formats';
-import {
-  authorSnapshotsPrefix,
-  MANIFEST_FILE,
-  SIGNATURE_FILE,
-  snapshotPrefix,
-  type SnapshotFileName,
-} from '../contract/layout';
+import { MANIFEST_FILE, SIGNATURE_FILE, snapshotPrefix, type SnapshotFileName } from '../contract/layout';
 import { createBlobOnce, JSON_CONTENT_TYPE, type CreateBlobOptions, type FencedWrite } from './blobDocuments';
-import { eraseAuthorBlobs, type ErasedBlobs } from './eraseAuthorBlobs';
+import { eraseAuthorBlobs, inventoryAuthorBlobs, type ErasedBlobs } from './eraseAuthorBlobs';
 import { findLatestComplete, MANIFEST_SHA256_METADATA } from './latestSnapshot';
 import { readManifest } from './snapshotListing';
 import { storageError } from './storageErrors';
@@ -44,17 +38,9 @@ export class BlobSnapshotStore {
     return findLatestComplete(this.container, authorId, signal);
   }
 
-  async hasAny(authorId: string, signal?: AbortSignal): Promise<boolean> {
-    const prefix = authorSnapshotsPrefix(authorId);
-    try {
-      const page = await this.container
-        .listBlobsFlat({ prefix, includeVersions: true, includeUncommitedBlobs: true, abortSignal: signal })
-        .byPage({ maxPageSize: 1 })
-        .next();
-      return !page.done && page.value.segment.blobItems.length > 0;
-    } catch (error) {
-      throw storageError(error, 'list', prefix, 'STORAGE_UNAVAILABLE');
-    }
+  /** Every blob under the author's snapshots, once each (what a purge would erase). */
+  inventoryAuthor(authorId: string, signal?: AbortSignal): Promise<Pick<ErasedBlobs, 'files' | 'runIds'>> {
+    return inventoryAuthorBlobs(this.container, authorId, signal);
   }
 
   eraseAuthor(authorId: string, options: FencedWrite = {}): Promise<ErasedBlobs> {

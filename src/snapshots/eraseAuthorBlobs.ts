@@ -9,6 +9,38 @@ export interface ErasedBlobs {
   blobs: number;
   bytes: number;
   runIds: string[];
+  /** Each blob name erased (below `snapshots/<authorId>/`, once however many versions it had), with its size. */
+  files: Array<{ name: string; bytes: number }>;
+}
+
+/** Every blob under an author's snapshots (versions, blob snapshots, uncommitted blocks included), once each. */
+export async function inventoryAuthorBlobs(
+  container: ContainerClient,
+  authorId: string,
+  signal?: AbortSignal,
+): Promise<Pick<ErasedBlobs, 'files' | 'runIds'>> {
+  const prefix = authorSnapshotsPrefix(authorId);
+  const files = new Map<string, number>();
+  const runIds = new Set<string>();
+  try {
+    for await (const item of container.listBlobsFlat({
+      prefix,
+      includeVersions: true,
+      includeSnapshots: true,
+      includeUncommitedBlobs: true,
+      abortSignal: signal,
+    })) {
+      const location = parseSnapshotPath(item.name);
+      if (location) runIds.add(location.runId);
+      if (!files.has(item.name)) files.set(item.name, item.properties.contentLength ?? 0);
+    }
+  } catch (error) {
+    throw storageError(error, 'list', prefix, 'STORAGE_UNAVAILABLE');
+  }
+  return {
+    files: [...files].map(([name, bytes]) => ({ name: name.slice(prefix.length), bytes })),
+    runIds: [...runIds].sort(),
+  };
 }
 
 /** Rounds of listing and deleting (versions appear as their current blobs are deleted). */
@@ -29,7 +61,7 @@ export async function eraseAuthorBlobs(
   const { signal } = options;
   const prefix = authorSnapshotsPrefix(authorId);
   const runIds = new Set<string>();
-  const names = new Set<string>();
+  const names = new Map<string, number>();
   let bytes = 0;
   let window: { signal: AbortSignal | undefined; at: number } | undefined;
   const fenced = async (): Promise<AbortSignal | undefined> => {
@@ -69,7 +101,7 @@ export async function eraseAuthorBlobs(
         // without versioning there is no version ID at all.
         const current = !item.snapshot && (item.versionId === undefined || item.isCurrentVersion === true);
         if (!names.has(item.name)) {
-          names.add(item.name);
+          names.set(item.name, item.properties.contentLength ?? 0);
           bytes += item.properties.contentLength ?? 0;
         }
         let client = container.getBlobClient(item.name);
@@ -94,5 +126,11 @@ export async function eraseAuthorBlobs(
     if (window?.signal?.aborted) throw window.signal.reason as Error;
     throw storageError(error, 'erase', prefix);
   }
-  return { snapshots: runIds.size, blobs: names.size, bytes, runIds: [...runIds].sort() };
+  return {
+    snapshots: runIds.size,
+    blobs: names.size,
+    bytes,
+    runIds: [...runIds].sort(),
+    files: [...names].map(([name, size]) => ({ name: name.slice(prefix.length), bytes: size })),
+  };
 }

@@ -1,83 +1,55 @@
 import type { ContainerClient } from '@azure/storage-blob';
-import type { ErasureRecord } from '../contract/formats';
-import { ERASURES_ROOT, erasureSignaturePath, parseErasureRecordPath } from '../contract/layout';
-import { schemaProblems } from '../contract/schemas';
-import { readJsonBlob } from './blobDocuments';
-import { checkSignature } from './signatureCheck';
-import { storageError } from './storageErrors';
+import { readErasureLedger, type StoredErasureRecord, type UnfinishedErasure } from './erasureLedger';
 import type { PublicKeyResolver, VerifyProblem } from './verifyTypes';
 
 export interface ErasureEvidence {
   /** `<sha256 of author ID>:<runId>` for every snapshot an erasure record says was deleted. */
   erased: Set<string>;
-  /** Erasure records that cannot be read or trusted, each named: one does not hide the others. */
+  /** The records that count as evidence (their signature holds, or was not checked for want of a key). */
+  records: StoredErasureRecord[];
+  /** Erasures that began and were never finished. */
+  unfinished: UnfinishedErasure[];
+  /**
+   * Erasure records that cannot be read or trusted, and unfinished erasures, each named with the command
+   * that finishes it: one does not hide the others.
+   */
   problems: VerifyProblem[];
 }
 
 /**
- * Every erasure record, read one by one (a malformed one is reported and the rest still count), with its
- * signature checked when there is one and keys to check it with. Markers (`erasures/begun/…`) and
- * signatures are not records.
+ * The erasure records as evidence for verify: a record explains the snapshots it lists as deleted only
+ * when it is valid and its signature holds (or is required and present). An erasure that began and was
+ * never finished is a problem of its own: the author's data may be half gone, and its registration too.
  */
 export async function readErasureEvidence(
   container: ContainerClient,
   options: {
+    /** Only this author's erasures. */
+    authorIdSha256?: string | undefined;
     keys?: PublicKeyResolver | undefined;
     requireSignatures?: boolean | undefined;
     signal?: AbortSignal | undefined;
   },
 ): Promise<ErasureEvidence> {
+  const ledger = await readErasureLedger(container, options);
   const erased = new Set<string>();
-  const problems: VerifyProblem[] = [];
-  const names = new Set<string>();
-  try {
-    for await (const blob of container.listBlobsFlat({
-      prefix: ERASURES_ROOT,
-      abortSignal: options.signal,
-    })) {
-      names.add(blob.name);
-    }
-  } catch (error) {
-    throw storageError(error, 'list', ERASURES_ROOT, 'STORAGE_UNAVAILABLE');
+  const records: StoredErasureRecord[] = [];
+  for (const stored of ledger.records) {
+    if (stored.signature.state === 'invalid') continue;
+    if (stored.signature.state === 'unsigned' && options.requireSignatures) continue;
+    records.push(stored);
+    for (const runId of stored.record.deleted.runIds) erased.add(`${stored.record.authorIdSha256}:${runId}`);
   }
-  for (const path of [...names].sort()) {
-    const erasureId = parseErasureRecordPath(path);
-    if (!erasureId) continue;
-    const stored = await readJsonBlob<ErasureRecord>(container, path, options.signal);
-    if (stored.state !== 'ok') {
-      problems.push({ path, kind: 'erasure-invalid', detail: 'the erasure record is not readable JSON' });
-      continue;
-    }
-    const shape = schemaProblems('erasure', stored.value);
-    if (shape.length > 0) {
-      problems.push({
-        path,
-        kind: 'erasure-invalid',
-        detail: `the erasure record does not match its schema: ${shape.join('; ')}`,
-      });
-      continue;
-    }
-    const signaturePath = erasureSignaturePath(erasureId);
-    if (names.has(signaturePath)) {
-      const signature = await readJsonBlob<unknown>(container, signaturePath, options.signal);
-      const verdict =
-        signature.state === 'ok'
-          ? await checkSignature(
-              signature.value,
-              { name: path.split('/').pop()!, bytes: stored.bytes },
-              options.keys,
-              options.signal,
-            )
-          : ({ ok: false, detail: 'the signature is not readable JSON' } as const);
-      if (!verdict.ok) {
-        problems.push({ path: signaturePath, kind: 'signature-invalid', detail: verdict.detail });
-        continue;
-      }
-    } else if (options.requireSignatures) {
-      problems.push({ path, kind: 'unsigned', detail: 'the erasure record has no signature' });
-      continue;
-    }
-    for (const runId of stored.value.deleted.runIds) erased.add(`${stored.value.authorIdSha256}:${runId}`);
-  }
-  return { erased, problems };
+  const unfinished = ledger.unfinished.map((erasure): VerifyProblem => ({
+    path: erasure.markerPath,
+    kind: 'erasure-unfinished',
+    detail: `an erasure of ${erasure.plan ? `author ${erasure.plan.authorId}` : `the author whose ID has SHA-256 ${erasure.authorIdSha256}`} began on ${erasure.begunAt.toISOString()}${erasure.marker ? ` (requested by ${erasure.marker.requestedBy})` : ''} and has no erasure record: part of its data and registration may remain`,
+    ...(erasure.plan ? { authorId: erasure.plan.authorId } : {}),
+  }));
+  return {
+    erased,
+    records,
+    unfinished: ledger.unfinished,
+    problems: [...ledger.problems, ...unfinished],
+  };
 }

@@ -6,9 +6,10 @@ import type { VerifyProblem } from './verifyTypes';
  * to repair most of it (soft delete and blob versioning are on in the templates).
  */
 export function nextStep(
-  problem: Pick<VerifyProblem, 'kind' | 'path' | 'detail'>,
-  authorId?: string,
+  problem: Pick<VerifyProblem, 'kind' | 'path' | 'detail' | 'authorId'>,
+  snapshotAuthorId?: string,
 ): string {
+  const authorId = problem.authorId ?? snapshotAuthorId;
   const earlier = authorId
     ? `an earlier snapshot can be handed out meanwhile (gallery-export list --author ${authorId})`
     : 'an earlier snapshot can be handed out meanwhile (gallery-export list)';
@@ -36,6 +37,6 @@ export function nextStep(
     case 'erasure-unfinished':
       return authorId
         ? `finish it: gallery-export purge --author ${authorId} --yes`
-        : 'finish it with gallery-export purge --author <id> --yes';
+        : "finish it: gallery-export purge --author <the author's ID> --yes (the ID whose SHA-256 the path names)";
   }
 }

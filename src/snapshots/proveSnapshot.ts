@@ -1,4 +1,5 @@
 import type { ContainerClient } from '@azure/storage-blob';
+import { authorIdDigest } from '../contract/authorId';
 import { GalleryExportError } from '../contract/errors';
 import type { Manifest } from '../contract/formats';
 import type { SnapshotLocation } from '../contract/layout';
@@ -87,7 +88,12 @@ export async function proveSnapshot(
   const { manifest, manifestBytes, signature, signatureBytes } = checked;
   let chain: SnapshotProofSummary['chain'] | undefined;
   if (manifest && manifestBytes && checked.manifestSha256) {
-    const evidence = await readErasureEvidence(container, options);
+    const evidence = await readErasureEvidence(container, {
+      ...options,
+      authorIdSha256: authorIdDigest(authorId),
+    });
+    // Half erased is not handed out: the erasure that began must be finished first.
+    problems.push(...evidence.problems.filter((problem) => problem.kind === 'erasure-unfinished'));
     const context = new InventoryChainContext(
       container,
       folders,

@@ -26,7 +26,7 @@ export interface ChainContext {
   manifestOf(authorId: string, runId: string): Promise<StoredLink>;
   /** Run IDs of the author's stored snapshots that have a manifest. */
   storedRuns(authorId: string): readonly string[];
-  erasures: ErasureEvidence;
+  erasures: Pick<ErasureEvidence, 'erased'>;
   retentionDays: number;
   now: Date;
 }
@@ -136,7 +136,7 @@ export class InventoryChainContext implements ChainContext {
   constructor(
     private readonly container: ContainerClient,
     folders: readonly SnapshotFolder[],
-    readonly erasures: ErasureEvidence,
+    readonly erasures: Pick<ErasureEvidence, 'erased'>,
     readonly retentionDays: number,
     readonly now: Date,
     private readonly signal?: AbortSignal,

@@ -48,7 +48,10 @@ export async function verifySnapshots(
   const selective = runId !== undefined || options.since !== undefined || options.until !== undefined;
   if (options.latestRun && runId === undefined) return { runId, snapshots: [], problems: [] };
   const folders = selectFolders(archive, selection);
-  const evidence = await readErasureEvidence(container, options);
+  const evidence = await readErasureEvidence(container, {
+    ...options,
+    authorIdSha256: options.authorId ? authorIdDigest(options.authorId) : undefined,
+  });
   const checked: CheckedSnapshot[] = [];
   const results: SnapshotVerification[] = [];
   for (const folder of folders) {
@@ -79,6 +82,7 @@ export async function verifySnapshots(
   for (const result of results) onSnapshot?.(result);
   return {
     runId,
+    erasures: evidence.records,
     snapshots: results,
     problems: [
       // Blobs that fit no snapshot folder belong to no run or day: reported when nothing narrows the check.

@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import type { StoredErasureRecord } from './erasureLedger';
 
 export type VerifyProblemKind =
   | 'missing'
@@ -17,6 +18,8 @@ export interface VerifyProblem {
   path: string;
   kind: VerifyProblemKind;
   detail: string;
+  /** The author concerned, when the problem belongs to no snapshot of theirs (an unfinished erasure). */
+  authorId?: string | undefined;
 }
 
 export interface SnapshotVerification {
@@ -75,6 +78,8 @@ export interface VerifyOptions {
 }
 
 export interface VerifyReport {
+  /** The erasure records of the authors concerned (every author's when none was selected). */
+  erasures?: StoredErasureRecord[];
   /** The run checked, when one was selected (`latestRun` resolved); undefined when none was. */
   runId?: string | undefined;
   snapshots: SnapshotVerification[];

@@ -17,6 +17,12 @@ export const SIGNING_KEY = 'purge-drill-signing';
 export interface KillPoint {
   /** The step after which the purge dies. */
   after: string;
+  /**
+   * The request is passed on and its answer held instead: the step's write landed, and the purge dies
+   * before it hears so (for a step followed by a request neither proxy sees: signing goes to the vault
+   * address the key names).
+   */
+  answered?: boolean;
   /** Picks the request to hold, given every request seen so far on both proxies (oldest first). */
   hold(
     request: HeldRequest & { on: 'storage' | 'vault' },
@@ -62,9 +68,11 @@ export const KILL_POINTS: KillPoint[] = [
   },
   {
     after: 'the erasure record prepared',
-    hold: (request, seen) =>
-      request.on === 'vault' && request.path.endsWith('/sign') && seen.some(secretDelete),
+    answered: true,
+    hold: (request) =>
+      progressWrite(request) && request.method === 'PUT' && request.path.includes('/record.json'),
   },
+
   {
     after: 'the record signed',
     hold: (request) => erasureWrite(request) && request.path.includes('.signature.json'),
@@ -105,14 +113,20 @@ export async function killPurgeAfter(servers: SharedServers, point: KillPoint): 
     expect((await runCli(['run'], world.env)).code).toBe(0);
 
     const seen: Array<HeldRequest & { on: 'storage' | 'vault' }> = [];
+    let picked = false;
     let held = false;
     const watch = (proxy: HoldingProxy, on: 'storage' | 'vault'): void => {
-      proxy.holdIf = (request) => {
+      const picks = (request: HeldRequest): boolean => {
         const tagged = { ...request, on };
-        const hold = !held && point.hold(tagged, seen);
+        const hold = !picked && point.hold(tagged, seen);
         seen.push(tagged);
-        if (hold) held = true;
+        if (hold) picked = true;
         return hold;
+      };
+      if (point.answered) proxy.holdAnswerIf = picks;
+      else proxy.holdIf = picks;
+      proxy.onHeld = () => {
+        held = true;
       };
     };
     watch(storage, 'storage');
@@ -165,11 +179,23 @@ export async function killPurgeAfter(servers: SharedServers, point: KillPoint): 
     );
     expect(records.filter((name) => !name.endsWith('.signature.json'))).toHaveLength(1);
     expect(records.filter((name) => name.endsWith('.signature.json'))).toHaveLength(1);
-    const record = JSON.parse(again.stdout) as {
-      record: { deleted: { snapshots: number }; registration: { secretsRemoved: string[] } };
-    };
-    expect(record.record.deleted.snapshots).toBe(2);
-    expect(record.record.registration.secretsRemoved).toEqual([`${world.prefix}a0`, `${world.prefix}b0`]);
+    // The one record: what the killed purge and this one erased together, signed.
+    const listed = JSON.parse(
+      (await runCli(['erasures', '--author', author, '--json'], world.env)).stdout,
+    ) as Array<{
+      status: string;
+      deleted: { snapshots: number; blobs: number };
+      registration: { secretsRemoved: string[] };
+      signature: { verified: boolean };
+    }>;
+    expect(listed).toHaveLength(1);
+    expect(listed[0]).toMatchObject({ status: 'complete', signature: { verified: true } });
+    expect(listed[0]!.deleted.snapshots).toBe(2);
+    expect(listed[0]!.deleted.blobs).toBe(8);
+    expect(listed[0]!.registration.secretsRemoved).toEqual([`${world.prefix}a0`, `${world.prefix}b0`]);
+    // Of the purge's progress only its marker is left: the plan, which names the author, is gone.
+    const progress = await blobsUnder(world.container, 'purge-progress/');
+    expect(progress.filter((name) => !/^purge-progress\/[0-9a-f]{64}\/[^/]+\.json$/.test(name))).toEqual([]);
     expect((await runCli(['verify'], world.env)).code).toBe(0);
     expect((await runCli(['verify', '--require-signatures'], world.env)).code).toBe(0);
     servers.vault.setSecret(`${world.prefix}c0`, JSON.stringify({ authorId: author, accessToken: null }), {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { authorIdDigest } from '../../src/contract/authorId';
 import type { AuthorCredentials, AuthorSecretRef } from '../../src/contract/authorSecret';
 import type { AuthorRegistry } from '../../src/export/ports';
 import { parseAuthorSecret } from '../../src/contract/authorSecret';
@@ -10,6 +11,8 @@ import type { CatalogSource, ExportServices, Logger } from '../../src/export/por
 import {
   serializeDocument,
   type AuthorOutcome,
+  type ErasureMarker,
+  type ErasurePlan,
   type ErasureRecord,
   type Manifest,
   type ManifestFile,
@@ -19,6 +22,7 @@ import {
 import { snapshotPrefix } from '../../src/contract/layout';
 import type {
   AuthorClaim,
+  BegunErasure,
   ErasedBlobs,
   ErasureStore,
   RunLock,
@@ -173,25 +177,33 @@ export class MemorySnapshotStore implements SnapshotStore {
     return Promise.resolve({ runId, manifestSha256: createHash('sha256').update(latest[1]).digest('hex') });
   }
 
-  hasAny(authorId: string): Promise<boolean> {
-    return Promise.resolve(
-      [...this.storage.blobs.keys()].some((path) => path.startsWith(`snapshots/${authorId}/`)),
-    );
+  inventoryAuthor(authorId: string): Promise<Pick<ErasedBlobs, 'files' | 'runIds'>> {
+    const prefix = `snapshots/${authorId}/`;
+    const files = [...this.storage.blobs]
+      .filter(([path]) => path.startsWith(prefix))
+      .map(([path, body]) => ({ name: path.slice(prefix.length), bytes: body.length }));
+    const runIds = [...new Set(files.map((file) => file.name.split('/').at(-2)!))].sort();
+    return Promise.resolve({ files, runIds });
   }
 
   async eraseAuthor(authorId: string, options: WriteOptions = {}): Promise<ErasedBlobs> {
+    const prefix = `snapshots/${authorId}/`;
     const runIds = new Set<string>();
-    let blobs = 0;
-    let bytes = 0;
+    const files: Array<{ name: string; bytes: number }> = [];
     for (const [path, body] of [...this.storage.blobs]) {
-      if (!path.startsWith(`snapshots/${authorId}/`)) continue;
+      if (!path.startsWith(prefix)) continue;
       await options.fence?.(options.signal);
       runIds.add(path.split('/').at(-2)!);
-      blobs++;
-      bytes += body.length;
+      files.push({ name: path.slice(prefix.length), bytes: body.length });
       this.storage.blobs.delete(path);
     }
-    return { snapshots: runIds.size, blobs, bytes, runIds: [...runIds].sort() };
+    return {
+      snapshots: runIds.size,
+      blobs: files.length,
+      bytes: files.reduce((sum, file) => sum + file.bytes, 0),
+      runIds: [...runIds].sort(),
+      files,
+    };
   }
 
   open(authorId: string, runId: string): SnapshotTarget {
@@ -356,35 +368,91 @@ export class MemoryRunLock implements RunLock {
   }
 }
 
+/** Erasures in memory, with the same create-once steps and the same closing rule as storage. */
 export class MemoryErasures implements ErasureStore {
-  readonly begun: Array<{ erasureId: string; authorId: string; at: Date }> = [];
-  readonly records = new Map<string, { record: ErasureRecord; signature: SignatureDocument | undefined }>();
+  readonly begun: Array<{ marker: ErasureMarker; at: Date }> = [];
+  readonly plans = new Map<string, ErasurePlan>();
+  readonly drafts = new Map<string, Buffer>();
+  readonly records = new Map<
+    string,
+    { record: ErasureRecord; signature: SignatureDocument | undefined; at: Date }
+  >();
 
-  async begin(
-    marker: { erasureId: string; authorId: string; requestedAt: string; requestedBy: string },
-    options: WriteOptions = {},
-  ): Promise<void> {
+  unfinished(authorId: string): Promise<BegunErasure[]> {
+    const digest = authorIdDigest(authorId);
+    return Promise.resolve(
+      this.begun
+        .filter(({ marker, at }) => marker.authorIdSha256 === digest && !this.closed(digest, at))
+        .map(({ marker }) => ({
+          erasureId: marker.erasureId,
+          requestedAt: marker.requestedAt,
+          requestedBy: marker.requestedBy,
+          plan: this.plans.get(marker.erasureId),
+        })),
+    );
+  }
+
+  async begin(marker: ErasureMarker, options: WriteOptions = {}): Promise<void> {
     await options.fence?.(options.signal);
-    this.begun.push({ erasureId: marker.erasureId, authorId: marker.authorId, at: new Date() });
+    if (!this.begun.some((entry) => entry.marker.erasureId === marker.erasureId))
+      this.begun.push({ marker, at: new Date() });
+  }
+
+  async savePlan(plan: ErasurePlan, options: WriteOptions = {}): Promise<ErasurePlan> {
+    await options.fence?.(options.signal);
+    if (!this.plans.has(plan.erasureId)) this.plans.set(plan.erasureId, plan);
+    return this.plans.get(plan.erasureId)!;
+  }
+
+  async draftRecord(record: ErasureRecord, options: WriteOptions = {}): Promise<Buffer> {
+    await options.fence?.(options.signal);
+    if (!this.drafts.has(record.erasureId)) this.drafts.set(record.erasureId, serializeDocument(record));
+    return this.drafts.get(record.erasureId)!;
   }
 
   async complete(
-    record: ErasureRecord,
-    _bytes: Buffer,
+    erasureId: string,
+    bytes: Buffer,
     signature: SignatureDocument | undefined,
     options: WriteOptions = {},
   ): Promise<string> {
     await options.fence?.(options.signal);
-    this.records.set(record.erasureId, { record, signature });
-    return `erasures/${record.erasureId}.json`;
+    if (!this.records.has(erasureId)) {
+      this.records.set(erasureId, {
+        record: JSON.parse(bytes.toString('utf8')) as ErasureRecord,
+        signature,
+        at: new Date(),
+      });
+    }
+    return `erasures/${erasureId}.json`;
+  }
+
+  async discardProgress(
+    _authorId: string,
+    erasureId: string | undefined,
+    options: WriteOptions = {},
+  ): Promise<void> {
+    await options.fence?.(options.signal);
+    for (const id of erasureId !== undefined ? [erasureId] : [...this.records.keys()]) {
+      this.plans.delete(id);
+      this.drafts.delete(id);
+    }
   }
 
   blocking(authorId: string, runCreatedOn: Date): Promise<string[]> {
+    const digest = authorIdDigest(authorId);
     return Promise.resolve(
       this.begun
-        .filter((marker) => marker.authorId === authorId)
-        .filter((marker) => marker.at >= runCreatedOn || !this.records.has(marker.erasureId))
-        .map((marker) => marker.erasureId),
+        .filter(({ marker }) => marker.authorIdSha256 === digest)
+        .filter(({ at }) => at > runCreatedOn || !this.closed(digest, at, runCreatedOn))
+        .map(({ marker }) => marker.erasureId),
+    );
+  }
+
+  /** Closed by a record of the author written after the erasure began (and before `by`, when given). */
+  private closed(digest: string, begunAt: Date, by?: Date): boolean {
+    return [...this.records.values()].some(
+      ({ record, at }) => record.authorIdSha256 === digest && at >= begunAt && (!by || at <= by),
     );
   }
 }

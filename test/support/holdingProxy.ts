@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * A loopback HTTP proxy that passes every request on, except those `holdIf` picks: those it holds for
- * ever (never forwarded, never answered) and reports through `onHeld`. A drill uses it to stop a child
+ * ever (never forwarded, never answered) and reports through `onHeld`; and those `holdAnswerIf` picks,
+ * which it forwards and then never answers (reported once the service has answered). A drill uses it to stop a child
  * process exactly between two steps: the first request of the next step is held, then the child is killed,
  * so everything before it happened and nothing after it did.
  */
@@ -12,6 +13,8 @@ export interface HoldingProxy {
   readonly url: string;
   readonly port: number;
   holdIf: ((request: HeldRequest) => boolean) | undefined;
+  /** Requests passed on whose answer is then held: the work is done, the client never hears of it. */
+  holdAnswerIf: ((request: HeldRequest) => boolean) | undefined;
   onHeld: ((request: HeldRequest) => void) | undefined;
   /** Every request seen, oldest first, held or passed on. */
   readonly requests: HeldRequest[];
@@ -28,7 +31,11 @@ export async function startHoldingProxy(target: string): Promise<HoldingProxy> {
   const upstream = new URL(target);
   const agent = new http.Agent({ keepAlive: true });
   const requests: HeldRequest[] = [];
-  const state: Pick<HoldingProxy, 'holdIf' | 'onHeld'> = { holdIf: undefined, onHeld: undefined };
+  const state: Pick<HoldingProxy, 'holdIf' | 'holdAnswerIf' | 'onHeld'> = {
+    holdIf: undefined,
+    holdAnswerIf: undefined,
+    onHeld: undefined,
+  };
   const server = http.createServer((req, res) => {
     const request = { method: req.method ?? 'GET', path: req.url ?? '/' };
     requests.push(request);
@@ -37,6 +44,7 @@ export async function startHoldingProxy(target: string): Promise<HoldingProxy> {
       state.onHeld?.(request);
       return;
     }
+    const holdAnswer = state.holdAnswerIf?.(request) ?? false;
     const forward = http.request(
       {
         host: upstream.hostname,
@@ -47,6 +55,11 @@ export async function startHoldingProxy(target: string): Promise<HoldingProxy> {
         agent,
       },
       (answer) => {
+        if (holdAnswer) {
+          answer.resume();
+          answer.on('end', () => state.onHeld?.(request));
+          return;
+        }
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
       },
@@ -64,6 +77,12 @@ export async function startHoldingProxy(target: string): Promise<HoldingProxy> {
     },
     set holdIf(value) {
       state.holdIf = value;
+    },
+    get holdAnswerIf() {
+      return state.holdAnswerIf;
+    },
+    set holdAnswerIf(value) {
+      state.holdAnswerIf = value;
     },
     get onHeld() {
       return state.onHeld;

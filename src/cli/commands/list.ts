@@ -3,6 +3,8 @@ import { createStorageServices } from '../../services';
 import { listCompleteSnapshots } from '../../snapshots/snapshotListing';
 import { CliContext, EXIT_OK } from '../CliContext';
 import { formatBytes, renderTable, terminalWidth } from '../format';
+import { describeErasure } from './erasures';
+import { publicKeysFor } from './evidence';
 import { parseAuthorOption, parseDateOption } from './options';
 
 export interface ListOptions {
@@ -17,8 +19,16 @@ export async function listCommand(cli: CliContext, options: ListOptions): Promis
   const authorId = options.author === undefined ? undefined : parseAuthorOption(options.author);
   const since = parseDateOption('--since', options.since);
   const until = parseDateOption('--until', options.until);
-  const { container } = createStorageServices(cli.config({ needsVault: false }));
+  const config = cli.config({ needsVault: false });
+  const { container, erasures } = createStorageServices(config);
   const snapshots = await listCompleteSnapshots(container, { authorId, since, until, signal: cli.io.signal });
+  // An erased author has no snapshot: the erasure record says why, and when.
+  const erased = authorId
+    ? await erasures.completed(authorId, {
+        keys: await publicKeysFor(config, undefined),
+        signal: cli.io.signal,
+      })
+    : [];
   if (options.json) {
     cli.out(
       JSON.stringify(
@@ -53,8 +63,13 @@ export async function listCommand(cli: CliContext, options: ListOptions): Promis
     );
     return EXIT_OK;
   }
+  for (const erasure of erased) cli.out(`Erased: ${describeErasure(erasure)}`);
   if (snapshots.length === 0) {
-    cli.err('No complete snapshots match.');
+    cli.err(
+      erased.length > 0
+        ? `No complete snapshot of author ${authorId} is stored since (gallery-export erasures --author ${authorId}).`
+        : 'No complete snapshots match.',
+    );
     return EXIT_OK;
   }
   const rows = snapshots.map((snapshot) =>

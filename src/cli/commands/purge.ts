@@ -1,9 +1,12 @@
 import { userInfo } from 'node:os';
 import { KeyVaultAuthorRegistry } from '../../authors/KeyVaultAuthorRegistry';
-import { purgeAuthor } from '../../export/purgeAuthor';
+import { previewPurge, purgeAuthor, type PurgePreview, type PurgeServices } from '../../export/purgeAuthor';
 import { createSigner, createStorageServices } from '../../services';
 import { GENERATOR } from '../../version';
 import { CliContext, EXIT_FAILED, EXIT_OK, usageError } from '../CliContext';
+import { formatBytes } from '../format';
+import { describeErasure, describeErasures } from './erasures';
+import { publicKeysFor } from './evidence';
 import { parseAuthorOption } from './options';
 
 export interface PurgeOptions {
@@ -16,74 +19,122 @@ export interface PurgeOptions {
 
 /**
  * `gallery-export purge --author <id> --yes`: erase every snapshot of an author and end its registration
- * (its Key Vault secrets), with an erasure record. `--keep-registration` keeps the secrets, and says that
- * the next run will then export the author again.
+ * (its Key Vault secrets), with an erasure record. Everything it needs is checked before the first delete;
+ * an interrupted purge is finished by the same command. Without --yes it shows what it would erase and
+ * erases nothing. `--keep-registration` keeps the secrets, and says that the next run will then export the
+ * author again.
  */
 export async function purgeCommand(cli: CliContext, options: PurgeOptions): Promise<number> {
   if (options.author === undefined) throw usageError('--author is required');
   const authorId = parseAuthorOption(options.author);
-  if (!options.yes) {
-    cli.err(
-      `This erases every snapshot of author ${authorId} for good${options.keepRegistration ? '' : ' and deletes its Key Vault registration'}. Nothing was erased: add --yes to confirm.`,
-    );
-    return EXIT_FAILED;
-  }
   const requestedBy = (options.requestedBy ?? safeUserName()).trim();
   if (requestedBy === '' || requestedBy.length > 200)
     throw usageError('--requested-by must be 1 to 200 characters');
   const keepRegistration = options.keepRegistration === true;
   const config = cli.config({ needsVault: !keepRegistration });
   const storage = createStorageServices(config);
-  const registry = keepRegistration
-    ? undefined
-    : new KeyVaultAuthorRegistry({
-        vaultUrl: config.keyVaultUrl,
-        secretPrefix: config.authorSecretPrefix,
-        managedIdentityClientId: config.storage.kind === 'identity' ? config.storage.clientId : undefined,
-      });
-  const result = await purgeAuthor(
-    {
-      ...storage,
-      registry,
-      signer: createSigner(config),
-      logger: cli.logger(),
-      now: () => new Date(),
-      generator: GENERATOR,
-      lockSeconds: config.runLockSeconds,
-    },
-    { authorId, requestedBy, keepRegistration, signal: cli.io.signal },
-  );
+  const services: PurgeServices = {
+    ...storage,
+    registry:
+      config.keyVaultUrl === ''
+        ? undefined
+        : new KeyVaultAuthorRegistry({
+            vaultUrl: config.keyVaultUrl,
+            secretPrefix: config.authorSecretPrefix,
+            managedIdentityClientId: config.storage.kind === 'identity' ? config.storage.clientId : undefined,
+          }),
+    signer: createSigner(config),
+    logger: cli.logger(),
+    now: () => new Date(),
+    generator: GENERATOR,
+    lockSeconds: config.runLockSeconds,
+  };
+  const request = { authorId, requestedBy, keepRegistration, signal: cli.io.signal };
+  const earlier = async () =>
+    storage.erasures.completed(authorId, {
+      keys: await publicKeysFor(config, undefined),
+      signal: cli.io.signal,
+    });
+
+  if (!options.yes) {
+    const preview = await previewPurge(services, request);
+    if (options.json) cli.out(JSON.stringify({ erased: false, preview }, null, 2));
+    else printPreview(cli, preview, keepRegistration);
+    return EXIT_FAILED;
+  }
+  const result = await purgeAuthor(services, request);
   const kept = `The author's Key Vault registration was kept (--keep-registration): the next run will export author ${authorId} again unless its secrets are removed.`;
-  if (keepRegistration) cli.err(`warning: ${kept}`);
+  if (result.state === 'nothing') {
+    const records = await earlier();
+    if (options.json) {
+      cli.out(
+        JSON.stringify({ erased: false, erasureRecord: null, record: null, earlier: records }, null, 2),
+      );
+      return EXIT_OK;
+    }
+    cli.out(
+      `Nothing to erase: author ${authorId} has no snapshot, ${keepRegistration ? 'and no erasure was left unfinished' : 'no registration and no unfinished erasure'}.`,
+    );
+    if (records.length > 0) {
+      cli.out(`It was erased before:`);
+      for (const line of describeErasures(records)) cli.out(`  ${line}`);
+    }
+    return EXIT_OK;
+  }
+  if (result.record.registration?.kept) cli.err(`warning: ${kept}`);
   if (options.json) {
     cli.out(
       JSON.stringify(
-        {
-          erased: result.record !== undefined,
-          erasureRecord: result.path ?? null,
-          record: result.record ?? null,
-        },
+        { erased: true, resumed: result.resumed, erasureRecord: result.path, record: result.record },
         null,
         2,
       ),
     );
-  } else if (!result.record) {
-    cli.out(`Nothing to erase: there are no snapshots of author ${authorId} and no registration.`);
-  } else {
-    const { deleted, registration } = result.record;
+    return EXIT_OK;
+  }
+  const { deleted, registration } = result.record;
+  if (result.resumed) cli.out(`Finished erasure ${result.record.erasureId}, which an earlier purge began.`);
+  cli.out(
+    `Erased ${deleted.snapshots} snapshot(s) of author ${authorId} (${deleted.blobs} blobs, ${formatBytes(deleted.bytes)}).`,
+  );
+  if (registration && !registration.kept) {
     cli.out(
-      `Erased ${deleted.snapshots} snapshot(s) of author ${authorId} (${deleted.blobs} blobs, ${deleted.bytes} bytes).`,
+      registration.secretsRemoved.length > 0
+        ? `Deleted its Key Vault secret(s) ${registration.secretsRemoved.join(', ')}: soft-deleted, recoverable in the vault for its retention period.`
+        : 'No Key Vault secret named the author.',
     );
-    if (registration && !registration.kept) {
+  }
+  cli.out(`Erasure record: ${result.path}${result.signed ? ' (signed)' : ''}`);
+  cli.out(`Show it to the data owner with: gallery-export erasures --author ${authorId}`);
+  return EXIT_OK;
+}
+
+function printPreview(cli: CliContext, preview: PurgePreview, keepRegistration: boolean): void {
+  const { authorId } = preview;
+  if (preview.unfinished) {
+    cli.out(
+      `An erasure of author ${authorId} began on ${preview.unfinished.requestedAt} (erasure ${preview.unfinished.erasureId}, requested by ${preview.unfinished.requestedBy}) and did not finish: purge --yes finishes it.`,
+    );
+  }
+  if (preview.nothingToErase) {
+    cli.out(
+      `Nothing to erase: author ${authorId} has no snapshot${keepRegistration ? '' : ' and no registration'}.`,
+    );
+  } else {
+    cli.out(`purge --yes would erase, for author ${authorId}:`);
+    cli.out(
+      `  ${preview.runIds.length} snapshot(s): ${preview.files.length} files, ${formatBytes(preview.bytes)} (every version)`,
+    );
+    if (!keepRegistration) {
       cli.out(
-        registration.secretsRemoved.length > 0
-          ? `Deleted its Key Vault secret(s) ${registration.secretsRemoved.join(', ')}: soft-deleted, recoverable in the vault for its retention period.`
-          : 'No Key Vault secret named the author.',
+        preview.secrets.length > 0
+          ? `  its registration: the Key Vault secret(s) ${preview.secrets.join(', ')}`
+          : '  no Key Vault secret names the author',
       );
     }
-    cli.out(`Erasure record: ${result.path}${result.signed ? ' (signed)' : ''}`);
+    cli.out('  and write a signed erasure record of it (when SIGNING_KEY_NAME is set).');
   }
-  return EXIT_OK;
+  cli.err('Nothing was erased: add --yes to erase.');
 }
 
 function safeUserName(): string {
@@ -93,3 +144,5 @@ function safeUserName(): string {
     return 'unknown';
   }
 }
+
+export { describeErasure };

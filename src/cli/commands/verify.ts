@@ -8,6 +8,7 @@ import {
 } from '../../snapshots/verifySnapshots';
 import { CliContext, EXIT_FAILED, EXIT_OK, usageError } from '../CliContext';
 import { formatBytes, terminalWidth, wrapText } from '../format';
+import { describeErasure } from './erasures';
 import { publicKeysFor, type EvidenceOptions } from './evidence';
 import { parseAuthorOption, parseDateOption, parseRunOption } from './options';
 
@@ -67,6 +68,13 @@ export async function verifyCommand(cli: CliContext, options: VerifyOptions): Pr
       JSON.stringify(
         {
           run: report.runId ?? null,
+          erasures: (report.erasures ?? []).map((erasure) => ({
+            path: erasure.path,
+            erasureId: erasure.record.erasureId,
+            completedAt: erasure.record.completedAt,
+            requestedBy: erasure.record.requestedBy,
+            signature: erasure.signature.state,
+          })),
           ok,
           damaged,
           incomplete: count('incomplete'),
@@ -84,6 +92,18 @@ export async function verifyCommand(cli: CliContext, options: VerifyOptions): Pr
     );
   } else {
     printReport(cli, report, { problemsOnly: options.problems === true });
+    if (authorId) {
+      for (const erasure of report.erasures ?? []) {
+        const signature = erasure.signature.state === 'invalid' ? 'invalid' : erasure.signature.state;
+        for (const line of wrapText(
+          `erased: ${describeErasure({ path: erasure.path, record: erasure.record, signature })}`,
+          terminalWidth(cli.io.stdout, cli.io.env),
+          '',
+          '  ',
+        ))
+          cli.out(line);
+      }
+    }
     if (!options.problems) cli.out(`Signatures ${signatures}.`);
     cli.out(describeTotal(report, keys !== undefined));
   }
