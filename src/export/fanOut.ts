@@ -46,33 +46,36 @@ async function planAndQueue(
 /**
  * Authors whose message could not be sent would wait forever: each is recorded as failed now and
  * counted like any settled author, so the run finishes once the queued ones have. The authors whose
- * messages went out are left to their workers. The caller is told, with the first reason.
+ * messages went out are left to their workers, and so is an author a worker has recorded meanwhile:
+ * its message had landed after all (a send whose answer was lost), so it is no failure. The caller is
+ * told of the rest, with the first reason.
  */
 async function settleNotQueued(
   services: ExportServices,
   runId: string,
   queued: number,
   notQueued: readonly NotQueued[],
-): Promise<never> {
-  const failure = toGalleryExportError(notQueued[0]!.error);
+): Promise<void> {
   const now = services.now().toISOString();
-  for (const { item, error } of notQueued) {
-    const reason = toGalleryExportError(error);
-    await recordOutcome(
-      services,
-      runId,
-      {
-        secretName: item.secretName,
-        authorId: null,
-        status: 'failed',
-        error: { code: reason.code, message: `Could not be queued: ${reason.message}` },
-        completedAt: now,
-      },
-      queued,
-    ).catch(() => undefined);
+  const failed: NotQueued[] = [];
+  for (const entry of notQueued) {
+    const reason = toGalleryExportError(entry.error);
+    const outcome: AuthorOutcome = {
+      secretName: entry.item.secretName,
+      authorId: null,
+      status: 'failed',
+      error: { code: reason.code, message: `Could not be queued: ${reason.message}` },
+      completedAt: now,
+    };
+    const stored = await services.runs.writeOutcome(runId, outcome).catch(() => undefined);
+    if (stored && !stored.created) continue;
+    failed.push(entry);
+    if (stored) await settleAuthor(services, runId, queued).catch(() => undefined);
   }
+  if (failed.length === 0) return;
   await finalizeRunIfDone(services, runId).catch(() => undefined);
-  const some = notQueued.length < queued ? `${notQueued.length} of ${queued} authors` : 'the authors';
+  const failure = toGalleryExportError(failed[0]!.error);
+  const some = failed.length < queued ? `${failed.length} of ${queued} authors` : 'the authors';
   throw new GalleryExportError(
     failure.code,
     `Run ${runId}: ${some} could not be queued: ${failure.message}`,
