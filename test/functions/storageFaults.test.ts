@@ -133,3 +133,37 @@ test('an enqueue whose answer was lost, every retry of it refused, does not fail
   expect(deliveries.filter((delivery) => delivery.text.includes(`"${secretName}"`))).toHaveLength(2);
   await expectSettledCleanly(deployment, deliveries);
 });
+
+test('every write of the run losing its first answer (the write landed, the client saw a reset) costs no invocation and nothing is counted twice', async () => {
+  const deployment = await deploy();
+  const lost = new Set<string>();
+  deployment.proxy.addRule((request) => {
+    if (!['PUT', 'POST', 'DELETE'].includes(request.method)) return undefined;
+    // One of each kind of write: its resource, its operation, its conditions, the message it sends.
+    const key = [
+      request.identity,
+      request.headers['x-ms-lease-action'] ?? '',
+      request.headers['if-match'] ? 'if-match' : '',
+      request.headers['if-none-match'] ? 'if-none-match' : '',
+      queuedWorkItem(request)?.secretName ?? '',
+    ].join(' ');
+    if (lost.has(key)) return undefined;
+    lost.add(key);
+    return { kind: 'lost' };
+  });
+
+  const { deliveries } = await runFanOut(deployment);
+
+  const lostWrites = deployment.proxy.injected.map((fault) => `${fault.method} ${fault.comp ?? ''}`);
+  // The writes that matter each lost an answer: the lock, the record (created and finalised), the
+  // tally, every message, claims and their leases, snapshot files, outcomes.
+  expect(lostWrites).toEqual(expect.arrayContaining(['PUT lease', 'PUT ', 'PUT appendblock', 'POST ']));
+  expect(
+    deployment.proxy.injected.some(
+      (fault) =>
+        fault.method === 'PUT' &&
+        /^runs\/\d{4}\/\d{2}\/\d{2}\/[^/]+\.json$/.test(fault.path.replace(/^[^/]+\//, '')),
+    ),
+  ).toBe(true);
+  await expectSettledCleanly(deployment, deliveries);
+});

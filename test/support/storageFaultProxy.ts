@@ -193,12 +193,14 @@ export function faultSequence(
 }
 
 /** The work item a queue message carries (base64 JSON inside Azure's XML envelope), if it is one. */
-export function queuedWorkItem(request: StorageRequest): Record<string, unknown> | undefined {
+export function queuedWorkItem(request: StorageRequest): { runId: string; secretName: string } | undefined {
   if (request.service !== 'queue' || request.method !== 'POST') return undefined;
   const text = /<MessageText>([^<]*)<\/MessageText>/.exec(request.body.toString('utf8'))?.[1];
   if (text === undefined) return undefined;
   try {
-    return JSON.parse(Buffer.from(text, 'base64').toString('utf8')) as Record<string, unknown>;
+    const item = JSON.parse(Buffer.from(text, 'base64').toString('utf8')) as Record<string, unknown>;
+    const { runId, secretName } = item;
+    return typeof runId === 'string' && typeof secretName === 'string' ? { runId, secretName } : undefined;
   } catch {
     return undefined;
   }
