@@ -1,8 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { GalleryExportError, isGalleryExportError, toGalleryExportError } from '../contract/errors';
 import type { AuthorOutcome, RunRecord } from '../contract/formats';
 import type { AuthorWorkItem, NotQueued } from '../contract/workItem';
 import type { ExportServices, WorkQueue } from './ports';
-import { exportRegisteredAuthor } from './exportRegisteredAuthor';
+import { exportRegisteredAuthor, type AuthorExportResult } from './exportRegisteredAuthor';
 import { finalizeRunIfDone, queuedAuthors, recordOutcome, settleAuthor } from './finalizeRun';
 import { keepRunLock } from './LeaseKeeper';
 import { traceRun } from '../telemetry/tracing';
@@ -144,12 +145,37 @@ export async function handleWorkItem(
     return lost(`${error.message}: another run or a purge took the lock before this author was exported`);
   }
   try {
-    const { outcome, retryable } = await exportRegisteredAuthor(services, item, {
-      signal: options.signal,
-      writer: 'shared',
-      keeper,
-      runCreatedOn: run.createdOn,
-    });
+    const exportIt = (): Promise<AuthorExportResult> =>
+      exportRegisteredAuthor(services, item, {
+        signal: options.signal,
+        writer: 'shared',
+        keeper,
+        runCreatedOn: run.createdOn,
+      });
+    let result = await exportIt();
+    // Another delivery of this work item is alive (a second copy of the message, or the message delivered
+    // again while the first delivery still works): it holds the claim and will record the author or let
+    // go. Failing this invocation would only deliver it again later, so it waits for that here, checking
+    // at growing intervals (a dead holder's claim lapses within a lease), as long as its deadline allows.
+    const waitSignal = options.signal ? AbortSignal.any([options.signal, keeper.signal]) : keeper.signal;
+    for (
+      let waitMs = FIRST_BUSY_CHECK_MS;
+      isBusy(result);
+      waitMs = Math.min(2 * waitMs, lastCheckMs(services))
+    ) {
+      const waited = await sleep(waitMs, true, { signal: waitSignal }).catch(() => false);
+      if (!waited) break;
+      const recorded = await services.runs.readOutcome(item.runId, item.secretName, options.signal);
+      if (recorded) {
+        return {
+          outcome: recorded,
+          retry: false,
+          finalised: await settleAuthor(services, item.runId, queued),
+        };
+      }
+      result = await exportIt();
+    }
+    const { outcome, retryable } = result;
     if (retryable) {
       await services.runs.writeLastError(item.runId, { ...outcome, ...attempts }).catch(() => undefined);
       return { outcome, retry: true };
@@ -158,6 +184,17 @@ export async function handleWorkItem(
   } finally {
     keeper.stop();
   }
+}
+
+/** The first look at whether a live twin delivery has finished; it doubles up to a third of a lease. */
+const FIRST_BUSY_CHECK_MS = 1000;
+
+function lastCheckMs(services: ExportServices): number {
+  return Math.max(FIRST_BUSY_CHECK_MS, (services.lockSeconds * 1000) / 3);
+}
+
+function isBusy(result: AuthorExportResult): boolean {
+  return result.retryable && result.outcome.error?.code === 'SNAPSHOT_BUSY';
 }
 
 async function settle(
