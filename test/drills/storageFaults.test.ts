@@ -1,0 +1,77 @@
+import type { RunRecord } from '../../src/contract/formats';
+import { BlobRunLock } from '../../src/snapshots/BlobRunLock';
+import { runCli } from '../support/cliHarness';
+import { expectEveryAuthorOnce, storedRunRecord } from '../support/runVerdict';
+import {
+  startStorageFaultProxy,
+  type StorageFaultProxy,
+  type StorageFaultProxyOptions,
+} from '../support/storageFaultProxy';
+import { createWorld, useAzuriteAndVault, type World } from '../support/world';
+
+/**
+ * Drill: `gallery-export run` with storage misbehaving (issue 26). Every blob and queue request of the
+ * CLI goes through a proxy that answers some 503 ServerBusy or 500, resets connections, holds requests,
+ * or passes a request on and loses its answer. Nothing may be lost or claimed twice, and no author may
+ * fail for a fault storage's retry or a check can absorb. The verdict reads Azurite directly.
+ */
+const servers = useAzuriteAndVault();
+const AUTHORS = 6;
+
+interface FaultyWorld extends World {
+  proxy: StorageFaultProxy;
+}
+
+const worlds: FaultyWorld[] = [];
+afterEach(async () => {
+  for (const world of worlds.splice(0)) {
+    await world.proxy.close();
+    await world.catalog.close();
+  }
+});
+
+async function faultyWorld(faults: Partial<StorageFaultProxyOptions> = {}): Promise<FaultyWorld> {
+  const world = await createWorld(
+    servers,
+    Array.from({ length: AUTHORS }, () => ({ entities: 40 })),
+  );
+  const proxy = await startStorageFaultProxy({
+    blobEndpoint: servers.azurite.blobEndpoint,
+    queueEndpoint: servers.azurite.queueEndpoint,
+    ...faults,
+  });
+  const faulty = {
+    ...world,
+    proxy,
+    env: { ...world.env, EXPORT_STORAGE: proxy.connectionString(servers.azurite.connectionString) },
+  };
+  worlds.push(faulty);
+  return faulty;
+}
+
+async function expectLockFree(world: World): Promise<void> {
+  const lock = new BlobRunLock(world.container, 15);
+  await lock.release(await lock.acquire());
+}
+
+test('the run record finalised but the answer lost: the run reports no error, logs its end and frees the lock', async () => {
+  const world = await faultyWorld();
+  world.proxy.addRule((request) => {
+    const finalising =
+      request.method === 'PUT' &&
+      /^[^/]+\/runs\/\d{4}\/\d{2}\/\d{2}\/[^/]+\.json$/.test(request.path) &&
+      request.headers['if-match'] !== undefined;
+    return finalising && request.occurrence === 1 ? { kind: 'lost' } : undefined;
+  });
+
+  const result = await runCli(['run', '--json'], world.env);
+
+  expect(world.proxy.injected).toHaveLength(1);
+  const reported = JSON.parse(result.stdout) as RunRecord;
+  expect(reported.error).toBeUndefined();
+  expect(result.code).toBe(0);
+  expect(result.stderr).toContain(`GalleryExport.RunFinished runId=${reported.runId} status=complete`);
+  const stored = await storedRunRecord(world.container);
+  await expectEveryAuthorOnce(world.container, stored, world.authorIds, { signed: false });
+  await expectLockFree(world);
+});

@@ -1,0 +1,88 @@
+import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import { startAzurite, type RunningAzurite } from '../../dev/azurite';
+import type { RunRecord } from '../../src/contract/formats';
+import { runRecordPath } from '../../src/contract/layout';
+import { BlobRunStore } from '../../src/snapshots/BlobRunStore';
+import { createStorageClients } from '../../src/snapshots/storageClients';
+import { faultSequence, startStorageFaultProxy, type StorageFaultProxy } from '../support/storageFaultProxy';
+import { uniqueName } from '../support/storage';
+
+/**
+ * The storage adapters' multi-step writes when an answer is lost or every retry is refused (issue 26),
+ * through the fault proxy in front of Azurite, with the product's own storage clients and retry settings.
+ */
+let azurite: RunningAzurite;
+let proxy: StorageFaultProxy;
+beforeAll(async () => {
+  azurite = await startAzurite();
+  proxy = await startStorageFaultProxy({
+    blobEndpoint: azurite.blobEndpoint,
+    queueEndpoint: azurite.queueEndpoint,
+  });
+});
+afterEach(() => {
+  proxy.clearRules();
+});
+afterAll(async () => {
+  await proxy?.close();
+  await azurite?.stop();
+});
+
+/** A container of its own, seen through the proxy (as the product sees it) and directly. */
+async function container(): Promise<{ faulty: ContainerClient; direct: ContainerClient }> {
+  const name = uniqueName('sf');
+  const direct = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(name);
+  await direct.create();
+  const { blobService } = createStorageClients({
+    kind: 'connectionString',
+    connectionString: proxy.connectionString(azurite.connectionString),
+  });
+  return { faulty: blobService.getContainerClient(name), direct };
+}
+
+const RUN_ID = '20261208T020000Z-1a2b3c';
+
+function runRecord(): RunRecord {
+  return {
+    schemaVersion: 1,
+    runId: RUN_ID,
+    trigger: 'timer',
+    startedAt: '2026-12-08T02:00:00.000Z',
+    completedAt: null,
+    status: 'running',
+    settings: {},
+    counts: { authors: 1, complete: 0, failed: 0, skipped: 0, pending: 1 },
+    authors: [{ secretName: 'gallery-author-a', authorId: null, status: 'pending' }],
+  };
+}
+
+test('a conditional update of the run record whose answer was lost is known as this update: the change is not applied again', async () => {
+  const { faulty, direct } = await container();
+  const runs = new BlobRunStore(faulty);
+  await runs.create(runRecord());
+  const path = `${faulty.containerName}/${runRecordPath(RUN_ID)}`;
+  proxy.addRule(
+    faultSequence(
+      (request) =>
+        request.method === 'PUT' && request.path === path && request.headers['if-match'] !== undefined,
+      [{ kind: 'lost' }],
+    ),
+  );
+  // A finaliser's change: only a running record is finalised. Seeing its own write as someone else's,
+  // a finaliser would conclude another one had finalised the run (and neither release the lock nor log).
+  const injected = proxy.injected.length;
+  let calls = 0;
+  const updated = await runs.update(RUN_ID, (record) => {
+    calls++;
+    if (record.status !== 'running') return undefined;
+    return { ...record, status: 'complete', completedAt: '2026-12-08T02:01:00.000Z' };
+  });
+
+  expect(proxy.injected.length - injected).toBe(1);
+  expect(calls).toBe(1);
+  expect(updated).toMatchObject({ status: 'complete', completedAt: '2026-12-08T02:01:00.000Z' });
+  const stored = JSON.parse(
+    (await direct.getBlockBlobClient(runRecordPath(RUN_ID)).downloadToBuffer()).toString('utf8'),
+  ) as RunRecord;
+  expect(stored).toEqual(updated);
+});
