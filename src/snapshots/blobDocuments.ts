@@ -222,6 +222,8 @@ export interface StoredBlob {
   etag: string;
   /** When storage created the blob, by its own clock. */
   createdOn: Date;
+  /** Its metadata (x-ms-meta-*). */
+  metadata?: Record<string, string> | undefined;
 }
 
 /** A stored blob's bytes, ETag and creation time, or undefined when there is no such blob. */
@@ -239,6 +241,7 @@ export async function readBlob(
       bytes: Buffer.concat(chunks),
       etag: response.etag ?? '',
       createdOn: response.createdOn ?? response.lastModified ?? new Date(0),
+      metadata: response.metadata ?? {},
     };
   } catch (error) {
     if (statusOf(error) === 404) return undefined;
