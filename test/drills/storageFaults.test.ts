@@ -3,6 +3,7 @@ import { BlobRunLock } from '../../src/snapshots/BlobRunLock';
 import { runCli } from '../support/cliHarness';
 import { expectEveryAuthorOnce, storedRunRecord } from '../support/runVerdict';
 import {
+  faultSequence,
   startStorageFaultProxy,
   type StorageFaultProxy,
   type StorageFaultProxyOptions,
@@ -74,3 +75,64 @@ test('the run record finalised but the answer lost: the run reports no error and
   await expectEveryAuthorOnce(world.container, stored, world.authorIds, { signed: false });
   await expectLockFree(world);
 });
+
+test('a request refused seven times in a row still lands: at a fifth of requests failing, a run of thousands of requests meets streaks of four', async () => {
+  const world = await faultyWorld();
+  const manifest = `snapshots/${world.authorIds[0]}/`;
+  world.proxy.addRule(
+    faultSequence(
+      (request) =>
+        request.method === 'PUT' &&
+        request.path.includes(manifest) &&
+        request.path.endsWith('/manifest.json'),
+      [
+        { kind: 'busy' },
+        { kind: 'internal' },
+        { kind: 'reset' },
+        { kind: 'busy' },
+        { kind: 'internal' },
+        { kind: 'reset' },
+        { kind: 'busy' },
+      ],
+    ),
+  );
+
+  const result = await runCli(['run', '--json'], world.env);
+
+  expect(world.proxy.injected).toHaveLength(7);
+  expect(result.code).toBe(0);
+  await expectEveryAuthorOnce(world.container, await storedRunRecord(world.container), world.authorIds, {
+    signed: false,
+  });
+}, 45_000);
+
+test.each([
+  ['signed', 7],
+  ['unsigned', 26],
+])(
+  'a fifth of storage requests failing at random (%s, seed %d): every author complete once, verify passes',
+  async (signing, seed) => {
+    const world = await faultyWorld({ seed, rate: 0.2 });
+    if (signing === 'signed') {
+      await servers.vault.createKey(`${world.prefix}key`, { size: 3072, keyOps: ['sign', 'verify'] });
+      world.env.SIGNING_KEY_NAME = `${world.prefix}key`;
+    }
+
+    const result = await runCli(['run', '--json'], world.env);
+
+    const kinds = new Set(world.proxy.injected.map((fault) => fault.fault.kind));
+    expect([...kinds].sort()).toEqual(['busy', 'internal', 'lost', 'reset', 'slow']);
+    expect(result.stderr).not.toMatch(/failed/);
+    expect(result.code).toBe(0);
+    await expectEveryAuthorOnce(world.container, await storedRunRecord(world.container), world.authorIds, {
+      signed: signing === 'signed',
+    });
+    // The auditor's check, against storage directly.
+    const verify = await runCli(['verify', ...(signing === 'signed' ? ['--require-signatures'] : [])], {
+      ...world.env,
+      EXPORT_STORAGE: servers.azurite.connectionString,
+    });
+    expect([verify.code, verify.stderr]).toEqual([0, '']);
+  },
+  45_000,
+);

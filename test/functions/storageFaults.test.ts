@@ -167,3 +167,13 @@ test('every write of the run losing its first answer (the write landed, the clie
   ).toBe(true);
   await expectSettledCleanly(deployment, deliveries);
 });
+
+test('a fifth of storage requests failing at random (seeded): the timer and every delivery succeed, every author once', async () => {
+  const deployment = await deploy({ seed: 26, rate: 0.2 });
+  const { deliveries } = await runFanOut(deployment);
+  // The faults really happened, of every kind.
+  const kinds = new Set(deployment.proxy.injected.map((fault) => fault.fault.kind));
+  expect([...kinds].sort()).toEqual(['busy', 'internal', 'lost', 'reset', 'slow']);
+  expect(deployment.proxy.injected.length).toBeGreaterThan(deployment.proxy.requests.length / 10);
+  await expectSettledCleanly(deployment, deliveries);
+}, 60_000);
