@@ -28,14 +28,15 @@ test('Azurite stopped mid-run and started again: authors in flight fail cleanly,
     expect(earlier.size).toBe(24);
 
     const interrupted = runCli(['run', '--json'], { ...world.env, AUTHOR_CONCURRENCY: '2' });
-    // Stop storage once the catalog is being read; keep it away longer than the SDK's retries last.
+    // Stop storage once the catalog is being read; keep it away longer than the SDK's retries last
+    // (13 s of waits between eight tries, src/snapshots/storageClients.ts).
     const requestsBefore = world.catalog.stats.requests;
     await waitFor(
       () => world.catalog.stats.requests > requestsBefore + 4,
       'the second run to reach the catalog',
     );
     await servers.azurite.stop();
-    await new Promise((resolve) => setTimeout(resolve, 6000));
+    await new Promise((resolve) => setTimeout(resolve, 16_000));
     await servers.azurite.restart();
     const result = await interrupted;
     expect(result.code).toBe(1);
