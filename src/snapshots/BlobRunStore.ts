@@ -82,11 +82,10 @@ export class BlobRunStore {
     if (claimedBy !== secretName) return { claimedBy };
     // The claim is this secret's: one live delivery at a time holds it, so none cleans up another's files.
     let leaseId: string;
+    const lease = blob.getBlobLeaseClient();
     try {
-      const lease = await blob
-        .getBlobLeaseClient()
-        .acquireLease(options.leaseSeconds, { abortSignal: options.signal });
-      leaseId = lease.leaseId ?? '';
+      leaseId =
+        (await lease.acquireLease(options.leaseSeconds, { abortSignal: options.signal })).leaseId ?? '';
     } catch (error) {
       if (statusOf(error) === 409) {
         throw new GalleryExportError(
@@ -94,6 +93,9 @@ export class BlobRunStore {
           `Another delivery is still exporting ${secretName} in run ${runId}; this one leaves it alone`,
         );
       }
+      // A try may have taken the lease with its answer lost: let go of it, or the next delivery would
+      // find the claim held by nobody until the lease lapses.
+      await lease.releaseLease().catch(() => undefined);
       throw storageError(error, 'claim', blob.name, 'STORAGE_UNAVAILABLE');
     }
     const holder = blob.getBlobLeaseClient(leaseId);

@@ -200,7 +200,8 @@ function answersExists(error: unknown): boolean {
 
 /**
  * The blob under the name, when it is the one this write created: it carries this attempt's own
- * random `createattempt` metadata, which no other write has.
+ * random `createattempt` metadata, which no other write has. When that cannot be checked, the storage
+ * failure is what the caller learns: the blob may well be this write's, so "exists" would be a guess.
  */
 async function ownWrite(
   blob: BlockBlobClient,
@@ -212,8 +213,9 @@ async function ownWrite(
     return properties.metadata?.[CREATE_ATTEMPT_METADATA] === attempt
       ? { etag: properties.etag ?? '' }
       : undefined;
-  } catch {
-    return undefined;
+  } catch (error) {
+    if (statusOf(error) === 404) return undefined;
+    throw storageError(error, 'check which write created', blob.name, 'STORAGE_UNAVAILABLE');
   }
 }
 
