@@ -136,3 +136,31 @@ test.each([
   },
   45_000,
 );
+
+test('a write storage refuses every time fails that author alone, naming the blob and the storage error, and no key', async () => {
+  const world = await faultyWorld();
+  const refused = world.authorIds[1]!;
+  world.proxy.addRule((request) =>
+    request.method === 'PUT' &&
+    request.path.includes(`snapshots/${refused}/`) &&
+    request.path.endsWith('/manifest.json')
+      ? { kind: 'busy' }
+      : undefined,
+  );
+
+  const result = await runCli(['run', '--json'], world.env);
+
+  expect(result.code).toBe(1);
+  const record = JSON.parse(result.stdout) as RunRecord;
+  expect(record.counts).toMatchObject({ complete: AUTHORS - 1, failed: 1 });
+  const failed = record.authors.find((author) => author.status === 'failed')!;
+  expect(failed.authorId).toBe(refused);
+  expect(failed.error!.message).toMatch(
+    new RegExp(
+      `^Could not write snapshots/${refused}/\\d{4}/\\d{2}/\\d{2}/${record.runId}/manifest\\.json: HTTP 503 \\(ServerBusy\\)$`,
+    ),
+  );
+  const key = /AccountKey=([^;]+)/.exec(servers.azurite.connectionString)![1]!;
+  expect(`${result.stdout}${result.stderr}`).not.toContain(key);
+  expect(`${result.stdout}${result.stderr}`).not.toMatch(/sig=|AccountKey/);
+}, 45_000);

@@ -177,3 +177,33 @@ test('a fifth of storage requests failing at random (seeded): the timer and ever
   expect(deployment.proxy.injected.length).toBeGreaterThan(deployment.proxy.requests.length / 10);
   await expectSettledCleanly(deployment, deliveries);
 }, 60_000);
+
+test('a queue that refuses a message every time fails the timer naming the queue and the storage error; that author is settled as failed and the run still finishes', async () => {
+  const deployment = await deploy();
+  const secretName = `${deployment.prefix}a4`;
+  deployment.proxy.addRule((request) =>
+    queuedWorkItem(request)?.secretName === secretName ? { kind: 'busy' } : undefined,
+  );
+
+  const { context } = invocation('exportTimer');
+  const timerRun = exportTimer(timer(), context);
+
+  await expect(timerRun).rejects.toThrow(
+    new RegExp(
+      `1 of ${AUTHORS} authors could not be queued: Could not enqueue work on queue ${deployment.queue.name}: HTTP 503 \\(ServerBusy\\)$`,
+    ),
+  );
+  const deliveries = await drainQueue(deployment.queue, exportAuthorQueue, { poison: deployment.poison });
+  expect(deliveries.every((delivery) => delivery.ok)).toBe(true);
+  const record = await storedRunRecord(deployment.container);
+  expect(record).toMatchObject({ status: 'partial', counts: { complete: AUTHORS - 1, failed: 1 } });
+  expect(record.authors.find((author) => author.secretName === secretName)).toMatchObject({
+    status: 'failed',
+    error: {
+      code: 'STORAGE_UNAVAILABLE',
+      message: expect.stringMatching(/^Could not be queued: /) as unknown,
+    },
+  });
+  const lock = new BlobRunLock(deployment.container, 15);
+  await lock.release(await lock.acquire());
+}, 45_000);
