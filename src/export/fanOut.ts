@@ -158,6 +158,11 @@ export async function handleWorkItem(
     // go. Failing this invocation would only deliver it again later, so it waits for that here, checking
     // at growing intervals (a dead holder's claim lapses within a lease), as long as its deadline allows.
     const waitSignal = options.signal ? AbortSignal.any([options.signal, keeper.signal]) : keeper.signal;
+    if (isBusy(result)) {
+      services.logger.info(
+        `Author ${item.secretName} in run ${item.runId}: another delivery of it is still working; waiting for it`,
+      );
+    }
     for (
       let waitMs = FIRST_BUSY_CHECK_MS;
       isBusy(result);

@@ -94,6 +94,9 @@ test('a second copy of a message meeting the live delivery of the first waits fo
   const copy = await handleWorkItem(world.services, item, { dequeueCount: 1 });
 
   expect(claims.busyRefusals()).toBe(1);
+  expect(world.logger.lines).toContain(
+    `info Author ${item.secretName} in run ${planned.runId}: another delivery of it is still working; waiting for it`,
+  );
   expect(copy).toMatchObject({ retry: false, outcome: { status: 'complete', authorId: A } });
 });
 
