@@ -1,8 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { GalleryExportError, isGalleryExportError, toGalleryExportError } from '../contract/errors';
 import type { AuthorOutcome, RunRecord } from '../contract/formats';
 import type { AuthorWorkItem, NotQueued } from '../contract/workItem';
 import type { ExportServices, WorkQueue } from './ports';
-import { exportRegisteredAuthor } from './exportRegisteredAuthor';
+import { exportRegisteredAuthor, type AuthorExportResult } from './exportRegisteredAuthor';
 import { finalizeRunIfDone, queuedAuthors, recordOutcome, settleAuthor } from './finalizeRun';
 import { keepRunLock } from './LeaseKeeper';
 import { traceRun } from '../telemetry/tracing';
@@ -46,33 +47,36 @@ async function planAndQueue(
 /**
  * Authors whose message could not be sent would wait forever: each is recorded as failed now and
  * counted like any settled author, so the run finishes once the queued ones have. The authors whose
- * messages went out are left to their workers. The caller is told, with the first reason.
+ * messages went out are left to their workers, and so is an author a worker has recorded meanwhile:
+ * its message had landed after all (a send whose answer was lost), so it is no failure. The caller is
+ * told of the rest, with the first reason.
  */
 async function settleNotQueued(
   services: ExportServices,
   runId: string,
   queued: number,
   notQueued: readonly NotQueued[],
-): Promise<never> {
-  const failure = toGalleryExportError(notQueued[0]!.error);
+): Promise<void> {
   const now = services.now().toISOString();
-  for (const { item, error } of notQueued) {
-    const reason = toGalleryExportError(error);
-    await recordOutcome(
-      services,
-      runId,
-      {
-        secretName: item.secretName,
-        authorId: null,
-        status: 'failed',
-        error: { code: reason.code, message: `Could not be queued: ${reason.message}` },
-        completedAt: now,
-      },
-      queued,
-    ).catch(() => undefined);
+  const failed: NotQueued[] = [];
+  for (const entry of notQueued) {
+    const reason = toGalleryExportError(entry.error);
+    const outcome: AuthorOutcome = {
+      secretName: entry.item.secretName,
+      authorId: null,
+      status: 'failed',
+      error: { code: reason.code, message: `Could not be queued: ${reason.message}` },
+      completedAt: now,
+    };
+    const stored = await services.runs.writeOutcome(runId, outcome).catch(() => undefined);
+    if (stored && !stored.created) continue;
+    failed.push(entry);
+    if (stored) await settleAuthor(services, runId, queued).catch(() => undefined);
   }
+  if (failed.length === 0) return;
   await finalizeRunIfDone(services, runId).catch(() => undefined);
-  const some = notQueued.length < queued ? `${notQueued.length} of ${queued} authors` : 'the authors';
+  const failure = toGalleryExportError(failed[0]!.error);
+  const some = failed.length < queued ? `${failed.length} of ${queued} authors` : 'the authors';
   throw new GalleryExportError(
     failure.code,
     `Run ${runId}: ${some} could not be queued: ${failure.message}`,
@@ -141,12 +145,42 @@ export async function handleWorkItem(
     return lost(`${error.message}: another run or a purge took the lock before this author was exported`);
   }
   try {
-    const { outcome, retryable } = await exportRegisteredAuthor(services, item, {
-      signal: options.signal,
-      writer: 'shared',
-      keeper,
-      runCreatedOn: run.createdOn,
-    });
+    const exportIt = (): Promise<AuthorExportResult> =>
+      exportRegisteredAuthor(services, item, {
+        signal: options.signal,
+        writer: 'shared',
+        keeper,
+        runCreatedOn: run.createdOn,
+      });
+    let result = await exportIt();
+    // Another delivery of this work item is alive (a second copy of the message, or the message delivered
+    // again while the first delivery still works): it holds the claim and will record the author or let
+    // go. Failing this invocation would only deliver it again later, so it waits for that here, checking
+    // at growing intervals (a dead holder's claim lapses within a lease), as long as its deadline allows.
+    const waitSignal = options.signal ? AbortSignal.any([options.signal, keeper.signal]) : keeper.signal;
+    if (isBusy(result)) {
+      services.logger.info(
+        `Author ${item.secretName} in run ${item.runId}: another delivery of it is still working; waiting for it`,
+      );
+    }
+    for (
+      let waitMs = FIRST_BUSY_CHECK_MS;
+      isBusy(result);
+      waitMs = Math.min(2 * waitMs, lastCheckMs(services))
+    ) {
+      const waited = await sleep(waitMs, true, { signal: waitSignal }).catch(() => false);
+      if (!waited) break;
+      const recorded = await services.runs.readOutcome(item.runId, item.secretName, options.signal);
+      if (recorded) {
+        return {
+          outcome: recorded,
+          retry: false,
+          finalised: await settleAuthor(services, item.runId, queued),
+        };
+      }
+      result = await exportIt();
+    }
+    const { outcome, retryable } = result;
     if (retryable) {
       await services.runs.writeLastError(item.runId, { ...outcome, ...attempts }).catch(() => undefined);
       return { outcome, retry: true };
@@ -155,6 +189,17 @@ export async function handleWorkItem(
   } finally {
     keeper.stop();
   }
+}
+
+/** The first look at whether a live twin delivery has finished; it doubles up to a third of a lease. */
+const FIRST_BUSY_CHECK_MS = 1000;
+
+function lastCheckMs(services: ExportServices): number {
+  return Math.max(FIRST_BUSY_CHECK_MS, (services.lockSeconds * 1000) / 3);
+}
+
+function isBusy(result: AuthorExportResult): boolean {
+  return result.retryable && result.outcome.error?.code === 'SNAPSHOT_BUSY';
 }
 
 async function settle(

@@ -17,16 +17,19 @@ export class BlobRunLock {
   ) {}
 
   async acquire(signal?: AbortSignal): Promise<string> {
+    // The lease ID is proposed by the client: a retry whose first try took the lease (its answer lost)
+    // is granted again, and a failed acquisition can let go of what one of its tries may have taken.
+    const lease = this.container.getBlobLeaseClient();
     try {
-      const lease = await this.container
-        .getBlobLeaseClient()
-        .acquireLease(this.leaseSeconds, { abortSignal: signal });
-      if (!lease.leaseId) throw new Error('no lease ID returned');
-      return lease.leaseId;
+      const acquired = await lease.acquireLease(this.leaseSeconds, { abortSignal: signal });
+      if (!acquired.leaseId) throw new Error('no lease ID returned');
+      return acquired.leaseId;
     } catch (error) {
       if (statusOf(error) === 409 || storageCodeOf(error) === 'LeaseAlreadyPresent') {
         throw new GalleryExportError('RUN_LOCKED', 'Another export run is in progress', { statusCode: 409 });
       }
+      // Otherwise the lock would stay taken by nobody until it lapses, refusing the next run.
+      await lease.releaseLease().catch(() => undefined);
       throw storageError(error, 'lock', `container ${this.container.containerName}`, 'STORAGE_UNAVAILABLE');
     }
   }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { ContainerClient } from '@azure/storage-blob';
 import { GalleryExportError } from '../contract/errors';
 import { schemaProblems } from '../contract/schemas';
@@ -19,6 +20,9 @@ import { countSettled, startSettledTally } from './settledTally';
 import { statusOf, storageError } from './storageErrors';
 
 const MAX_UPDATE_ATTEMPTS = 20;
+
+/** Blob metadata naming the update that wrote the run record (random, per attempt). */
+const UPDATE_ATTEMPT_METADATA = 'updateattempt';
 
 /** Which outcomes a listing needs: whole ones (finalising), or summaries are enough (a status read). */
 export type OutcomeDetail = 'whole' | 'summary';
@@ -79,11 +83,10 @@ export class BlobRunStore {
     if (claimedBy !== secretName) return { claimedBy };
     // The claim is this secret's: one live delivery at a time holds it, so none cleans up another's files.
     let leaseId: string;
+    const lease = blob.getBlobLeaseClient();
     try {
-      const lease = await blob
-        .getBlobLeaseClient()
-        .acquireLease(options.leaseSeconds, { abortSignal: options.signal });
-      leaseId = lease.leaseId ?? '';
+      leaseId =
+        (await lease.acquireLease(options.leaseSeconds, { abortSignal: options.signal })).leaseId ?? '';
     } catch (error) {
       if (statusOf(error) === 409) {
         throw new GalleryExportError(
@@ -91,6 +94,9 @@ export class BlobRunStore {
           `Another delivery is still exporting ${secretName} in run ${runId}; this one leaves it alone`,
         );
       }
+      // A try may have taken the lease with its answer lost: let go of it, or the next delivery would
+      // find the claim held by nobody until the lease lapses.
+      await lease.releaseLease().catch(() => undefined);
       throw storageError(error, 'claim', blob.name, 'STORAGE_UNAVAILABLE');
     }
     const holder = blob.getBlobLeaseClient(leaseId);
@@ -121,23 +127,33 @@ export class BlobRunStore {
     signal?: AbortSignal,
   ): Promise<RunRecord> {
     const path = runRecordPath(runId);
+    let refused: { attempt: string; record: RunRecord } | undefined;
     for (let attempt = 1; attempt <= MAX_UPDATE_ATTEMPTS; attempt++) {
       const current = await this.readWithEtag(runId, signal);
       if (!current) throw new GalleryExportError('RUN_NOT_FOUND', `No run record at ${path}`);
+      // The refused write was this one after all: an earlier try of it landed and its answer was lost,
+      // so the SDK's retry met the record that try had written. Applying the change again would make
+      // the caller take its own write for another's (a finaliser would think someone else finalised).
+      if (refused && current.metadata?.[UPDATE_ATTEMPT_METADATA] === refused.attempt) return refused.record;
       const next = await change(structuredClone(current.record));
       if (!next) return current.record;
       const body = serializeDocument(next);
+      const updateAttempt = randomBytes(12).toString('hex');
       try {
         await this.container.getBlockBlobClient(path).upload(body, body.length, {
           conditions: { ifMatch: current.etag },
           blobHTTPHeaders: { blobContentType: JSON_CONTENT_TYPE },
+          metadata: { [UPDATE_ATTEMPT_METADATA]: updateAttempt },
           tags: { runId, kind: 'run' },
           abortSignal: signal,
         });
         return next;
       } catch (error) {
-        // Someone else updated it since we read it: read again and re-apply the change.
-        if (statusOf(error) === 412) continue;
+        // Someone else updated it since we read it (or this write did, see above): read again.
+        if (statusOf(error) === 412) {
+          refused = { attempt: updateAttempt, record: next };
+          continue;
+        }
         throw storageError(error, 'update', path);
       }
     }
@@ -284,7 +300,10 @@ export class BlobRunStore {
   private async readWithEtag(
     runId: string,
     signal?: AbortSignal,
-  ): Promise<{ record: RunRecord; etag: string; createdOn: Date } | undefined> {
+  ): Promise<
+    | { record: RunRecord; etag: string; createdOn: Date; metadata?: Record<string, string> | undefined }
+    | undefined
+  > {
     const path = runRecordPath(runId);
     const blob = await readJsonBlob<RunRecord>(this.container, path, signal);
     if (blob.state === 'missing') return undefined;
@@ -298,7 +317,7 @@ export class BlobRunStore {
         `The run record ${path} is not a valid run record${invalid.length > 0 ? ` (${invalid.slice(0, 3).join('; ')})` : ` of run ${runId}`}: restore it from an earlier blob version`,
       );
     }
-    return { record: blob.value, etag: blob.etag, createdOn: blob.createdOn };
+    return { record: blob.value, etag: blob.etag, createdOn: blob.createdOn, metadata: blob.metadata };
   }
 
   private async createdOn(path: string, signal?: AbortSignal): Promise<Date> {

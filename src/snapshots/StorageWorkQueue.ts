@@ -1,15 +1,51 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { QueueClient } from '@azure/storage-queue';
+import { isGalleryExportError } from '../contract/errors';
 import type { AuthorWorkItem, NotQueued } from '../contract/workItem';
-import { storageError } from './storageErrors';
+import { statusOf, storageError } from './storageErrors';
+
+export interface StorageWorkQueueOptions {
+  /** Pause before the messages the SDK could not send are sent once more. @default 2000 */
+  resendDelayMs?: number;
+}
+
+const DEFAULT_RESEND_DELAY_MS = 2000;
 
 /**
  * The fan-out queue. Messages are base64-encoded JSON because that is what the Functions host's queue
  * trigger expects by default (host.json `extensions.queues.messageEncoding`).
  */
 export class StorageWorkQueue {
-  constructor(private readonly queue: QueueClient) {}
+  private readonly resendDelayMs: number;
 
+  constructor(
+    private readonly queue: QueueClient,
+    options: StorageWorkQueueOptions = {},
+  ) {
+    this.resendDelayMs = options.resendDelayMs ?? DEFAULT_RESEND_DELAY_MS;
+  }
+
+  /**
+   * Sends one message per item. A send the SDK gave up on after its retries may still have landed: an
+   * earlier try can have reached the queue and lost its answer, the later ones refused (503, 500, a
+   * reset). The queue cannot be asked whether a message is there, but a second copy is harmless (a
+   * delivery of an author already recorded does nothing, and one that meets a live delivery of the same
+   * author waits for it), so those items are sent once more and only what that also fails is reported.
+   * A refusal the SDK does not retry (a 4xx) means nothing landed and is reported at once.
+   */
   async enqueue(items: readonly AuthorWorkItem[], signal?: AbortSignal): Promise<NotQueued[]> {
+    const notQueued = await this.send(items, signal);
+    const unsure = notQueued.filter(({ error }) => mayHaveLanded(error));
+    if (unsure.length === 0 || signal?.aborted) return notQueued;
+    await sleep(this.resendDelayMs, undefined, { signal }).catch(() => undefined);
+    const again = await this.send(
+      unsure.map(({ item }) => item),
+      signal,
+    );
+    return [...notQueued.filter((entry) => !unsure.includes(entry)), ...again];
+  }
+
+  private async send(items: readonly AuthorWorkItem[], signal?: AbortSignal): Promise<NotQueued[]> {
     const sent = await Promise.allSettled(
       items.map((item) => this.queue.sendMessage(encodeWorkItem(item), { abortSignal: signal })),
     );
@@ -29,6 +65,13 @@ export class StorageWorkQueue {
     });
     return notQueued;
   }
+}
+
+/** A failure the SDK retries (no answer, 500, 503): one of its tries may have landed. */
+function mayHaveLanded(error: unknown): boolean {
+  if (isGalleryExportError(error, 'ABORTED')) return false;
+  const status = statusOf(error);
+  return status === undefined || status === 500 || status === 503;
 }
 
 export function encodeWorkItem(item: AuthorWorkItem): string {

@@ -200,7 +200,8 @@ function answersExists(error: unknown): boolean {
 
 /**
  * The blob under the name, when it is the one this write created: it carries this attempt's own
- * random `createattempt` metadata, which no other write has.
+ * random `createattempt` metadata, which no other write has. When that cannot be checked, the storage
+ * failure is what the caller learns: the blob may well be this write's, so "exists" would be a guess.
  */
 async function ownWrite(
   blob: BlockBlobClient,
@@ -212,8 +213,9 @@ async function ownWrite(
     return properties.metadata?.[CREATE_ATTEMPT_METADATA] === attempt
       ? { etag: properties.etag ?? '' }
       : undefined;
-  } catch {
-    return undefined;
+  } catch (error) {
+    if (statusOf(error) === 404) return undefined;
+    throw storageError(error, 'check which write created', blob.name, 'STORAGE_UNAVAILABLE');
   }
 }
 
@@ -222,6 +224,8 @@ export interface StoredBlob {
   etag: string;
   /** When storage created the blob, by its own clock. */
   createdOn: Date;
+  /** Its metadata (x-ms-meta-*). */
+  metadata?: Record<string, string> | undefined;
 }
 
 /** A stored blob's bytes, ETag and creation time, or undefined when there is no such blob. */
@@ -239,6 +243,7 @@ export async function readBlob(
       bytes: Buffer.concat(chunks),
       etag: response.etag ?? '',
       createdOn: response.createdOn ?? response.lastModified ?? new Date(0),
+      metadata: response.metadata ?? {},
     };
   } catch (error) {
     if (statusOf(error) === 404) return undefined;
