@@ -6,6 +6,7 @@ import {
   type KeyVaultKey,
 } from '@azure/keyvault-keys';
 import type { TokenCredential } from '@azure/identity';
+import { isAbortError } from '../contract/errors';
 import type { SignatureDocument } from '../contract/formats';
 import { keyVaultAccess, keyVaultError, type VaultKeyOptions } from './keyVaultKeys';
 
@@ -76,7 +77,20 @@ export class KeyVaultSigner {
   }
 
   /** The key's latest version (and a client for it), looked up once an hour, once for every caller. */
-  latest(signal?: AbortSignal): Promise<{ key: KeyVaultKey; crypto: CryptographyClient }> {
+  async latest(signal?: AbortSignal): Promise<{ key: KeyVaultKey; crypto: CryptographyClient }> {
+    for (;;) {
+      try {
+        return await this.lookUpLatest(signal);
+      } catch (error) {
+        // The shared lookup rides on the signal of the caller that started it: when that caller gave up
+        // (its author's deadline, while the vault throttled), the others look the key up again.
+        if (isAbortError(error) && !signal?.aborted) continue;
+        throw error;
+      }
+    }
+  }
+
+  private lookUpLatest(signal?: AbortSignal): Promise<{ key: KeyVaultKey; crypto: CryptographyClient }> {
     if (this.current && performance.now() - this.current.at < KEY_VERSION_TTL_MS) return this.current.ready;
     const ready = this.client.getKey(this.options.keyName, { abortSignal: signal }).then(
       // Made from the key itself, not its ID: it then never reads the key again before signing.
