@@ -154,3 +154,69 @@ test('a signer’s shared key lookup outlives the caller that started it: one au
   const signature = await second;
   expect(signature.keyId).toMatch(new RegExp(`^${vault.url}/keys/signing/`));
 });
+
+describe('a signer’s caller waiting for what another caller started', () => {
+  let signer: KeyVaultSigner;
+  beforeEach(async () => {
+    await vault.createKey('signing', { size: 3072, keyOps: ['sign', 'verify'] });
+    signer = new KeyVaultSigner({
+      vaultUrl: vault.url,
+      keyName: 'signing',
+      credential,
+      vaultRetry: { budget: new VaultRateBudget() },
+    });
+  });
+
+  /** Starts the other caller's work, then this caller's: this one's deadline comes first. */
+  async function settleOrder(other: Promise<unknown>, mine: Promise<unknown>): Promise<string[]> {
+    const order: string[] = [];
+    const settled = (who: string) => (error: unknown) => {
+      order.push(`${who} ${error instanceof GalleryExportError ? error.code : String(error)}`);
+    };
+    await Promise.all([other.catch(settled('other')), mine.catch(settled('mine'))]);
+    return order;
+  }
+
+  test('for the key lookup ends its wait with its own signal', async () => {
+    // The window is full for 5 minutes: the lookup waits on the vault's Retry-After.
+    vault.setThrottle({ transactionsPerWindow: 1, windowMs: 300_000 });
+    await registryFor().readAuthor(`${PREFIX}ada`);
+    const other = signer.sign(Buffer.from('a'), 'manifest.json', AbortSignal.timeout(1500));
+    const mine = signer.sign(Buffer.from('b'), 'manifest.json', AbortSignal.timeout(100));
+    expect(await settleOrder(other, mine)).toEqual(['mine ABORTED', 'other ABORTED']);
+  });
+
+  test('for the first signature ends its wait with its own signal', async () => {
+    await signer.latest();
+    vault.setThrottle({ transactionsPerWindow: 1, windowMs: 300_000 });
+    await registryFor().readAuthor(`${PREFIX}ada`);
+    const other = signer.sign(Buffer.from('a'), 'manifest.json', AbortSignal.timeout(1500));
+    const mine = signer.sign(Buffer.from('b'), 'manifest.json', AbortSignal.timeout(100));
+    expect(await settleOrder(other, mine)).toEqual(['mine ABORTED', 'other ABORTED']);
+  });
+});
+
+test('a first signature that fails leaves no unhandled rejection behind (it would end the process)', async () => {
+  const unhandled: unknown[] = [];
+  const record = (reason: unknown): void => {
+    unhandled.push(reason);
+  };
+  process.on('unhandledRejection', record);
+  try {
+    await vault.createKey('signing', { size: 3072, keyOps: ['sign', 'verify'] });
+    vault.setKeyEnabled('signing', undefined, false);
+    const signer = new KeyVaultSigner({
+      vaultUrl: vault.url,
+      keyName: 'signing',
+      credential,
+      vaultRetry: { budget: new VaultRateBudget() },
+    });
+    await expect(signer.sign(Buffer.from('a'), 'manifest.json')).rejects.toMatchObject({
+      code: 'SIGNING_FAILED',
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(unhandled).toEqual([]);
+  } finally {
+    process.off('unhandledRejection', record);
+  }
+});
