@@ -6,7 +6,7 @@ import {
   type KeyVaultKey,
 } from '@azure/keyvault-keys';
 import type { TokenCredential } from '@azure/identity';
-import { isAbortError } from '../contract/errors';
+import { abortError, isAbortError } from '../contract/errors';
 import type { SignatureDocument } from '../contract/formats';
 import { keyVaultAccess, keyVaultError, type VaultKeyOptions } from './keyVaultKeys';
 
@@ -30,7 +30,7 @@ export class KeyVaultSigner {
    * challenge once and the token is cached; signatures asked for meanwhile wait for it, rather than each
    * meeting the challenge too (one request per snapshot, not two).
    */
-  private warming: Promise<unknown> | undefined;
+  private warming: Promise<void> | undefined;
   private readonly warm = new WeakSet<CryptographyClient>();
 
   constructor(private readonly options: VaultKeyOptions) {
@@ -44,11 +44,20 @@ export class KeyVaultSigner {
   async sign(bytes: Buffer, signed: string, signal?: AbortSignal): Promise<SignatureDocument> {
     const digest = createHash('sha256').update(bytes).digest();
     const { key, crypto } = await this.latest(signal);
-    if (this.warming) await this.warming.catch(() => undefined);
+    if (this.warming) await whileNotAborted(this.warming, signal);
     const signing = crypto.sign('RS256', digest, { abortSignal: signal });
     if (!this.warm.has(crypto)) {
       this.warm.add(crypto);
-      this.warming = signing.finally(() => (this.warming = undefined));
+      // Settles either way and never rejects: the failure is the first caller's to report, and a
+      // rejected promise nobody awaits would end the process.
+      const warming = signing.then(
+        () => undefined,
+        () => undefined,
+      );
+      this.warming = warming;
+      void warming.then(() => {
+        if (this.warming === warming) this.warming = undefined;
+      });
     }
     let result;
     try {
@@ -80,7 +89,7 @@ export class KeyVaultSigner {
   async latest(signal?: AbortSignal): Promise<{ key: KeyVaultKey; crypto: CryptographyClient }> {
     for (;;) {
       try {
-        return await this.lookUpLatest(signal);
+        return await whileNotAborted(this.lookUpLatest(signal), signal);
       } catch (error) {
         // The shared lookup rides on the signal of the caller that started it: when that caller gave up
         // (its author's deadline, while the vault throttled), the others look the key up again.
@@ -103,4 +112,19 @@ export class KeyVaultSigner {
     this.current = { ready, at: performance.now() };
     return ready;
   }
+}
+
+/**
+ * Waits for what another caller started (a key lookup, the first signature), but no longer than this
+ * caller's own signal allows: its deadline ends its wait at once, whatever the other caller waits for.
+ */
+function whileNotAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortError(signal));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    // Handled even when this caller has already given up: a rejection nobody awaits ends the process.
+    void promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
