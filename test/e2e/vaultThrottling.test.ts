@@ -1,3 +1,4 @@
+import { SecretClient } from '@azure/keyvault-secrets';
 import { startAzurite, type RunningAzurite } from '../../dev/azurite';
 import { startVaultEmulator, type VaultThrottleOptions } from '../../dev/vault-emulator';
 import type { RunRecord } from '../../src/contract/formats';
@@ -12,6 +13,10 @@ import { createWorld } from '../support/world';
  * (the service's behaviour, scaled). Each test has a vault of its own: the process keeps one rate budget
  * per vault, and a fresh one must learn the limit from the 429s.
  */
+const credential: ConstructorParameters<typeof SecretClient>[1] = {
+  getToken: () => Promise.resolve({ token: 'other-app', expiresOnTimestamp: Date.now() + 3600_000 }),
+};
+
 let azurite: RunningAzurite | undefined;
 beforeAll(async () => {
   azurite = await startAzurite();
@@ -37,9 +42,18 @@ async function signedFleet(
       CATALOG_CONCURRENCY: '32',
     };
     // Each author costs two transactions (its secret, its manifest's signature), all authors start at
-    // once, and the run needs several windows' worth.
+    // once, and the run needs several windows' worth. The window is full when the run starts (another
+    // app's traffic), so the run meets 429s however slowly this machine sends.
     vault.setThrottle({ transactionsPerWindow: 20, windowMs: 1000, retryAfter: options.retryAfter });
+    const otherApp = new SecretClient(vault.url, credential, {
+      allowInsecureConnection: true,
+      disableChallengeResourceVerification: true,
+      retryOptions: { maxRetries: 0 },
+    });
+    await Promise.all(Array.from({ length: 20 }, () => otherApp.getSecret(`${world.prefix}a0`)));
     const result = await runCli(['run', '--json'], env);
+    if (!result.stdout.trim())
+      throw new Error(`The run recorded nothing (exit ${result.code}): ${result.stderr}`);
     const record = JSON.parse(result.stdout) as RunRecord;
     const failures = record.authors
       .filter((author) => author.status !== 'complete')
