@@ -82,9 +82,11 @@ const boundaries = [
   },
   // Adapters reach the contract only, never each other or the core.
   ...arrows('catalog', ['contract'], ['@azure/*']),
-  ...arrows('authors', ['contract'], ['undici']),
+  // The Key Vault clients' one retry layer and rate budget, shared by the authors and signing adapters.
+  ...arrows('vault', ['contract'], ['undici']),
+  ...arrows('authors', ['contract', 'vault'], ['undici']),
   ...arrows('snapshots', ['contract'], ['undici']),
-  ...arrows('signing', ['contract'], ['undici']),
+  ...arrows('signing', ['contract', 'vault'], ['undici']),
   ...arrows('report', ['contract'], ADAPTER_FREE),
   ...arrows('telemetry', ['contract'], ['undici']),
   // The core knows interfaces only: the contract, and telemetry's vendor-neutral API.

@@ -26,11 +26,14 @@ export interface LocalOptions {
   churnRate?: string;
   churnMax?: string;
   maxTop?: string;
+  vaultTransactions?: string;
 }
 
 /** `gallery-export local`: the embedded stack, kept running, with the settings that point at it. */
 export async function localCommand(cli: CliContext, options: LocalOptions): Promise<number> {
   const faults = parseFaults(options);
+  const vaultBudget = count('--vault-transactions', options.vaultTransactions);
+  if (vaultBudget === 0) throw usageError('--vault-transactions must be at least 1');
   const stack = await startLocalStack({
     ...(options.inMemory ? {} : { azuriteLocation: resolve(options.data) }),
     azurite: {
@@ -41,6 +44,11 @@ export async function localCommand(cli: CliContext, options: LocalOptions): Prom
     vaultPort: port('--vault-port', options.vaultPort),
   });
   try {
+    if (vaultBudget !== undefined) {
+      // Set before anything is registered: the demo authors' registration pays the budget too.
+      stack.vault.setThrottle({ transactionsPerWindow: vaultBudget });
+      cli.err(`The vault emulator serves ${vaultBudget} transactions per 10 s and answers 429 past that.`);
+    }
     if (options.demoAuthors) {
       const registrations = await stack.registerDemoAuthors();
       const registered = registrations.filter((entry) => entry.expected !== 'erased');

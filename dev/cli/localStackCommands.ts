@@ -32,6 +32,7 @@ export const registerLocalStackCommands: CliExtension = (program, { cli, action 
     .option('--churn-rate <p>', 'chance an entity is inserted or deleted before a list request')
     .option('--churn-max <n>', 'most churn events per author')
     .option('--max-top <n>', 'largest $top the catalog serves')
+    .option('--vault-transactions <n>', "Key Vault's limit: transactions per 10 s, 429 past it")
     .action(
       action<LocalOptions>(async (options) =>
         (await import('../../dev/cli/localCommand')).localCommand(cli, options),

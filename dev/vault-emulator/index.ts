@@ -10,6 +10,8 @@
  *   rotate, get and set the rotation policy, soft delete, get deleted, purge; sign with
  *   RS256/384/512 (RSASSA-PKCS1-v1_5) and PS256/384/512 (RSASSA-PSS) over a digest, and verify.
  *   No private key leaves the emulator.
+ * - Throttling (off unless asked for): Key Vault's per-vault limit per window, answered `429` with
+ *   `Retry-After` and the `Throttled` error body.
  * - Everything else (certificates, EC and oct keys, encrypt/decrypt/wrap/unwrap, import, backup,
  *   restore, recover) answers `501 NotImplemented`.
  */
@@ -40,3 +42,4 @@ export {
   type RsaSignatureAlgorithm,
 } from './rsaSignature';
 export { VaultError } from './vaultError';
+export { KEY_VAULT_THROTTLE_WINDOW_MS, THROTTLED_BODY, type VaultThrottleOptions } from './throttle';

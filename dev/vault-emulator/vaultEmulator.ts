@@ -18,6 +18,7 @@ import {
   type SecretVersionRecord,
   type SecretWriteProperties,
 } from './secretStore';
+import { VaultThrottle, type VaultThrottleOptions } from './throttle';
 import type { VaultErrorBody } from './vaultError';
 
 /** The service's page size for list operations. */
@@ -59,6 +60,11 @@ export interface VaultEmulatorOptions {
    * @default DEFAULT_VAULT_TENANT_ID
    */
   tenantId?: string;
+  /**
+   * Enforce Key Vault's per-vault limit: past `transactionsPerWindow` authorized requests in any
+   * window, answer `429` with Key Vault's `Throttled` body and `Retry-After`. Off when absent.
+   */
+  throttle?: VaultThrottleOptions;
 }
 
 /** How {@link VaultEmulator.setOutage} breaks the service. */
@@ -167,6 +173,11 @@ export interface VaultEmulator {
    * `'reset'` destroys the socket without answering.
    */
   setOutage(mode: VaultOutageMode | undefined): void;
+  /**
+   * Starts the throttling mode with these limits (a fresh window), or ends it with `undefined`.
+   * Throws a `RangeError` for limits that are not positive integers.
+   */
+  setThrottle(options: VaultThrottleOptions | undefined): void;
 }
 
 /**
@@ -182,6 +193,7 @@ export interface VaultEmulator {
  */
 export async function startVaultEmulator(options: VaultEmulatorOptions = {}): Promise<VaultEmulator> {
   const { port, ...settings } = normalizeOptions(options);
+  let throttle = options.throttle ? new VaultThrottle(options.throttle) : undefined;
   const store = new SecretStore();
   const keyStore = new KeyStore();
   const requests: RecordedVaultRequest[] = [];
@@ -218,6 +230,13 @@ export async function startVaultEmulator(options: VaultEmulatorOptions = {}): Pr
           },
         };
         send(res, record, { status: 413, body: error });
+        return;
+      }
+      // The challenge comes first: an unauthenticated request never reaches the vault's limits.
+      const counted = record.authorized || !settings.requireChallenge;
+      const throttled = counted ? throttle?.admit(performance.now()) : undefined;
+      if (throttled) {
+        send(res, record, throttled);
         return;
       }
       void respondSafely(() =>
@@ -280,6 +299,9 @@ export async function startVaultEmulator(options: VaultEmulatorOptions = {}): Pr
     deleteKey: (name) => keyStore.remove(name),
     setOutage(mode) {
       outage = mode;
+    },
+    setThrottle(limits) {
+      throttle = limits ? new VaultThrottle(limits) : undefined;
     },
   };
 }

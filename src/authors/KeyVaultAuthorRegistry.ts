@@ -5,6 +5,7 @@ import { GalleryExportError, isAbortError, throwIfAborted } from '../contract/er
 import { isLoopbackHost } from '../contract/loopback';
 import { AUTHOR_LABEL, formatAuthorSecret, parseAuthorSecret } from '../contract/authorSecret';
 import type { AuthorCredentials, AuthorSecretRef } from '../contract/authorSecret';
+import { VAULT_THROTTLED, vaultClientOptions, type VaultRetryTuning } from '../vault/vaultClientOptions';
 
 export interface KeyVaultAuthorRegistryOptions {
   vaultUrl: string;
@@ -13,6 +14,8 @@ export interface KeyVaultAuthorRegistryOptions {
   credential?: TokenCredential;
   /** Client ID of a user-assigned managed identity. */
   managedIdentityClientId?: string | undefined;
+  /** A rate budget or retry timings other than the process's for this vault (tests). */
+  vaultRetry?: VaultRetryTuning | undefined;
 }
 
 /**
@@ -27,6 +30,7 @@ export function createSecretClient(
   vaultUrl: string,
   credential?: TokenCredential,
   managedIdentityClientId?: string,
+  vaultRetry?: VaultRetryTuning,
 ): SecretClient {
   let url: URL;
   try {
@@ -44,12 +48,8 @@ export function createSecretClient(
   return new SecretClient(
     vaultUrl,
     credential ?? (loopback ? loopbackCredential : new DefaultAzureCredential({ managedIdentityClientId })),
-    {
-      // Relaxed for the local emulator only: plain http and a challenge resource that is not *.vault.azure.net.
-      allowInsecureConnection: loopback,
-      disableChallengeResourceVerification: loopback,
-      retryOptions: { maxRetries: 2, retryDelayInMs: 250, maxRetryDelayInMs: 2000 },
-    },
+    // Throttling and transient failures are retried by the app's policy, within the caller's deadline.
+    vaultClientOptions({ vaultUrl, loopback, ...vaultRetry }),
   );
 }
 
@@ -61,7 +61,12 @@ export class KeyVaultAuthorRegistry {
   constructor(options: KeyVaultAuthorRegistryOptions) {
     this.location = options.vaultUrl;
     this.prefix = options.secretPrefix;
-    this.client = createSecretClient(options.vaultUrl, options.credential, options.managedIdentityClientId);
+    this.client = createSecretClient(
+      options.vaultUrl,
+      options.credential,
+      options.managedIdentityClientId,
+      options.vaultRetry,
+    );
   }
 
   async listAuthorSecrets(signal?: AbortSignal): Promise<AuthorSecretRef[]> {
@@ -243,9 +248,11 @@ export class KeyVaultAuthorRegistry {
     const why =
       status === 401 || status === 403
         ? `access was denied (HTTP ${status}); the identity needs the Key Vault Secrets User role (Key Vault Secrets Officer to register or purge authors)`
-        : status !== undefined
-          ? `the vault answered HTTP ${status}`
-          : `the vault could not be reached (${code ?? (error as Error).message})`;
+        : status === 429
+          ? VAULT_THROTTLED
+          : status !== undefined
+            ? `the vault answered HTTP ${status}`
+            : `the vault could not be reached (${code ?? (error as Error).message})`;
     return new GalleryExportError(
       'VAULT_UNAVAILABLE',
       `Could not ${action} in Key Vault ${this.location}: ${why}`,

@@ -6,6 +6,7 @@ import {
   type KeyVaultKey,
 } from '@azure/keyvault-keys';
 import type { TokenCredential } from '@azure/identity';
+import { abortError, isAbortError } from '../contract/errors';
 import type { SignatureDocument } from '../contract/formats';
 import { keyVaultAccess, keyVaultError, type VaultKeyOptions } from './keyVaultKeys';
 
@@ -29,7 +30,7 @@ export class KeyVaultSigner {
    * challenge once and the token is cached; signatures asked for meanwhile wait for it, rather than each
    * meeting the challenge too (one request per snapshot, not two).
    */
-  private warming: Promise<unknown> | undefined;
+  private warming: Promise<void> | undefined;
   private readonly warm = new WeakSet<CryptographyClient>();
 
   constructor(private readonly options: VaultKeyOptions) {
@@ -43,11 +44,20 @@ export class KeyVaultSigner {
   async sign(bytes: Buffer, signed: string, signal?: AbortSignal): Promise<SignatureDocument> {
     const digest = createHash('sha256').update(bytes).digest();
     const { key, crypto } = await this.latest(signal);
-    if (this.warming) await this.warming.catch(() => undefined);
+    if (this.warming) await whileNotAborted(this.warming, signal);
     const signing = crypto.sign('RS256', digest, { abortSignal: signal });
     if (!this.warm.has(crypto)) {
       this.warm.add(crypto);
-      this.warming = signing.finally(() => (this.warming = undefined));
+      // Settles either way and never rejects: the failure is the first caller's to report, and a
+      // rejected promise nobody awaits would end the process.
+      const warming = signing.then(
+        () => undefined,
+        () => undefined,
+      );
+      this.warming = warming;
+      void warming.then(() => {
+        if (this.warming === warming) this.warming = undefined;
+      });
     }
     let result;
     try {
@@ -76,7 +86,20 @@ export class KeyVaultSigner {
   }
 
   /** The key's latest version (and a client for it), looked up once an hour, once for every caller. */
-  latest(signal?: AbortSignal): Promise<{ key: KeyVaultKey; crypto: CryptographyClient }> {
+  async latest(signal?: AbortSignal): Promise<{ key: KeyVaultKey; crypto: CryptographyClient }> {
+    for (;;) {
+      try {
+        return await whileNotAborted(this.lookUpLatest(signal), signal);
+      } catch (error) {
+        // The shared lookup rides on the signal of the caller that started it: when that caller gave up
+        // (its author's deadline, while the vault throttled), the others look the key up again.
+        if (isAbortError(error) && !signal?.aborted) continue;
+        throw error;
+      }
+    }
+  }
+
+  private lookUpLatest(signal?: AbortSignal): Promise<{ key: KeyVaultKey; crypto: CryptographyClient }> {
     if (this.current && performance.now() - this.current.at < KEY_VERSION_TTL_MS) return this.current.ready;
     const ready = this.client.getKey(this.options.keyName, { abortSignal: signal }).then(
       // Made from the key itself, not its ID: it then never reads the key again before signing.
@@ -89,4 +112,19 @@ export class KeyVaultSigner {
     this.current = { ready, at: performance.now() };
     return ready;
   }
+}
+
+/**
+ * Waits for what another caller started (a key lookup, the first signature), but no longer than this
+ * caller's own signal allows: its deadline ends its wait at once, whatever the other caller waits for.
+ */
+function whileNotAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortError(signal));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    // Handled even when this caller has already given up: a rejection nobody awaits ends the process.
+    void promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }

@@ -3,6 +3,7 @@ import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { KeyClient, type CryptographyClientOptions, type KeyVaultKey } from '@azure/keyvault-keys';
 import { GalleryExportError, isAbortError, throwIfAborted } from '../contract/errors';
 import { isLoopbackHost } from '../contract/loopback';
+import { VAULT_THROTTLED, vaultClientOptions, type VaultRetryTuning } from '../vault/vaultClientOptions';
 
 export interface VaultKeyOptions {
   vaultUrl: string;
@@ -10,6 +11,8 @@ export interface VaultKeyOptions {
   /** Defaults to DefaultAzureCredential (managed identity in Azure), or a local stand-in for a loopback vault. */
   credential?: TokenCredential | undefined;
   managedIdentityClientId?: string | undefined;
+  /** A rate budget or retry timings other than the process's for this vault (tests). */
+  vaultRetry?: VaultRetryTuning | undefined;
 }
 
 /** The local emulator takes any bearer token; the real Entra ID must never be asked for one to send over http. */
@@ -39,12 +42,13 @@ export function keyVaultAccess(options: VaultKeyOptions): {
     (loopback
       ? loopbackCredential
       : new DefaultAzureCredential({ managedIdentityClientId: options.managedIdentityClientId }));
-  const clientOptions: CryptographyClientOptions = {
-    // Relaxed for the local emulator only: plain http and a challenge resource that is not *.vault.azure.net.
-    allowInsecureConnection: loopback,
-    disableChallengeResourceVerification: loopback,
-    retryOptions: { maxRetries: 2, retryDelayInMs: 250, maxRetryDelayInMs: 2000 },
-  };
+  // Throttling and transient failures are retried by the app's policy, within the caller's deadline, on
+  // the vault's budget shared with the secrets client.
+  const clientOptions: CryptographyClientOptions = vaultClientOptions({
+    vaultUrl: options.vaultUrl,
+    loopback,
+    ...options.vaultRetry,
+  });
   const client = new KeyClient(options.vaultUrl, credential, clientOptions);
   return { credential, client, clientOptions };
 }
@@ -81,11 +85,13 @@ export function keyVaultError(
       ? `access was denied (HTTP ${status}); signing needs the Key Vault Crypto User role on the key, reading it Key Vault Reader`
       : status === 404
         ? 'there is no such key (SIGNING_KEY_NAME)'
-        : status !== undefined
-          ? `the vault answered HTTP ${status}`
-          : `the vault could not be reached (${code ?? (error as Error).message})`;
+        : status === 429
+          ? VAULT_THROTTLED
+          : status !== undefined
+            ? `the vault answered HTTP ${status}`
+            : `the vault could not be reached (${code ?? (error as Error).message})`;
   return new GalleryExportError(
-    status === undefined || status >= 500 ? 'VAULT_UNAVAILABLE' : 'SIGNING_FAILED',
+    status === undefined || status >= 500 || status === 429 ? 'VAULT_UNAVAILABLE' : 'SIGNING_FAILED',
     `Could not ${action} ${where}: ${why}`,
     { cause: error, statusCode: status },
   );

@@ -62,6 +62,16 @@ test.each([
   ],
   ['src/services.ts', "import { startLocalStack } from '../dev/localStack';", /src\/ never imports dev\//],
   ['src/snapshots/Fixture.ts', "import { app } from '@azure/functions';", /Only src\/functions\//],
+  [
+    'src/vault/Fixture.ts',
+    "import { keyVaultError } from '../signing/keyVaultKeys';",
+    /src\/vault\/ may import only src\/contract/,
+  ],
+  [
+    'src/snapshots/Fixture.ts',
+    "import { vaultRateBudget } from '../vault/vaultClientOptions';",
+    /src\/snapshots\/ may import only/,
+  ],
 ])('%s: %s is refused', async (file, source, expected) => {
   expect((await problems(file, source)).join('\n')).toMatch(expected);
 });
@@ -69,6 +79,8 @@ test.each([
 test.each([
   ['src/authors/Fixture.ts', "import { normalizeAuthorId } from '../contract/authorId';"],
   ['src/authors/Fixture.ts', "import { parseAuthorSecret } from './KeyVaultAuthorRegistry';"],
+  ['src/authors/Fixture.ts', "import { vaultClientOptions } from '../vault/vaultClientOptions';"],
+  ['src/signing/Fixture.ts', "import { vaultClientOptions } from '../vault/vaultClientOptions';"],
   [
     'src/export/Fixture.ts',
     "import type { ExportServices } from './ports';\nimport { GalleryExportError } from '../contract/errors';",
