@@ -156,9 +156,12 @@ export function renderMissing(context: SummaryContext): string {
       `entities.json holds ${formatCount(tally.entities)} entities but the manifest records ${formatCount(manifest.counts.entities)}: the files do not belong together; check them as shown under “How the files are proven”.`,
     );
   }
-  if (manifest.counts.reportedByCatalog !== manifest.counts.entities) {
+  const { reportedByCatalog, entities } = manifest.counts;
+  if (reportedByCatalog !== entities) {
+    const createdLater = manifest.listing?.createdDuringExport?.count ?? 0;
+    const explained = createdLater > 0 && reportedByCatalog === entities + createdLater;
     problems.push(
-      `The catalog reported ${formatCount(manifest.counts.reportedByCatalog)} entities and ${formatCount(manifest.counts.entities)} were exported.`,
+      `The catalog reported ${formatCount(reportedByCatalog)} entities and ${formatCount(entities)} were exported${explained ? `: the other ${formatCount(createdLater)} were created in the catalog during the export` : ''}.`,
     );
   }
   const notes = [...problems, ...manifest.warnings];
