@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import {
   cloneCatalogData,
+  formatCatalogTimestamp,
   generateEntity,
   serializeCatalogJson,
   type CatalogData,
@@ -61,6 +62,12 @@ export interface CatalogSimulatorOptions {
   defaultTop?: number;
   /** HMAC-SHA256 key for issued tokens. @default 32 random bytes (tokens of one simulator fail on another) */
   tokenSecret?: Buffer | string;
+  /**
+   * Answer a list request that has `$orderby` with 400, as an OData service whose
+   * `AllowedOrderByProperties` is empty does: the list can then only be read in its natural order.
+   * @default false
+   */
+  refuseOrderBy?: boolean;
 }
 
 export const DEFAULT_HOST = '127.0.0.1';
@@ -189,6 +196,7 @@ export class CatalogSimulator {
   private readonly wrapRate: number;
   private readonly profileCountsUnlisted: boolean;
   private readonly defaultTop: number;
+  private readonly refuseOrderBy: boolean;
   private readonly attempts = new AttemptCounter();
   private currentFaults: CatalogFaults;
   private liveData: CatalogData;
@@ -220,6 +228,7 @@ export class CatalogSimulator {
       throw new RangeError(`wrapRate must be in [0, 1], got ${this.wrapRate}`);
     this.profileCountsUnlisted = options.profileCountsUnlisted ?? true;
     this.defaultTop = options.defaultTop ?? DEFAULT_TOP;
+    this.refuseOrderBy = options.refuseOrderBy ?? false;
     if (!(Number.isInteger(this.defaultTop) && this.defaultTop >= 0))
       throw new RangeError('defaultTop must be a non-negative integer');
     this.secret =
@@ -469,6 +478,10 @@ export class CatalogSimulator {
       else {
         listQuery = parsed;
         authorId = parsed.authorId;
+        const ordered = parsed.orderBy[0];
+        if (this.refuseOrderBy && ordered) {
+          badRequest = `${QUERY_INVALID} Order by '${ordered.path.join('/')}' is not allowed. To allow it, set the 'AllowedOrderByProperties' property on EnableQueryAttribute or QueryValidationSettings.`;
+        }
       }
     }
     if (authorId !== undefined) entry.authorId = authorId;
@@ -695,7 +708,7 @@ export class CatalogSimulator {
         : entities.filter((entity) => entity.hidden === true).length / entities.length;
     const usedIds = new Set([...entities.map((entity) => entity.id), ...(this.deleted.get(authorId) ?? [])]);
     const profile = author.profile;
-    const entity = generateEntity(
+    const entity: SimEntity = generateEntity(
       random,
       { id: authorId, name: typeof profile.name === 'string' ? profile.name : authorId },
       {
@@ -705,6 +718,12 @@ export class CatalogSimulator {
         communityId: typeof profile.community_id === 'string' ? profile.community_id : undefined,
       },
     );
+    if (decision.insertedCreatedAt === 'now') {
+      // Published just now: both stamps from the clock, in the catalog's format (100 ns ticks).
+      const stamp = formatCatalogTimestamp(Date.now(), random.int(10000));
+      entity.created_at = stamp;
+      entity.updated_at = stamp;
+    }
     entities.splice(random.int(entities.length + 1), 0, entity);
     pushTo(this.inserted, authorId, entity.id);
     this.stats.churn.inserts++;

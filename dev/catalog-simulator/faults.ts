@@ -24,7 +24,8 @@ import { SeededRandom } from './random';
  *   their first attempt.
  * - Churn changes data, so what a churned *response contains* also depends on which requests for that
  *   author were answered before it; the churn decisions themselves (event or not, insert or delete, the
- *   position and the new entity) follow the rule above.
+ *   position and the new entity) follow the rule above, except an inserted entity's `created_at` and
+ *   `updated_at` with `insertedCreatedAt: 'now'`, which are read from the clock.
  * - Changing a rate changes the outcomes of the requests it affects, never the draws themselves: with
  *   rates r1..r5 a request's single uniform draw `u` picks throttle if `u < r1`, server error if
  *   `u < r1 + r2`, and so on (reset, truncated, malformed). Each fault therefore occurs at exactly its rate
@@ -43,6 +44,13 @@ export interface ChurnOptions {
   maxEventsPerAuthor?: number;
   /** Share of events that are inserts (the rest delete a random listed or unlisted entity). @default 0.5 */
   insertRatio?: number;
+  /**
+   * The `created_at` of an inserted entity: `'now'`, a newly published entity (what a live catalog does;
+   * with `insertRatio: 1`, insert-only churn), or `'past'`, a seeded date years ago, as for an older entity
+   * that only now shows in the list (unhidden, moved to this author): a client cannot tell it is new.
+   * @default 'past'
+   */
+  insertedCreatedAt?: 'now' | 'past';
 }
 
 /** The settings that can also be given per author. Rates are probabilities per request, in [0, 1]. */
@@ -160,6 +168,10 @@ export function validateFaults(faults: CatalogFaults): void {
       if (churn.maxEventsPerAuthor !== undefined && !(churn.maxEventsPerAuthor >= 0)) {
         throw new RangeError(`${where}.churn.maxEventsPerAuthor must be >= 0`);
       }
+      const createdAt = churn.insertedCreatedAt;
+      if (createdAt !== undefined && createdAt !== 'now' && createdAt !== 'past') {
+        throw new RangeError(`${where}.churn.insertedCreatedAt must be 'now' or 'past'`);
+      }
     }
   }
 }
@@ -190,6 +202,7 @@ export function resolveFaultSettings(
             rate: merged.churn.rate,
             maxEventsPerAuthor: merged.churn.maxEventsPerAuthor ?? Infinity,
             insertRatio: merged.churn.insertRatio ?? DEFAULT_CHURN_INSERT_RATIO,
+            insertedCreatedAt: merged.churn.insertedCreatedAt ?? 'past',
           },
   };
 }
@@ -252,6 +265,8 @@ export function decideFaults(settings: ResolvedFaultSettings, key: FaultDecision
 
 export interface ChurnDecision {
   kind: 'insert' | 'delete';
+  /** The `created_at` of an inserted entity (see `ChurnOptions.insertedCreatedAt`). */
+  insertedCreatedAt: 'now' | 'past';
   /** Draws the position, the victim or the new entity. */
   random: SeededRandom;
 }
@@ -266,7 +281,11 @@ export function decideChurn(
   if (!churn || churn.rate <= 0 || eventsSoFar >= churn.maxEventsPerAuthor) return undefined;
   const random = stream(settings.seed, 'churn', key);
   if (!random.chance(churn.rate)) return undefined;
-  return { kind: random.chance(churn.insertRatio) ? 'insert' : 'delete', random };
+  return {
+    kind: random.chance(churn.insertRatio) ? 'insert' : 'delete',
+    insertedCreatedAt: churn.insertedCreatedAt,
+    random,
+  };
 }
 
 function stream(seed: number, label: string, key: FaultDecisionKey): SeededRandom {

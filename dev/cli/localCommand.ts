@@ -25,8 +25,10 @@ export interface LocalOptions {
   latencyJitter?: string;
   churnRate?: string;
   churnMax?: string;
+  churnInsertsOnly?: boolean;
   maxTop?: string;
   vaultTransactions?: string;
+  refuseOrderby?: boolean;
 }
 
 /** `gallery-export local`: the embedded stack, kept running, with the settings that point at it. */
@@ -40,7 +42,11 @@ export async function localCommand(cli: CliContext, options: LocalOptions): Prom
       blobPort: port('--blob-port', options.blobPort),
       queuePort: port('--queue-port', options.queuePort),
     },
-    catalog: { port: port('--catalog-port', options.catalogPort), faults },
+    catalog: {
+      port: port('--catalog-port', options.catalogPort),
+      faults,
+      refuseOrderBy: options.refuseOrderby === true,
+    },
     vaultPort: port('--vault-port', options.vaultPort),
   });
   try {
@@ -126,7 +132,14 @@ export function parseFaults(options: LocalOptions): CatalogFaults {
   const churnRate = rate('--churn-rate', options.churnRate);
   if (churnRate !== undefined) {
     const maxEventsPerAuthor = count('--churn-max', options.churnMax);
-    faults.churn = { rate: churnRate, ...(maxEventsPerAuthor === undefined ? {} : { maxEventsPerAuthor }) };
+    faults.churn = {
+      rate: churnRate,
+      ...(maxEventsPerAuthor === undefined ? {} : { maxEventsPerAuthor }),
+      // New entities published during the export; nothing removed.
+      ...(options.churnInsertsOnly ? { insertRatio: 1, insertedCreatedAt: 'now' as const } : {}),
+    };
+  } else if (options.churnInsertsOnly) {
+    throw usageError('--churn-inserts-only needs --churn-rate');
   }
   return faults;
 }

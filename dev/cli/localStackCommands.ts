@@ -31,8 +31,10 @@ export const registerLocalStackCommands: CliExtension = (program, { cli, action 
     .option('--latency-jitter <ms>', 'extra random latency, up to this')
     .option('--churn-rate <p>', 'chance an entity is inserted or deleted before a list request')
     .option('--churn-max <n>', 'most churn events per author')
+    .option('--churn-inserts-only', 'churn only inserts entities, created now (nothing is removed)')
     .option('--max-top <n>', 'largest $top the catalog serves')
     .option('--vault-transactions <n>', "Key Vault's limit: transactions per 10 s, 429 past it")
+    .option('--refuse-orderby', 'the catalog answers $orderby with 400 (lists are read unordered)')
     .action(
       action<LocalOptions>(async (options) =>
         (await import('../../dev/cli/localCommand')).localCommand(cli, options),

@@ -20,7 +20,9 @@ import type { AdaptiveLimiter } from './AdaptiveLimiter';
 import { parseEntityPage, parseProfile, type EntityPage } from './catalogResponses';
 import { CatalogTransport, anySignal, type RequestOptions } from './CatalogTransport';
 import { readConsistentListing } from './consistentListing';
-import { IdDigestCollector, isBadRequest, TOKEN_EXPIRY_MARGIN_MS, TokenLapsed } from './listingGuards';
+import { ListingClock } from './catalogClock';
+import { isBadRequest, TOKEN_EXPIRY_MARGIN_MS, TokenLapsed } from './listingGuards';
+import { UnorderedPasses } from './unorderedPasses';
 import type { AuthorCallOptions, CatalogClientOptions, ListEntitiesOptions } from './catalogClientOptions';
 import { DEFAULT_RETRY_TIMING } from './retryPolicy';
 import { RetryBudget } from './RetryBudget';
@@ -135,7 +137,8 @@ export class CatalogClient {
 
   /**
    * Every entity of an author, listed and (with a usable token) unlisted, each exactly once, delivered
-   * to `collector` pass by pass until one pass is self-consistent.
+   * to `collector` pass by pass until one pass is self-consistent (ordered) or agrees with the one before
+   * it (unordered: see UnorderedPasses).
    */
   async listEntities(
     authorId: string,
@@ -144,34 +147,51 @@ export class CatalogClient {
   ): Promise<ListingResult> {
     const id = this.checkAuthorId(authorId);
     let passes = 0;
-    let discardedPasses: string[] = [];
-    // Only a pass of an ordered list proves itself (its pages overlap in a stable order); an unordered
-    // one is trusted once a second pass has found exactly the same entities.
-    let previous: string | undefined;
+    const discardedPasses: string[] = [];
+    // The catalog's clock, read from its first answer: what tells an entity published during the listing.
+    const clock = new ListingClock();
+    const unordered = new UnorderedPasses(clock);
     const maxPasses = this.options.maxPasses ?? DEFAULT_CATALOG_CLIENT.maxPasses;
     for (;;) {
-      // Only an unordered list needs the ids of a pass kept, to compare it with the next.
-      const digest = new IdDigestCollector(collector, () => !this.orderBySupported);
-      const result = await this.readOnePassSet(id, digest, options);
+      // Only an unordered list needs a pass recorded, to compare it with the next.
+      const pass = unordered.collector(collector, () => !this.orderBySupported);
+      const result = await this.readOnePassSet(id, pass, clock, options);
       passes += result.passes;
-      discardedPasses = [...discardedPasses, ...result.discardedPasses];
-      const ordered = this.orderBySupported;
-      const fingerprint = digest.digest();
-      // A pass that found `$orderby` refused half-way kept no ids: it only starts the comparison.
-      const comparable = fingerprint !== undefined && previous !== undefined;
-      if (ordered || (comparable && fingerprint === previous) || passes >= maxPasses) {
-        if (!ordered && !(comparable && fingerprint === previous)) {
-          throw new GalleryExportError(
-            'CATALOG_INCONSISTENT',
-            `The catalog's unordered entity list for author ${shortAuthorId(id)} differed between every two passes in ${passes}`,
-            { details: { passes } },
-          );
-        }
+      discardedPasses.push(...result.discardedPasses);
+      const finish = (listing: ListingResult): ListingResult => {
         if (options.stats) options.stats.passes += passes;
-        return { ...result, passes, discardedPasses, ordered };
+        return listing;
+      };
+      if (this.orderBySupported) return finish({ ...result, passes, discardedPasses, ordered: true });
+      // A pass that found `$orderby` refused half-way was not recorded whole: it only starts the comparison.
+      const comparison = unordered.judge(pass);
+      if (comparison?.agree) {
+        const { newcomers, hiddenNewcomers } = comparison;
+        return finish({
+          ...result,
+          entities: result.entities - newcomers.length,
+          unlisted: result.unlisted - hiddenNewcomers,
+          passes,
+          discardedPasses,
+          ordered: false,
+          ...(newcomers.length > 0 ? { createdDuringListing: [...newcomers] } : {}),
+        });
       }
-      if (previous !== undefined) discardedPasses.push('an unordered pass differed from the one before it');
-      previous = fingerprint;
+      if (comparison)
+        discardedPasses.push(`an unordered pass differed from the one before it: ${comparison.reason}`);
+      // Two passes must agree where one ordered pass proves itself: an unordered list gets twice the passes.
+      if (passes >= 2 * maxPasses) {
+        throw new GalleryExportError(
+          'CATALOG_INCONSISTENT',
+          `The catalog's unordered entity list for author ${shortAuthorId(id)} differed between every two passes in ${passes}${comparison ? ` (last: ${comparison.reason})` : ''}`,
+          { details: { passes } },
+        );
+      }
+      if (comparison?.unproven) {
+        await unordered.settle(
+          options.stopWaiting ? anySignal(options.signal, options.stopWaiting) : options.signal,
+        );
+      }
     }
   }
 
@@ -179,6 +199,7 @@ export class CatalogClient {
   private readOnePassSet(
     id: string,
     collector: EntityCollector,
+    clock: ListingClock,
     options: ListEntitiesOptions,
   ): ReturnType<typeof readConsistentListing> {
     // The ID is validated as 64 hex, so it cannot break out of the quoted literal.
@@ -202,7 +223,10 @@ export class CatalogClient {
               path: `/entities?$filter=${filter}${ordered ? '&$orderby=id' : ''}&$top=${top}&$skip=${skip}`,
               what: `the entities of author ${shortAuthorId(id)} at $skip=${skip}`,
             },
-            (body) => parseEntityPage(body),
+            (body, { date }) => {
+              clock.observe(date);
+              return parseEntityPage(body);
+            },
             // Judged again before every attempt: a retry or a wait can outlast the token.
             { ...requestOptions(options), waitSignal: signal, beforeEachAttempt: tokenStillUsable },
           );

@@ -43,7 +43,11 @@ export class CatalogTransport {
     return this.options.baseUrl;
   }
 
-  async send<T>(target: CatalogTarget, parse: (body: Buffer) => T, options: RequestOptions): Promise<T> {
+  async send<T>(
+    target: CatalogTarget,
+    parse: (body: Buffer, response: AnsweredResponse) => T,
+    options: RequestOptions,
+  ): Promise<T> {
     const { signal, figures, token } = options;
     const waitSignal = options.waitSignal ? anySignal(signal, options.waitSignal) : signal;
     if (waitSignal) setMaxListeners(0, waitSignal);
@@ -86,7 +90,7 @@ export class CatalogTransport {
         release();
         if (error instanceof GalleryExportError) throw error;
         throwIfAborted(signal);
-        response = { status: 0, retryAfter: null, body: Buffer.alloc(0), error };
+        response = { status: 0, retryAfter: null, date: undefined, body: Buffer.alloc(0), error };
       }
       release();
       // A 429 slows the whole client down (the service says "too many", not "not this one"), and no
@@ -105,7 +109,7 @@ export class CatalogTransport {
         outcome = { kind: 'error', error: response.error };
       } else if (response.status >= 200 && response.status < 300) {
         try {
-          const value = parse(response.body);
+          const value = parse(response.body, { date: response.date });
           this.limiter.onSuccess();
           budget.onSuccess();
           return value;
@@ -265,10 +269,11 @@ export class CatalogTransport {
         }
         chunks.push(chunk);
       }
-      const retryAfter = response.headers['retry-after'];
+      const { 'retry-after': retryAfter, date } = response.headers;
       return {
         status: response.statusCode,
         retryAfter: typeof retryAfter === 'string' ? retryAfter : null,
+        date: typeof date === 'string' ? date : undefined,
         body: Buffer.concat(chunks, size),
       };
     } catch (error) {
@@ -288,9 +293,16 @@ function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/** What a parser is told of a successful answer besides its body. */
+export interface AnsweredResponse {
+  /** The `Date` header: the catalog's clock when it answered (whole seconds). */
+  date: string | undefined;
+}
+
 interface AttemptResponse {
   status: number;
   retryAfter: string | null;
+  date: string | undefined;
   body: Buffer;
   /** Set when no response came (connection error, timeout). */
   error?: unknown;

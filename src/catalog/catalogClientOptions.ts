@@ -21,7 +21,7 @@ export interface CatalogClientOptions {
   retryTiming?: Partial<RetryTimingOptions>;
   /** Time one request may spend waiting between its retries. @default 180000 */
   requestRetryBudgetMs?: number;
-  /** Passes of an author's list before CATALOG_INCONSISTENT. @default 6 */
+  /** Passes of an author's list before CATALOG_INCONSISTENT (twice as many for an unordered list, which two passes must confirm). @default 6 */
   maxPasses?: number;
   /** Pause before re-reading an inconsistent list (times the pass number). @default 100 */
   passRetryDelayMs?: number;

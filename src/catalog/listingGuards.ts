@@ -1,8 +1,6 @@
-import { createHash } from 'node:crypto';
-import type { EntityCollector, ListedEntity } from '../contract/catalogApi';
 import { isGalleryExportError } from '../contract/errors';
 
-/** What keeps a listing honest beyond its pages' own checks: a token's lifetime, an unordered list. */
+/** What keeps a listing honest beyond its pages' own checks: a token's lifetime (unordered lists: unorderedPasses.ts). */
 
 /**
  * A token is not sent once it is this close to its expiry: the catalog judges it when the request
@@ -17,38 +15,4 @@ export class TokenLapsed extends Error {
 
 export function isBadRequest(error: unknown): boolean {
   return isGalleryExportError(error, 'CATALOG_HTTP') && error.statusCode === 400;
-}
-
-/**
- * Passes entities on to the real collector, and keeps their ids to tell whether two passes of an
- * unordered list found the same entities (order does not matter, the set does).
- */
-export class IdDigestCollector implements EntityCollector {
-  private ids: string[] = [];
-  /** Entities were added while the list was still ordered: this pass's ids are not all known. */
-  private partial = false;
-
-  /** @param recording whether ids are kept now: only for an unordered list, which must be compared. */
-  constructor(
-    private readonly inner: EntityCollector,
-    private readonly recording: () => boolean,
-  ) {}
-
-  async reset(): Promise<void> {
-    this.ids = [];
-    this.partial = false;
-    await this.inner.reset();
-  }
-
-  async add(entities: readonly ListedEntity[]): Promise<void> {
-    if (this.recording()) for (const entity of entities) this.ids.push(entity.id);
-    else this.partial = true;
-    await this.inner.add(entities);
-  }
-
-  /** A digest of the pass's ids, or undefined when they were not all kept. */
-  digest(): string | undefined {
-    if (this.partial) return undefined;
-    return createHash('sha256').update(this.ids.sort().join('\n')).digest('hex');
-  }
 }

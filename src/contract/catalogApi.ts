@@ -51,8 +51,16 @@ export interface ListingResult {
   effectivePageSize: number;
   /** Why earlier passes were thrown away. */
   discardedPasses: string[];
-  /** False when the catalog refused `$orderby`: the kept list was confirmed by a second identical pass. */
+  /**
+   * False when the catalog refused `$orderby`: the kept list was confirmed by a second pass that held the
+   * same entities, byte for byte, apart from entities published after the listing began.
+   */
   ordered: boolean;
+  /**
+   * Ids of the entities an unordered listing left out because they were published while it was read (their
+   * `created_at` after it began): not collected, not counted in `entities`. Absent when none.
+   */
+  createdDuringListing?: string[];
 }
 
 /** An author's access token as the catalog client may use it: the value, and until when to send it. */

@@ -41,7 +41,16 @@ export interface Manifest {
    * How the list was read: `ordered` false when the catalog refused `$orderby` (the list was then kept
    * only when two passes agreed); `passes`, the passes read in all. Absent in older manifests.
    */
-  listing?: { ordered: boolean; passes: number };
+  listing?: {
+    ordered: boolean;
+    passes: number;
+    /**
+     * Entities an unordered listing left out because they were created in the catalog while it was read
+     * (their `created_at` after the export began; the next export includes them): how many, and the first
+     * `MAX_LISTED_NEWCOMER_IDS` of their ids in id order. Absent when none (and in older manifests).
+     */
+    createdDuringExport?: { count: number; ids: string[] };
+  };
   files: ManifestFile[];
   generator: { name: string; version: string };
   /**
@@ -50,6 +59,9 @@ export interface Manifest {
    */
   previous?: { runId: string; manifestSha256: string } | null;
 }
+
+/** Most ids a manifest lists in `listing.createdDuringExport` (its `count` counts them all). */
+export const MAX_LISTED_NEWCOMER_IDS = 1000;
 
 /**
  * `signature.json` next to a manifest (or `<erasureId>.signature.json` next to an erasure record): an

@@ -1,8 +1,14 @@
 import type { AuthorCredentials } from '../contract/authorSecret';
-import type { AuthorReading, ListingProgress } from '../contract/catalogApi';
+import type { AuthorReading, ListingProgress, ListingResult } from '../contract/catalogApi';
 import { newCatalogFigures } from '../contract/catalogApi';
 import { throwIfAborted } from '../contract/errors';
-import { serializeDocument, type CatalogFigures, type Manifest, type Trigger } from '../contract/formats';
+import {
+  MAX_LISTED_NEWCOMER_IDS,
+  serializeDocument,
+  type CatalogFigures,
+  type Manifest,
+  type Trigger,
+} from '../contract/formats';
 import { MANIFEST_FILE } from '../contract/layout';
 import { assessToken, describeMissingUnlisted, type TokenHealth } from '../contract/tokenHealth';
 import { traceBlobWrite } from '../telemetry/tracing';
@@ -122,7 +128,7 @@ export async function exportAuthor(
         ...(profile.entitiesCount === undefined ? {} : { profileEntitiesCount: profile.entitiesCount }),
       },
       warnings: describeWarnings(author, token, reading, startedAt),
-      listing: { ordered: listing.ordered, passes: listing.passes },
+      listing: describeListing(listing),
       files: [profileFile, entitiesFile],
       generator: services.generator,
       previous: previous ?? null,
@@ -161,6 +167,23 @@ function commitGuard(guard: ExportGuard): WriteFence {
   };
 }
 
+/** How the list was read, for the manifest: entities left out as created during the export, by id. */
+function describeListing(listing: ListingResult): NonNullable<Manifest['listing']> {
+  const createdLater = listing.createdDuringListing ?? [];
+  return {
+    ordered: listing.ordered,
+    passes: listing.passes,
+    ...(createdLater.length === 0
+      ? {}
+      : {
+          createdDuringExport: {
+            count: createdLater.length,
+            ids: [...createdLater].sort().slice(0, MAX_LISTED_NEWCOMER_IDS),
+          },
+        }),
+  };
+}
+
 /** Why the snapshot may not hold everything, in words for its reader. */
 function describeWarnings(
   author: AuthorCredentials,
@@ -189,13 +212,20 @@ function describeWarnings(
       `The access token expired at ${token.expiresAt ?? reading.tokenDropped.expiredAt} while the entities were read, so the list was read again without it and unlisted entities are not included; the author must sign in again and register a fresh token.`,
     );
   }
-  if (!reading.listing.ordered) {
+  const { profile, listing } = reading;
+  const createdLater = listing.createdDuringListing?.length ?? 0;
+  if (!listing.ordered) {
     warnings.push(
-      `The catalog refused $orderby, so the list was read unordered, ${reading.listing.passes} times, and kept only when two passes found the same entities.`,
+      `The catalog refused $orderby, so the list was read unordered, ${listing.passes} times, and kept only when two passes found the same entities${createdLater > 0 ? ' (apart from entities created during the export)' : ''}.`,
     );
   }
-  const { profile, listing } = reading;
-  if (profile.entitiesCount !== undefined && profile.entitiesCount > listing.entities) {
+  if (createdLater > 0) {
+    warnings.push(
+      `${createdLater === 1 ? 'One entity was' : `${createdLater} entities were`} created in the catalog while this export was reading it and ${createdLater === 1 ? 'is' : 'are'} not included; the next export will include ${createdLater === 1 ? 'it' : 'them'}. The catalog cannot list its entities in a stable order, so the export kept a list that two readings agreed on: it holds every entity that existed when the export began. The manifest names what was left out (listing.createdDuringExport).`,
+    );
+  }
+  // Entities created during the export may be counted by the profile, read as the export began.
+  if (profile.entitiesCount !== undefined && profile.entitiesCount > listing.entities + createdLater) {
     warnings.push(
       reading.tokenUsed
         ? `The profile reports ${profile.entitiesCount} entities but the list held ${listing.entities}: the catalog may have ignored the access token, so unlisted entities may be missing.`

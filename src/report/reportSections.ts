@@ -175,9 +175,12 @@ export function renderMissing(context: SummaryContext): string {
       `entities.json holds ${countHtml(tally.entities)} entities but the manifest records ${countHtml(manifest.counts.entities)}: the files do not belong together; check them as shown under “How the files are proven”.`,
     );
   }
-  if (manifest.counts.reportedByCatalog !== manifest.counts.entities) {
+  const { reportedByCatalog, entities } = manifest.counts;
+  if (reportedByCatalog !== entities) {
+    const createdLater = manifest.listing?.createdDuringExport?.count ?? 0;
+    const explained = createdLater > 0 && reportedByCatalog === entities + createdLater;
     problems.push(
-      `The catalog reported ${countHtml(manifest.counts.reportedByCatalog)} entities and ${countHtml(manifest.counts.entities)} were exported.`,
+      `The catalog reported ${countHtml(reportedByCatalog)} entities and ${countHtml(entities)} were exported${explained ? `: the other ${countHtml(createdLater)} were created in the catalog during the export` : ''}.`,
     );
   }
   const notes = [...problems, ...manifest.warnings];

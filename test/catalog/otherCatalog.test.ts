@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { CatalogClient } from '../../src/catalog/CatalogClient';
 import { EntitySpool } from '../../src/export/EntitySpool';
 import { exportAuthor } from '../../src/export/exportAuthor';
-import type { Manifest } from '../../src/contract/formats';
+import { serializeDocument, type Manifest } from '../../src/contract/formats';
+import { schemaProblems } from '../../src/contract/schemas';
 import { fakeJwt, fakeWorld } from '../support/fakes';
 
 /**
@@ -13,8 +14,24 @@ import { fakeJwt, fakeWorld } from '../support/fakes';
  */
 const AUTHOR = 'AB'.repeat(32);
 
+interface OtherEntity {
+  id: string | number;
+  name: string;
+  hidden: boolean;
+  created_at?: string;
+}
+
 interface Quirks {
   refuseOrderBy?: boolean;
+  /**
+   * Changes the data when a pass begins (an unordered request for $skip=0), before answering it: the
+   * pass itself then sees one state throughout, and differs from the one before.
+   */
+  onPassStart?: (entities: OtherEntity[], pass: number) => void;
+  /** The catalog's clock runs this far ahead of this machine's (its Date header). */
+  clockOffsetMs?: number;
+  /** No Date header at all. */
+  noDate?: boolean;
   maxTop?: number;
   totalOnFirstPageOnly?: boolean;
   bom?: boolean;
@@ -28,16 +45,21 @@ async function otherCatalog(
   quirks: Quirks,
 ): Promise<{ url: string; requests: string[]; close(): Promise<void> }> {
   const requests: string[] = [];
-  const entities = Array.from({ length: count }, (_, index) => ({
+  const entities: OtherEntity[] = Array.from({ length: count }, (_, index) => ({
     id: quirks.numericIds ? count - index : `e${String(count - index).padStart(4, '0')}`,
     name: `Entity ${index}`,
     hidden: index % 5 === 0,
+    created_at: '2017-03-01T10:00:00.1234567+00:00',
   }));
+  let passes = 0;
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     requests.push(`${url.pathname}${url.search}`);
     const send = (status: number, body: unknown): void => {
       const text = `${quirks.bom ? '\uFEFF' : ''}${JSON.stringify(body)}`;
+      if (quirks.noDate) res.sendDate = false;
+      if (quirks.clockOffsetMs !== undefined)
+        res.setHeader('date', new Date(Date.now() + quirks.clockOffsetMs).toUTCString());
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
       res.end(text);
     };
@@ -51,6 +73,7 @@ async function otherCatalog(
       return send(400, { Message: "The query parameter '$orderby' is not supported." });
     const top = Number(url.searchParams.get('$top') ?? 20);
     const skip = Number(url.searchParams.get('$skip') ?? 0);
+    if (skip === 0 && !url.searchParams.has('$orderby')) quirks.onPassStart?.(entities, ++passes);
     if (quirks.maxTop !== undefined && top > quirks.maxTop) {
       return send(400, { Message: `The limit of '${quirks.maxTop}' for Top query has been exceeded.` });
     }
@@ -224,3 +247,139 @@ test('an unordered listing is read twice before it is trusted, and the manifest 
     await server.close();
   }
 });
+
+// ---------------------------------------------------------------------------------------------------------
+// An unordered catalog whose data changes between passes (issue 26, item 6).
+
+/** `created_at` as a catalog whose clock runs `offsetMs` ahead of this one writes it (100 ns ticks, offset). */
+function catalogTimestamp(offsetMs = 0): string {
+  return new Date(Date.now() + offsetMs).toISOString().replace('Z', '0000+00:00');
+}
+
+/** From the second pass on, one entity is published (at the front of the list) as each pass begins. */
+function publishing(createdAt: () => string | undefined): Quirks['onPassStart'] {
+  return (entities, pass) => {
+    if (pass === 1) return;
+    const stamp = createdAt();
+    entities.unshift({
+      id: `n${String(pass).padStart(2, '0')}`,
+      name: `Published during pass ${pass}`,
+      hidden: false,
+      ...(stamp === undefined ? {} : { created_at: stamp }),
+    });
+  };
+}
+
+async function expectInconsistent(quirks: Quirks): Promise<void> {
+  const server = await otherCatalog(250, { refuseOrderBy: true, ...quirks });
+  try {
+    await expect(exportFrom(server.url, validToken)).rejects.toMatchObject({
+      code: 'CATALOG_INCONSISTENT',
+      message: expect.stringMatching(/unordered entity list .* differed between every two passes/) as string,
+    });
+  } finally {
+    await server.close();
+  }
+}
+
+test.each([
+  ['on time', 0],
+  ['an hour ahead of this machine', 3_600_000],
+  ['an hour behind this machine', -3_600_000],
+])(
+  'unordered, with entities published during the export (catalog clock %s): the entities that were there before are kept, each once, and the newcomers left out are named',
+  async (_clock, offsetMs) => {
+    let entities: OtherEntity[] = [];
+    const server = await otherCatalog(250, {
+      refuseOrderBy: true,
+      clockOffsetMs: offsetMs,
+      onPassStart: (list, pass) => {
+        entities = list;
+        publishing(() => catalogTimestamp(offsetMs))!(list, pass);
+      },
+    });
+    try {
+      const { ids, manifest, warnings } = await exportFrom(server.url, validToken);
+      const stored = ids.map(String);
+      expect(new Set(stored).size).toBe(stored.length);
+      const originals = Array.from({ length: 250 }, (_, index) => `e${String(index + 1).padStart(4, '0')}`);
+      expect(originals.filter((id) => !stored.includes(id))).toEqual([]);
+      const listing = manifest.listing as Manifest['listing'] & {
+        createdDuringExport?: { count: number; ids: string[] };
+      };
+      expect(listing).toMatchObject({ ordered: false });
+      const leftOut = listing.createdDuringExport?.ids ?? [];
+      expect(leftOut.length).toBeGreaterThan(0);
+      expect(listing.createdDuringExport?.count).toBe(leftOut.length);
+      expect(leftOut.every((id) => id.startsWith('n'))).toBe(true);
+      // Kept and left out together are exactly the catalog as the last pass saw it.
+      expect([...stored, ...leftOut].sort()).toEqual(entities.map((entity) => String(entity.id)).sort());
+      expect(manifest.counts.entities).toBe(stored.length);
+      expect(manifest.counts.reportedByCatalog).toBe(stored.length + leftOut.length);
+      expect(warnings.join('\n')).toMatch(/created .*while .*export/i);
+      // The manifest's schema knows the field, and a manifest without it (an older one) stays valid.
+      expect(schemaProblems('manifest', JSON.parse(serializeDocument(manifest).toString()))).toEqual([]);
+      const { createdDuringExport: _left, ...olderListing } = listing;
+      expect(schemaProblems('manifest', { ...manifest, listing: olderListing })).toEqual([]);
+      const tooMany = { count: 1001, ids: Array.from({ length: 1001 }, (_, index) => `n${index}`) };
+      expect(
+        schemaProblems('manifest', { ...manifest, listing: { ...listing, createdDuringExport: tooMany } }),
+      ).not.toEqual([]);
+    } finally {
+      await server.close();
+    }
+  },
+  20_000,
+);
+
+test.each([
+  ['with a created_at from before the export', () => '2019-06-01T08:00:00.0000000+00:00'],
+  ['without a created_at', () => undefined],
+  ['with a created_at without a time zone', () => catalogTimestamp().slice(0, 27)],
+  ['with a created_at that is not a date', () => 'just now'],
+  ['with a created_at behind the Date the catalog sends', () => catalogTimestamp(-3_600_000)],
+])(
+  'unordered, with entities that appear between passes %s: not provably new, so refused (CATALOG_INCONSISTENT)',
+  async (_case, createdAt) => {
+    await expectInconsistent({ onPassStart: publishing(createdAt) });
+  },
+  20_000,
+);
+
+test('unordered, published during the export but no Date header to read the catalog clock by: refused', async () => {
+  await expectInconsistent({ noDate: true, onPassStart: publishing(() => catalogTimestamp()) });
+}, 20_000);
+
+test('unordered, an entity deleted between passes: refused', async () => {
+  await expectInconsistent({
+    onPassStart: (entities, pass) => {
+      if (pass > 1) entities.splice(pass * 7, 1);
+    },
+  });
+}, 20_000);
+
+test('unordered, an entity changed between passes: refused', async () => {
+  await expectInconsistent({
+    onPassStart: (entities, pass) => {
+      if (pass > 1) entities[10]!.name = `Renamed in pass ${pass}`;
+    },
+  });
+}, 20_000);
+
+test('unordered, a newcomer that was there in the pass before is kept, not left out', async () => {
+  // Published once, before the second pass: the second and third passes agree, the newcomer included.
+  const server = await otherCatalog(120, {
+    refuseOrderBy: true,
+    onPassStart: (entities, pass) => {
+      if (pass === 2) publishing(() => catalogTimestamp())!(entities, pass);
+    },
+  });
+  try {
+    const { ids, manifest } = await exportFrom(server.url, validToken);
+    expect(ids).toHaveLength(121);
+    expect(ids).toContain('n02');
+    expect(manifest.listing).not.toHaveProperty('createdDuringExport');
+  } finally {
+    await server.close();
+  }
+}, 20_000);

@@ -401,6 +401,42 @@ describe('churn', () => {
     expect(simulator.requestLog.every((entry) => entry.status === 200)).toBe(true);
   });
 
+  it("insert-only churn with insertedCreatedAt 'now' adds entities published at the request, and removes none", async () => {
+    const simulator = await start({
+      faults: { seed: 3, churn: { rate: 1, insertRatio: 1, insertedCreatedAt: 'now' } },
+    });
+    const initial = simulator.initialEntityIds(AUTHOR);
+    const before = Date.now();
+    for (let i = 0; i < 5; i++) await observe(simulator, listPath(AUTHOR, i));
+    const after = Date.now();
+    expect(simulator.deletedEntityIds(AUTHOR)).toEqual([]);
+    const inserted = simulator.insertedEntityIds(AUTHOR);
+    expect(inserted).toHaveLength(5);
+    const entities = simulator.data.authors.get(AUTHOR)!.entities;
+    expect(entities.map((entity) => entity.id).sort()).toEqual([...initial, ...inserted].sort());
+    for (const id of inserted) {
+      const entity = entities.find((candidate) => candidate.id === id)!;
+      // The catalog's format: 7 fractional digits and an offset.
+      expect(entity.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}\+00:00$/);
+      const createdMs = Date.parse(String(entity.created_at).slice(0, 23) + 'Z');
+      expect(createdMs).toBeGreaterThanOrEqual(before);
+      expect(createdMs).toBeLessThanOrEqual(after);
+      expect(entity.updated_at).toBe(entity.created_at);
+    }
+    // By default an inserted entity carries a seeded date years back, like an older one that shows up.
+    const past = await start({ faults: { seed: 3, churn: { rate: 1, insertRatio: 1 } } });
+    await observe(past, listPath(AUTHOR, 0));
+    const [old] = past.insertedEntityIds(AUTHOR);
+    const oldEntity = past.data.authors.get(AUTHOR)!.entities.find((entity) => entity.id === old)!;
+    expect(Date.parse(String(oldEntity.created_at).slice(0, 23) + 'Z')).toBeLessThan(before - 86_400_000);
+  });
+
+  it('refuses an unknown insertedCreatedAt', async () => {
+    await expect(
+      start({ faults: { churn: { rate: 1, insertedCreatedAt: 'soon' as 'now' } } }),
+    ).rejects.toThrow(/insertedCreatedAt/);
+  });
+
   it('churns the same way for the same seed and request sequence', async () => {
     const run = async () => {
       const simulator = await start({ faults: { seed: 9, churn: { rate: 0.5 } } });

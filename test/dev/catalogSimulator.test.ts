@@ -298,6 +298,25 @@ describe('entity list', () => {
     expect(desc.json.value.map((item) => String(unwrap(item).id))).toEqual([...ascIds].reverse());
   });
 
+  it('with refuseOrderBy, answers any $orderby with an OData 400 and serves the natural order without it', async () => {
+    const simulator = await start({ refuseOrderBy: true });
+    const refused = await getJson<Record<string, unknown>>(
+      simulator,
+      `${listPath(AUTHOR, { top: 100 })}&$orderby=id`,
+    );
+    expect(refused.status).toBe(400);
+    expect(refused.json.Message).toMatch(/not valid.*Order by 'id' is not allowed/);
+    const natural = await getJson(simulator, listPath(AUTHOR, { top: 100 }));
+    expect(natural.status).toBe(200);
+    const ids = natural.json.value.map((item) => String(unwrap(item).id));
+    const stored = simulator.data.authors
+      .get(AUTHOR)!
+      .entities.filter((entity) => entity.hidden !== true)
+      .map((entity) => entity.id);
+    expect(ids).toEqual(stored);
+    expect(ids).not.toEqual([...ids].sort());
+  });
+
   it('wraps a wrapRate share of items as {"entity": ...}, the same items every time', async () => {
     const none = await start();
     const all = await start({ wrapRate: 1 });

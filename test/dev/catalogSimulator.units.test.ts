@@ -1,3 +1,4 @@
+import { parseFaults } from '../../dev/cli/localCommand';
 import {
   createDemoCatalog,
   DEMO_AUTHORS,
@@ -236,5 +237,27 @@ describe('demo catalog', () => {
     expect([...a.authors.keys()]).toEqual([...b.authors.keys()]);
     const first = DEMO_AUTHORS[0]!.authorId;
     expect(a.authors.get(first)!.entities[0]!.id).not.toBe(b.authors.get(first)!.entities[0]!.id);
+  });
+});
+
+describe('local command fault options', () => {
+  const ports = {
+    data: 'x',
+    blobPort: '0',
+    queuePort: '0',
+    catalogPort: '0',
+    vaultPort: '0',
+    demoAuthors: false,
+  };
+
+  it('--churn-inserts-only makes the churn insert entities created now, and nothing else', () => {
+    expect(parseFaults({ ...ports, churnRate: '0.05', churnMax: '4', churnInsertsOnly: true })).toEqual({
+      churn: { rate: 0.05, maxEventsPerAuthor: 4, insertRatio: 1, insertedCreatedAt: 'now' },
+    });
+    expect(parseFaults({ ...ports, churnRate: '0.05' })).toEqual({ churn: { rate: 0.05 } });
+  });
+
+  it('--churn-inserts-only without --churn-rate is a usage error', () => {
+    expect(() => parseFaults({ ...ports, churnInsertsOnly: true })).toThrow(/--churn-rate/);
   });
 });

@@ -146,6 +146,26 @@ test('an expired token, warnings and counts that disagree are all said in words'
   expect(html).toContain('gallery-export get');
 });
 
+test('entities left out as created during the export of an unordered list explain the count they leave behind', async () => {
+  const folder = await newFolder();
+  const warning =
+    '2 entities were created in the catalog while this export was reading it, and are not included.';
+  const bundle = await writeBundle(folder, [sampleEntity(1), sampleEntity(2), sampleEntity(3)], {
+    manifest: {
+      warnings: [warning],
+      listing: { ordered: false, passes: 3, createdDuringExport: { count: 2, ids: ['n1', 'n2'] } },
+    },
+  });
+  bundle.manifest.counts = { ...bundle.manifest.counts, reportedByCatalog: 5 };
+  const outFile = join(folder, 'report.html');
+  await writeSubjectAccessReport({ ...bundle, outFile });
+  const html = await readFile(outFile, 'utf8');
+  expect(html).toContain(
+    'The catalog reported 5 entities and 3 were exported: the other 2 were created in the catalog during the export.',
+  );
+  expect(html).toContain(warning);
+});
+
 test('hostile names are escaped and made visible, never markup', async () => {
   const names = [
     '<script>alert(1)</script>',
