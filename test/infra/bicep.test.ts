@@ -1435,6 +1435,36 @@ if (!lookup.found) {
         expect(at(config, 'deployment', 'storage', 'authentication', 'type')).toBe('UserAssignedIdentity');
       });
 
+      test('maximumInstanceCount is one Flex accepts in every region (40 or more), whichever way it is deployed', () => {
+        // Flex refuses a maximum below 40 outside a few preview regions (azure-functions-host#10523).
+        const lowestAcceptedEverywhere = 40;
+        const maxInstances = at(site.body, 'properties', 'functionAppConfig', 'scaleAndConcurrency');
+        expect(evaluate(at(maxInstances, 'maximumInstanceCount'), site.node, CONTEXT)).toBeGreaterThanOrEqual(
+          lowestAcceptedEverywhere,
+        );
+        // ...and no parameters file sets a lower one.
+        for (const file of GROUP_PARAMS) {
+          const value = parameterFileValues(file).maximumInstanceCount ?? lowestAcceptedEverywhere;
+          expect([path.basename(file), value]).toEqual([path.basename(file), expect.any(Number)]);
+          expect(value).toBeGreaterThanOrEqual(lowestAcceptedEverywhere);
+        }
+        const azdParams = JSON.parse(
+          readFileSync(path.join(INFRA_DIR, 'main.parameters.json'), 'utf8'),
+        ) as Json;
+        expect(at(azdParams, 'parameters', 'maximumInstanceCount')).toBeUndefined();
+      });
+
+      test('the parameters describe the real bound on catalog load: the maximum applies per function group, the budget per process', () => {
+        const description = (name: string): string =>
+          stringAt(at(template.parameters, name, 'metadata', 'description'), `${name} description`);
+        // Not "the catalog sees up to CATALOG_CONCURRENCY x maximumInstanceCount": each function
+        // group (the queue trigger, the timer, HTTP, the poison trigger) scales on its own.
+        expect(description('catalogConcurrency')).not.toMatch(/times maximumInstanceCount/);
+        expect(description('catalogConcurrency')).toMatch(/per (worker )?process/);
+        expect(description('maximumInstanceCount')).toMatch(/per function group/);
+        expect(description('maximumInstanceCount')).not.toMatch(/Kept low by default/);
+      });
+
       test('HTTPS only, TLS 1.2, no FTP, no basic-auth publishing, user-assigned identity', () => {
         expect(at(site.body, 'properties', 'httpsOnly')).toBe(true);
         expect(at(site.body, 'properties', 'siteConfig', 'minTlsVersion')).toBe('1.2');
