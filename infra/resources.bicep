@@ -69,7 +69,7 @@ param exportSchedule string = '0 0 2 * * *'
 @maxValue(1000)
 param catalogPageSize int = 100
 
-@description('CATALOG_CONCURRENCY: most catalog requests in flight per process (instance). The catalog sees up to this times maximumInstanceCount.')
+@description('CATALOG_CONCURRENCY: most catalog requests in flight per worker process, shared by every author that process exports. Each instance of the queue trigger runs one process; docs/deploy.md ("Scale and the catalog") gives the bound across instances.')
 @minValue(1)
 @maxValue(64)
 param catalogConcurrency int = 8
@@ -86,10 +86,10 @@ param catalogTimeoutMs int = 30000
 
 // --- Function App (Flex Consumption) -------------------------------------------------------
 
-@description('Upper bound of Flex instances. Kept low by default: every instance runs up to catalogConcurrency catalog requests.')
+@description('Most on-demand Flex instances per function group: the queue trigger, the timer, the HTTP functions and the poison trigger each scale on their own. 40 is the lowest maximum Flex accepts outside a few preview regions. Only the queue trigger\'s instances call the catalog, each with up to catalogConcurrency requests: see docs/deploy.md ("Scale and the catalog").')
 @minValue(1)
 @maxValue(1000)
-param maximumInstanceCount int = 10
+param maximumInstanceCount int = 40
 
 @description('Memory of each Flex instance, in MB.')
 @allowed([
