@@ -47,7 +47,7 @@ const ROLE = {
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6',
   keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7',
   keyVaultCryptoUser: '12338af0-0e69-4776-bea7-57ae8d297424',
-  keyVaultReader: '21090545-7ca7-4776-b22c-e363652d74d2',
+  keyVaultCryptoOfficer: '14b46e9e-c2b7-41b4-b07b-48a6ebf60603',
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb',
 } as const;
 
@@ -58,7 +58,6 @@ const FORBIDDEN_ROLES = {
   userAccessAdministrator: '18d7d88d-d35e-4fb5-a5c3-7773c20a72d9',
   roleBasedAccessControlAdministrator: 'f58310d9-a9f6-439a-9e8d-f62e7b41a168',
   keyVaultAdministrator: '00482a5a-887f-4fb3-b363-3b7fe8e74483',
-  keyVaultCryptoOfficer: '14b46e9e-c2b7-41b4-b07b-48a6ebf60603',
 } as const;
 
 const STORAGE = 'Microsoft.Storage/storageAccounts';
@@ -99,14 +98,18 @@ const EXPECTED_ROLE_ASSIGNMENTS: readonly {
     scope: `${QUEUE}(names.exportStorage,default,exportQueue-poison)`,
   },
   { roles: [ROLE.keyVaultSecretsUser], principal: 'app', scope: `${VAULT}(names.keyVault)` },
-  { roles: [ROLE.keyVaultCryptoUser], principal: 'app', scope: `${KEY}(names.keyVault,signingKeyName)` },
+  // Vault scope: the key does not exist yet when the roles are assigned (the postprovision hook
+  // creates it), and the vault holds no other key.
+  { roles: [ROLE.keyVaultCryptoUser], principal: 'app', scope: `${VAULT}(names.keyVault)` },
   {
     roles: [ROLE.monitoringMetricsPublisher],
     principal: 'app',
     scope: `${APP_INSIGHTS}(names.applicationInsights)`,
   },
   { roles: [ROLE.keyVaultSecretsOfficer], principal: 'deployer', scope: `${VAULT}(names.keyVault)` },
-  { roles: [ROLE.keyVaultReader], principal: 'deployer', scope: `${KEY}(names.keyVault,signingKeyName)` },
+  // The deployer creates the signing key (scripts/create-signing-key.js), rotates it and reads its
+  // public part (`public-key`).
+  { roles: [ROLE.keyVaultCryptoOfficer], principal: 'deployer', scope: `${VAULT}(names.keyVault)` },
   {
     // deployerStorageRole picks one of these.
     roles: [ROLE.storageBlobDataReader, ROLE.storageBlobDataContributor, ROLE.storageBlobDataOwner],
@@ -766,10 +769,16 @@ describe('infrastructure files', () => {
     expect(yaml).toMatch(/^ {2}module: main\s*$/m);
     // remoteBuild (1.23.5) and .funcignore parsed as gitignore with negations fixed (1.23.13).
     expect(yaml).toMatch(/^requiredVersions:\n {2}azd: ['"]>= ?1\.23\.13['"]\s*$/m);
-    // The first deployment waits for the identity's storage role (see scripts/).
-    expect(yaml).toMatch(
-      /^ {2}postprovision:\n(?: {4}.*\n)*? {6}run: node scripts\/wait-for-role-propagation\.js\s*$/m,
-    );
+    // After provisioning, on every platform: the signing key is created (once the deployer's Key
+    // Vault role works), then the first deployment waits for the identity's storage role.
+    const postprovision = /^ {2}postprovision:\n((?: {4}.*\n)+)/m.exec(yaml)?.[1] ?? '';
+    const runs = [...postprovision.matchAll(/^ {6}run: (.*)$/gm)].map((m) => m[1]!.trim());
+    expect(runs).toHaveLength(2);
+    for (const run of runs) {
+      const steps = run.split('&&').map((step) => step.trim());
+      expect(steps[0]).toBe('node scripts/create-signing-key.js');
+      expect(steps[steps.length - 1]).toBe('node scripts/wait-for-role-propagation.js');
+    }
   });
 
   test("the root .funcignore, read with gitignore rules as azd reads it, keeps node_modules (azd's remoteBuild: false requires it)", () => {
@@ -1486,12 +1495,12 @@ if (!lookup.found) {
             const vault = moduleNode(resources, site.node.parent!.node, 'keyVault');
             expect(at(vault.template, 'outputs', 'uri', 'value')).toMatch(/\.vaultUri\]$/);
           } else if (setting === 'SIGNING_KEY_NAME') {
-            // The key the vault module creates, named by signingKeyName.
+            // The key the postprovision hook creates in the vault, named by signingKeyName.
             expect(value).toBe("[reference('keyVault').outputs.signingKeyName.value]");
             const vault = moduleNode(resources, site.node.parent!.node, 'keyVault');
-            const key = singleIn(resources, 'keyVault', KEY);
-            expect(at(vault.template, 'outputs', 'signingKeyName', 'value')).toMatch(/signingKeyName/);
-            expect(topLevelParametersOf(key.node, key.body.name)).toEqual(['~name', 'signingKeyName']);
+            expect(
+              topLevelParametersOf(vault, at(vault.template, 'outputs', 'signingKeyName', 'value')),
+            ).toEqual(['signingKeyName']);
           } else if (setting === 'EXPORT_CONTAINER' || setting === 'EXPORT_QUEUE') {
             // The storage module's output, which is the parameter it was given.
             const output = setting === 'EXPORT_CONTAINER' ? 'exportContainerName' : 'exportQueueName';
@@ -1624,32 +1633,64 @@ if (!lookup.found) {
         ).toEqual(['keyVaultPublicNetworkAccess', 'vnetEnabled']);
       });
 
-      test('the signing key: RSA 3072 (RSA-HSM on premium), sign and verify only, rotated by policy', () => {
-        const key = single(resources, KEY);
-        const props = objectAt(key.body.properties, 'key properties');
-        expect(evaluate(props.kty, key.node)).toBe('RSA');
-        expect(evaluate(props.kty, key.node, { keyVaultSku: 'premium' })).toBe('RSA-HSM');
-        expect(props.keySize).toBeGreaterThanOrEqual(3072);
-        expect(props.keyOps).toEqual(['sign', 'verify']);
-        const rotation = evaluate(props.rotationPolicy, key.node);
-        expect(rotation).toEqual({
-          attributes: { expiryTime: 'P425D' },
-          lifetimeActions: [
-            { trigger: { timeAfterCreate: 'P365D' }, action: { type: 'rotate' } },
-            { trigger: { timeBeforeExpiry: 'P30D' }, action: { type: 'notify' } },
-          ],
+      test("no key resource: Key Vault would check the deployer's own rights before its new role reaches the vault (Azure/bicep#6539)", () => {
+        expect(ofType(resources, KEY)).toEqual([]);
+        // ...and nothing is scoped to the key or refers to it as existing.
+        expect(JSON.stringify(template)).not.toMatch(/Microsoft\.KeyVault\/vaults\/keys/);
+      });
+
+      test('the signing key the hook creates: RSA 3072 (RSA-HSM on premium), sign and verify only, rotated by policy', () => {
+        const vault = moduleNode(resources, moduleNode(resources, root, 'resources'), 'keyVault');
+        const spec = at(vault.template.outputs, 'signingKeyProperties', 'value');
+        expect(at(vault.template.outputs, 'signingKeyProperties', 'type')).toBe('object');
+        const props = objectAt(evaluate(spec, vault, CONTEXT), 'key properties');
+        expect(props).toEqual({
+          kty: 'RSA',
+          keySize: 3072,
+          keyOps: ['sign', 'verify'],
+          attributes: { enabled: true },
+          rotationPolicy: {
+            attributes: { expiryTime: 'P425D' },
+            lifetimeActions: [
+              { trigger: { timeAfterCreate: 'P365D' }, action: { type: 'rotate' } },
+              { trigger: { timeBeforeExpiry: 'P30D' }, action: { type: 'notify' } },
+            ],
+          },
         });
+        expect(at(evaluate(spec, vault, { ...CONTEXT, keyVaultSku: 'premium' }), 'kty')).toBe('RSA-HSM');
         expect(
           at(
-            evaluate(props.rotationPolicy, key.node, { signingKeyRotationDays: 90 }),
+            evaluate(spec, vault, { ...CONTEXT, signingKeyRotationDays: 90 }),
+            'rotationPolicy',
             'lifetimeActions',
             0,
             'trigger',
           ),
-        ).toEqual({
-          timeAfterCreate: 'P90D',
-        });
+        ).toEqual({ timeAfterCreate: 'P90D' });
         expect(at(template.parameters, 'signingKeyName', 'defaultValue')).toBe('gallery-export-signing');
+        // Handed to the hook as JSON, with the vault, the key's name and the ARM endpoint.
+        const group = moduleNode(resources, root, 'resources');
+        expect(at(group.template.outputs, 'SIGNING_KEY_PROPERTIES', 'value')).toBe(
+          "[string(reference('keyVault').outputs.signingKeyProperties.value)]",
+        );
+        expect(at(group.template.outputs, 'AZURE_KEY_VAULT_ID', 'value')).toBe(
+          "[reference('keyVault').outputs.id.value]",
+        );
+        expect(at(group.template.outputs, 'AZURE_RESOURCE_MANAGER_ENDPOINT', 'value')).toBe(
+          '[environment().resourceManager]',
+        );
+        for (const name of [
+          'SIGNING_KEY_PROPERTIES',
+          'SIGNING_KEY_NAME',
+          'AZURE_KEY_VAULT_ID',
+          'AZURE_RESOURCE_MANAGER_ENDPOINT',
+          'AZURE_DEPLOYER_VAULT_ROLE_CREATED_ON',
+        ]) {
+          expect([name, at(template.outputs, name, 'value')]).toEqual([
+            name,
+            `[reference('resources').outputs.${name}.value]`,
+          ]);
+        }
       });
 
       test('Application Insights is workspace-based with local auth disabled', () => {
@@ -1733,12 +1774,50 @@ if (!lookup.found) {
           expect([a.label, a.scope]).toEqual([a.label, expect.stringMatching(/\/(containers|queues)\(/)]);
       });
 
-      test('the app signs with Key Vault Crypto User scoped to the signing key itself; the deployer may only read it', () => {
-        const onKey = assignments.filter((a) => a.scope.startsWith(`${KEY}(`));
-        expect(onKey.map((a) => `${a.principal}:${a.roles.join(',')}`).sort()).toEqual([
-          `app:${ROLE.keyVaultCryptoUser}`,
-          `deployer:${ROLE.keyVaultReader}`,
-        ]);
+      test('Key Vault: the app reads secrets and signs, never writes a secret or manages a key; the deployer manages both', () => {
+        const onVault = (principal: Principal): string[] =>
+          assignments
+            .filter((a) => a.principal === principal && a.scope.startsWith(`${VAULT}(`))
+            .flatMap((a) => a.roles)
+            .sort();
+        expect(onVault('app')).toEqual([ROLE.keyVaultSecretsUser, ROLE.keyVaultCryptoUser].sort());
+        expect(onVault('deployer')).toEqual([ROLE.keyVaultSecretsOfficer, ROLE.keyVaultCryptoOfficer].sort());
+        // Nothing is scoped to the key: it does not exist while the template runs.
+        expect(assignments.filter((a) => a.scope.startsWith(`${KEY}(`))).toEqual([]);
+      });
+
+      test("the deployer's Key Vault Crypto Officer is granted by the template, and the hook learns when", () => {
+        const rbac = moduleNode(resources, moduleNode(resources, root, 'resources'), 'rbac');
+        const officer = ofType(resources, 'Microsoft.Authorization/roleAssignments').filter(
+          (r) =>
+            r.node === rbac &&
+            guidsIn(
+              expandVariables(stringAt(at(r.body, 'properties', 'roleDefinitionId'), 'role'), rbac.template),
+            ).includes(ROLE.keyVaultCryptoOfficer),
+        );
+        expect(officer).toHaveLength(1);
+        const createdOn = expandVariables(
+          stringAt(at(rbac.template, 'outputs', 'deployerVaultRoleCreatedOn', 'value'), 'output'),
+          rbac.template,
+        );
+        // The assignment's creation time when there is a deployer, empty otherwise.
+        expect(createdOn).toMatch(/^\[if\(.*not\(empty\(parameters\('deployerPrincipalId'\)\)\).*, ''\)\]$/);
+        expect(createdOn).toMatch(
+          /reference\(extensionResourceId\(resourceId\('Microsoft\.KeyVault\/vaults', parameters\('keyVaultName'\)\), 'Microsoft\.Authorization\/roleAssignments', guid\(.*\)\)\)\.createdOn/,
+        );
+        expect(guidsIn(createdOn)).toEqual([ROLE.keyVaultCryptoOfficer]);
+        expect(at(template.outputs, 'AZURE_DEPLOYER_VAULT_ROLE_CREATED_ON', 'value')).toBe(
+          "[reference('resources').outputs.AZURE_DEPLOYER_VAULT_ROLE_CREATED_ON.value]",
+        );
+      });
+
+      test('the app never gets a key-management role', () => {
+        for (const a of assignments.filter((x) => x.principal === 'app')) {
+          expect([a.label, a.roles]).toEqual([
+            a.label,
+            expect.not.arrayContaining([ROLE.keyVaultCryptoOfficer]),
+          ]);
+        }
       });
 
       test('grant no Owner, Contributor, access-administration or key-management role', () => {
@@ -2045,8 +2124,10 @@ if (!lookup.found) {
           /(list\w*\(|connectionstring|instrumentationkey|primarykey|secondarykey|accountkey|password)/i;
         for (const node of allTemplates(root, resources)) {
           for (const [name, output] of Object.entries(objectAt(node.template.outputs ?? {}, 'outputs'))) {
-            // A key's name is not a secret (the vault's, the signing key's).
-            const withoutNames = name.replace(/key_?vault/gi, '').replace(/signing_?key_?name/gi, '');
+            // A key's name, specification or vault is not a secret.
+            const withoutNames = name
+              .replace(/key_?vault/gi, '')
+              .replace(/signing_?key_?(name|properties)/gi, '');
             expect([
               node.label,
               name,
@@ -2082,6 +2163,11 @@ if (!lookup.found) {
           'EXPORT_QUEUE',
           'SNAPSHOT_RETENTION_DAYS',
           'AZURE_APP_STORAGE_ROLE_CREATED_ON',
+          // The postprovision hook that creates the signing key.
+          'AZURE_KEY_VAULT_ID',
+          'AZURE_RESOURCE_MANAGER_ENDPOINT',
+          'SIGNING_KEY_PROPERTIES',
+          'AZURE_DEPLOYER_VAULT_ROLE_CREATED_ON',
         ]) {
           expect(outputs).toContain(name);
         }
