@@ -58,7 +58,7 @@ param environmentName string
 })
 param location string
 
-@description('Object ID of the person or pipeline deploying; it gets Key Vault Secrets Officer and a blob data role (deployerStorageRole). Empty: no role for anyone but the app.')
+@description('Object ID of the person or pipeline deploying; it gets Key Vault Secrets Officer, Key Vault Crypto Officer (to create the signing key after provisioning) and a blob data role (deployerStorageRole). Empty: no role for anyone but the app.')
 param principalId string = ''
 
 @description('Kind of principal principalId is.')
@@ -234,7 +234,7 @@ param keyVaultPurgeProtection bool = true
 ])
 param keyVaultPublicNetworkAccess string = 'Enabled'
 
-@description('SIGNING_KEY_NAME: the RSA 3072 key in the vault that signs every manifest and erasure record; created by the template.')
+@description('SIGNING_KEY_NAME: the RSA 3072 key in the vault that signs every manifest and erasure record; created after provisioning by scripts/create-signing-key.js (azd\'s postprovision hook).')
 @minLength(1)
 @maxLength(127)
 param signingKeyName string = 'gallery-export-signing'
@@ -337,6 +337,10 @@ output AZURE_WORKBOOK_ID string = resources.outputs.AZURE_WORKBOOK_ID
 output AZURE_APP_STORAGE_ROLE_CREATED_ON string = resources.outputs.AZURE_APP_STORAGE_ROLE_CREATED_ON
 output KEY_VAULT_URL string = resources.outputs.KEY_VAULT_URL
 output SIGNING_KEY_NAME string = resources.outputs.SIGNING_KEY_NAME
+output AZURE_KEY_VAULT_ID string = resources.outputs.AZURE_KEY_VAULT_ID
+output SIGNING_KEY_PROPERTIES string = resources.outputs.SIGNING_KEY_PROPERTIES
+output AZURE_DEPLOYER_VAULT_ROLE_CREATED_ON string = resources.outputs.AZURE_DEPLOYER_VAULT_ROLE_CREATED_ON
+output AZURE_RESOURCE_MANAGER_ENDPOINT string = resources.outputs.AZURE_RESOURCE_MANAGER_ENDPOINT
 output EXPORT_STORAGE__blobServiceUri string = resources.outputs.EXPORT_STORAGE__blobServiceUri
 output EXPORT_STORAGE__queueServiceUri string = resources.outputs.EXPORT_STORAGE__queueServiceUri
 output EXPORT_CONTAINER string = resources.outputs.EXPORT_CONTAINER

@@ -16,7 +16,7 @@ param environmentName string
 @description('Region of every resource: one that offers Flex Consumption (flexConsumptionRegions in modules/regions.bicep; a test keeps main.bicep\'s allowed list equal to it).')
 param location string = resourceGroup().location
 
-@description('Object ID of the person or pipeline deploying; it gets Key Vault Secrets Officer and a blob data role (deployerStorageRole). Empty: no role for anyone but the app.')
+@description('Object ID of the person or pipeline deploying; it gets Key Vault Secrets Officer, Key Vault Crypto Officer (to create the signing key after provisioning) and a blob data role (deployerStorageRole). Empty: no role for anyone but the app.')
 param principalId string = ''
 
 @description('Kind of principal principalId is.')
@@ -192,7 +192,7 @@ param keyVaultPurgeProtection bool = true
 ])
 param keyVaultPublicNetworkAccess string = 'Enabled'
 
-@description('SIGNING_KEY_NAME: the RSA 3072 key in the vault that signs every manifest and erasure record; created by the template.')
+@description('SIGNING_KEY_NAME: the RSA 3072 key in the vault that signs every manifest and erasure record; created after provisioning by scripts/create-signing-key.js (azd\'s postprovision hook).')
 @minLength(1)
 @maxLength(127)
 param signingKeyName string = 'gallery-export-signing'
@@ -392,7 +392,6 @@ module rbac 'modules/rbac.bicep' = {
     exportContainerName: exportContainer
     exportQueueName: exportQueue
     keyVaultName: names.keyVault
-    signingKeyName: signingKeyName
     applicationInsightsName: names.applicationInsights
     // The identity's principal ID exists only once the identity does, so what-if cannot
     // predict these assignment names. It stays in guid(): an identity deleted and recreated
@@ -494,6 +493,11 @@ output AZURE_WORKBOOK_ID string = workbook.outputs.id
 output AZURE_APP_STORAGE_ROLE_CREATED_ON string = rbac.outputs.appHostStorageRoleCreatedOn
 output KEY_VAULT_URL string = keyVault.outputs.uri
 output SIGNING_KEY_NAME string = keyVault.outputs.signingKeyName
+// For the postprovision hook that creates the signing key (scripts/create-signing-key.js).
+output AZURE_KEY_VAULT_ID string = keyVault.outputs.id
+output SIGNING_KEY_PROPERTIES string = string(keyVault.outputs.signingKeyProperties)
+output AZURE_DEPLOYER_VAULT_ROLE_CREATED_ON string = rbac.outputs.deployerVaultRoleCreatedOn
+output AZURE_RESOURCE_MANAGER_ENDPOINT string = environment().resourceManager
 output EXPORT_STORAGE__blobServiceUri string = exportStorage.outputs.blobEndpoint
 output EXPORT_STORAGE__queueServiceUri string = exportStorage.outputs.queueEndpoint
 output EXPORT_CONTAINER string = exportStorage.outputs.exportContainerName

@@ -1,7 +1,7 @@
 // Every role assignment of the deployment, each scoped to the smallest resource the service
-// lets a role be scoped to (a container, a queue, a key; an account or a vault only where the
-// caller works across it), never the resource group; named guid(scope, principal, role) so
-// redeployments are idempotent.
+// lets a role be scoped to (a container, a queue; an account or a vault only where the caller
+// works across it, or where the resource does not exist yet), never the resource group; named
+// guid(scope, principal, role) so redeployments are idempotent.
 
 @description('Name of the Functions host\'s storage account (AzureWebJobsStorage, deployment package).')
 param hostStorageAccountName string
@@ -17,9 +17,6 @@ param exportQueueName string
 
 @description('Name of the Key Vault.')
 param keyVaultName string
-
-@description('Name of the signing key in the vault.')
-param signingKeyName string
 
 @description('Name of the Application Insights component.')
 param applicationInsightsName string
@@ -57,7 +54,7 @@ var roles = {
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
   keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
   keyVaultCryptoUser: '12338af0-0e69-4776-bea7-57ae8d297424'
-  keyVaultReader: '21090545-7ca7-4776-b22c-e363652d74d2'
+  keyVaultCryptoOfficer: '14b46e9e-c2b7-41b4-b07b-48a6ebf60603'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
 }
 
@@ -99,10 +96,6 @@ resource exportStorage 'Microsoft.Storage/storageAccounts@2025-01-01' existing =
 
 resource vault 'Microsoft.KeyVault/vaults@2024-11-01' existing = {
   name: keyVaultName
-
-  resource signingKey 'keys' existing = {
-    name: signingKeyName
-  }
 }
 
 resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
@@ -200,11 +193,14 @@ resource appSecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
-// Key scope: sign (and read the public part of) the signing key, every version of it, and
-// nothing else in the vault. Crypto User is the least built-in role that can sign.
-resource appSigningKeyCryptoUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(vault::signingKey.id, appPrincipalId, roles.keyVaultCryptoUser)
-  scope: vault::signingKey
+// Vault scope: sign with (and read the public part of) the signing key, every version of it.
+// Crypto User is the least built-in role that can sign; it cannot create, change or delete a key.
+// Not the key's own scope: the key does not exist yet when this is assigned (the postprovision
+// hook creates it), and the vault holds no other key (Microsoft recommends vault-scoped roles in
+// a vault per application and environment).
+resource appCryptoUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(vault.id, appPrincipalId, roles.keyVaultCryptoUser)
+  scope: vault
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultCryptoUser)
     principalId: appPrincipalId
@@ -240,13 +236,17 @@ resource deployerSecretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04
   }
 }
 
-// `gallery-export public-key` reads the signing key's public part for auditors. Key Vault
-// Reader is the least built-in role with keys/read; it cannot sign.
-resource deployerSigningKeyReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (hasDeployer) {
-  name: guid(vault::signingKey.id, deployerPrincipalId, roles.keyVaultReader)
-  scope: vault::signingKey
+// The postprovision hook (scripts/create-signing-key.js) creates the signing key as the deployer:
+// Key Vault checks the caller's own data-plane rights when ARM creates a key, and Crypto Officer is
+// the least built-in role that may create one. The same role rotates the key or changes its
+// rotation policy by hand (docs/deploy.md) and reads its public part (`gallery-export public-key`).
+// It could also sign: the deployer is the key's custodian (and, as the one who assigns roles
+// here, could grant itself that anyway).
+resource deployerCryptoOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (hasDeployer) {
+  name: guid(vault.id, deployerPrincipalId, roles.keyVaultCryptoOfficer)
+  scope: vault
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultReader)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultCryptoOfficer)
     principalId: deployerPrincipalId
     principalType: deployerPrincipalType
   }
@@ -276,3 +276,8 @@ resource deployerBlobRole 'Microsoft.Authorization/roleAssignments@2022-04-01' =
 // few minutes to reach the storage service; the postprovision hook
 // (scripts/wait-for-role-propagation.js) waits until this is old enough before azd deploys.
 output appHostStorageRoleCreatedOn string = appHostBlobOwner.properties.createdOn
+
+// When the deployer was granted Key Vault Crypto Officer (empty without a deployer): the hook that
+// creates the signing key keeps trying while Key Vault does not see the role yet, for a while after
+// this time.
+output deployerVaultRoleCreatedOn string = hasDeployer ? deployerCryptoOfficer!.properties.createdOn : ''
