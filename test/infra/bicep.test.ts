@@ -43,6 +43,9 @@ const ROLE = {
   storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe',
   storageBlobDataReader: '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1',
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88',
+  storageQueueDataReader: '19e7f393-937e-4f77-808e-94535e297925',
+  storageQueueDataMessageProcessor: '8a0f0c08-91a1-4084-bc3d-661d67233fed',
+  storageQueueDataMessageSender: 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a',
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3',
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6',
   keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7',
@@ -87,16 +90,20 @@ const EXPECTED_ROLE_ASSIGNMENTS: readonly {
     principal: 'app',
     scope: `${CONTAINER}(names.exportStorage,default,exportContainer)`,
   },
-  {
-    roles: [ROLE.storageQueueDataContributor],
-    principal: 'app',
-    scope: `${QUEUE}(names.exportStorage,default,exportQueue)`,
-  },
-  {
-    roles: [ROLE.storageQueueDataContributor],
-    principal: 'app',
-    scope: `${QUEUE}(names.exportStorage,default,exportQueue-poison)`,
-  },
+  // Each queue: Reader + Message Processor for its trigger, Message Sender for what is put on it (the
+  // app enqueues authors; the host moves failed messages to the poison queue, which the template
+  // creates, so the host never has to create it). Never Contributor: no queue to create or delete.
+  ...[
+    ROLE.storageQueueDataReader,
+    ROLE.storageQueueDataMessageProcessor,
+    ROLE.storageQueueDataMessageSender,
+  ].flatMap((role) =>
+    ['exportQueue', 'exportQueue-poison'].map((queue) => ({
+      roles: [role],
+      principal: 'app' as const,
+      scope: `${QUEUE}(names.exportStorage,default,${queue})`,
+    })),
+  ),
   { roles: [ROLE.keyVaultSecretsUser], principal: 'app', scope: `${VAULT}(names.keyVault)` },
   // Vault scope: the key does not exist yet when the roles are assigned (the postprovision hook
   // creates it), and the vault holds no other key.
@@ -503,7 +510,20 @@ type Overrides = Readonly<Record<string, Json>>;
 type Ast =
   | { kind: 'literal'; value: Json }
   | { kind: 'call'; name: string; args: Ast[] }
-  | { kind: 'property'; target: Ast; key: string };
+  | { kind: 'property'; target: Ast; key: string }
+  | { kind: 'index'; target: Ast; index: Ast };
+
+/**
+ * What `reference(...)` stands for in an evaluation: a runtime value, named by the path that reads it
+ * (`reference('identity').outputs.principalId.value` is `{ reference: "identity.outputs.principalId.value" }`).
+ */
+function runtimeValue(path: string): JsonObject {
+  return { reference: path };
+}
+
+function isRuntimeValue(value: Json | undefined): value is { reference: string } {
+  return isObject(value) && Object.keys(value).length === 1 && typeof value.reference === 'string';
+}
 
 /**
  * Evaluates the ARM template expressions this project uses (text, logic, comparisons,
@@ -547,7 +567,16 @@ function parameterValue(node: TemplateNode, name: string, overrides: Overrides):
 
 function evaluateAst(ast: Ast, node: TemplateNode, overrides: Overrides): Json {
   if (ast.kind === 'literal') return ast.value;
-  if (ast.kind === 'property') return at(evaluateAst(ast.target, node, overrides), ast.key) ?? null;
+  if (ast.kind === 'property') {
+    const target = evaluateAst(ast.target, node, overrides);
+    if (isRuntimeValue(target)) return runtimeValue(`${target.reference}.${ast.key}`);
+    return at(target, ast.key) ?? null;
+  }
+  if (ast.kind === 'index') {
+    const target = evaluateAst(ast.target, node, overrides);
+    const index = evaluateAst(ast.index, node, overrides);
+    return (typeof index === 'number' ? at(target, index) : at(target, text(index))) ?? null;
+  }
   const arg = (i: number): Json => {
     const a = ast.args[i];
     if (a === undefined) throw new Error(`${ast.name}(): argument ${i} missing`);
@@ -577,8 +606,30 @@ function evaluateAst(ast: Ast, node: TemplateNode, overrides: Overrides): Json {
     }
     case 'join':
       return (arg(0) as Json[]).map(text).join(text(arg(1)));
-    case 'concat':
-      return all().map(text).join('');
+    case 'concat': {
+      const values = all();
+      return values.every(Array.isArray) ? values.flat() : values.map(text).join('');
+    }
+    case 'tryGet':
+      return at(arg(0), text(arg(1))) ?? null;
+    case 'coalesce':
+      return all().find((v) => v !== null) ?? null;
+    case 'subscriptionResourceId': {
+      const [type, ...names] = all().map(text);
+      const [namespace, ...types] = type!.split('/');
+      const segments = types.flatMap((t, i) => [t, names[i]!]);
+      return `/subscriptions/${SUBSCRIPTION_ID}/providers/${namespace!}/${segments.join('/')}`;
+    }
+    case 'extensionResourceId': {
+      const [scope, type, ...names] = all().map(text);
+      const [namespace, ...types] = type!.split('/');
+      const segments = types.flatMap((t, i) => [t, names[i]!]);
+      return `${scope!}/providers/${namespace!}/${segments.join('/')}`;
+    }
+    case 'guid':
+      return createHash('sha256').update(all().map(text).join('|')).digest('hex').slice(0, 32);
+    case 'reference':
+      return runtimeValue(text(arg(0)));
     case 'string':
       return text(arg(0));
     case 'mul':
@@ -710,11 +761,18 @@ function parseExpression(source: string): Ast {
   };
   const expression = (): Ast => {
     let ast = primary();
-    while (peek() === '.') {
-      position += 1;
-      ast = { kind: 'property', target: ast, key: identifier() };
+    for (;;) {
+      if (peek() === '.') {
+        position += 1;
+        ast = { kind: 'property', target: ast, key: identifier() };
+      } else if (peek() === '[') {
+        position += 1;
+        ast = { kind: 'index', target: ast, index: expression() };
+        expect(']');
+      } else {
+        return ast;
+      }
     }
-    return ast;
   };
   const ast = expression();
   skipSpace();
@@ -775,9 +833,12 @@ describe('infrastructure files', () => {
     const runs = [...postprovision.matchAll(/^ {6}run: (.*)$/gm)].map((m) => m[1]!.trim());
     expect(runs).toHaveLength(2);
     for (const run of runs) {
-      const steps = run.split('&&').map((step) => step.trim());
-      expect(steps[0]).toBe('node scripts/create-signing-key.js');
-      expect(steps[steps.length - 1]).toBe('node scripts/wait-for-role-propagation.js');
+      // ...then the roles the deployment replaced are revoked, then the wait.
+      expect(run.split('&&').map((step) => step.trim())).toEqual([
+        'node scripts/create-signing-key.js',
+        'node scripts/revoke-replaced-roles.js',
+        'node scripts/wait-for-role-propagation.js',
+      ]);
     }
   });
 
@@ -1767,6 +1828,160 @@ if (!lookup.found) {
         const key = (a: { roles: string[]; principal: string; scope: string }): string =>
           `${a.principal} ${a.scope} ${a.roles.join(',')}`;
         expect(actual.map(key).sort()).toEqual(expected.map(key).sort());
+      });
+
+      test('queues: the app reads, processes and sends on each of its two queues, and can create, delete or reconfigure none', () => {
+        const onQueues = assignments.filter((a) => a.scope.startsWith(`${QUEUE}(`));
+        for (const queue of ['exportQueue', 'exportQueue-poison']) {
+          const roles = onQueues
+            .filter((a) => a.principal === 'app' && a.scope.endsWith(`,${queue})`))
+            .flatMap((a) => a.roles)
+            .sort();
+          expect([queue, roles]).toEqual([
+            queue,
+            [
+              ROLE.storageQueueDataReader,
+              ROLE.storageQueueDataMessageProcessor,
+              ROLE.storageQueueDataMessageSender,
+            ].sort(),
+          ]);
+        }
+        for (const a of assignments)
+          expect([a.label, a.roles]).toEqual([
+            a.label,
+            expect.not.arrayContaining([ROLE.storageQueueDataContributor]),
+          ]);
+      });
+
+      describe('roles a redeployment replaced are revoked after provisioning (ARM never deletes an assignment)', () => {
+        const DEPLOYER = '00000000-0000-0000-0000-0000000000d1';
+        const BLOB_ROLES = [
+          ROLE.storageBlobDataReader,
+          ROLE.storageBlobDataContributor,
+          ROLE.storageBlobDataOwner,
+        ];
+        let rbac: TemplateNode;
+        const revocations = (overrides: Overrides): JsonObject[] => {
+          const value = evaluate(at(rbac.template.outputs, 'revokedRoleAssignments', 'value'), rbac, {
+            ...CONTEXT,
+            ...overrides,
+          });
+          if (!Array.isArray(value)) throw new Error('revokedRoleAssignments is not a list');
+          return value.map((v, i) => objectAt(v, `revocation ${i}`));
+        };
+        /** (scope, principal, role) of every assignment the template makes with these parameters. */
+        const granted = (overrides: Overrides): string[] =>
+          ofType(resources, 'Microsoft.Authorization/roleAssignments')
+            .filter(
+              (r) =>
+                r.body.condition === undefined ||
+                evaluate(r.body.condition, r.node, { ...CONTEXT, ...overrides }) === true,
+            )
+            .map((r) => {
+              const values = { ...CONTEXT, ...overrides };
+              const role = text(evaluate(at(r.body, 'properties', 'roleDefinitionId'), r.node, values))
+                .split('/')
+                .pop();
+              return JSON.stringify([
+                evaluate(r.body.scope, r.node, values),
+                evaluate(at(r.body, 'properties', 'principalId'), r.node, values),
+                role,
+              ]);
+            });
+
+        beforeAll(() => {
+          rbac = moduleNode(resources, moduleNode(resources, root, 'resources'), 'rbac');
+        });
+
+        const APP = { reference: 'identity.outputs.principalId.value' };
+        /** A revocation as `[scope relative to the exports account, roles, principal]`. */
+        const summary = (r: JsonObject): [string, string[]] => [
+          text(r.scope).replace(
+            /^.*\/providers\/Microsoft\.Storage\/storageAccounts\/st[0-9a-f]{13}/,
+            'exports',
+          ),
+          [...(r.roleDefinitionIds as string[])].sort(),
+        ];
+
+        test("the app's Queue Data Contributor on each queue, and its roles on the exports account from the single-account layout", () => {
+          const app = revocations({ principalId: DEPLOYER }).filter(
+            (r) => JSON.stringify(r.principalId) === JSON.stringify(APP),
+          );
+          expect(app.map(summary).sort()).toEqual(
+            [
+              [
+                'exports',
+                [
+                  ROLE.storageBlobDataOwner,
+                  ROLE.storageQueueDataContributor,
+                  ROLE.storageTableDataContributor,
+                ].sort(),
+              ],
+              [
+                'exports/queueServices/default/queues/gallery-export-authors',
+                [ROLE.storageQueueDataContributor],
+              ],
+              [
+                'exports/queueServices/default/queues/gallery-export-authors-poison',
+                [ROLE.storageQueueDataContributor],
+              ],
+            ].sort(),
+          );
+          // Each waits until the assignments that replace it have had time to reach the service.
+          for (const r of app) {
+            expect(r.replacedAt).toEqual(
+              expect.arrayContaining([{ reference: expect.stringMatching(/\.createdOn$/) }]),
+            );
+          }
+        });
+
+        test('changing deployerStorageRole leaves no other blob role of principalId behind; None revokes all three; no principalId, nothing', () => {
+          for (const role of ['None', 'Reader', 'Contributor', 'Owner']) {
+            const deployer = revocations({ principalId: DEPLOYER, deployerStorageRole: role }).filter(
+              (r) => r.principalId === DEPLOYER,
+            );
+            const grantedRole = {
+              Reader: ROLE.storageBlobDataReader,
+              Contributor: ROLE.storageBlobDataContributor,
+              Owner: ROLE.storageBlobDataOwner,
+            }[role];
+            expect([role, deployer.map(summary)]).toEqual([
+              role,
+              [['exports', BLOB_ROLES.filter((r) => r !== grantedRole).sort()]],
+            ]);
+            // Its replacement (none for None) must have propagated first.
+            expect([role, (deployer[0]!.replacedAt as Json[]).length]).toEqual([
+              role,
+              role === 'None' ? 0 : 1,
+            ]);
+          }
+          expect(revocations({ principalId: '' }).filter((r) => r.principalId === '')).toEqual([]);
+          expect(revocations({ principalId: '' })).toHaveLength(3);
+        });
+
+        test('never a role the template grants the same principal at the same scope', () => {
+          for (const role of ['None', 'Reader', 'Contributor', 'Owner']) {
+            const overrides = { principalId: DEPLOYER, deployerStorageRole: role };
+            const grants = new Set(granted(overrides));
+            expect(grants.size).toBeGreaterThan(10);
+            for (const r of revocations(overrides)) {
+              for (const revoked of r.roleDefinitionIds as string[]) {
+                const triple = JSON.stringify([r.scope, r.principalId, revoked]);
+                expect([role, triple, grants.has(triple)]).toEqual([role, triple, false]);
+              }
+            }
+          }
+        });
+
+        test('handed to the postprovision hook (scripts/revoke-replaced-roles.js) as JSON', () => {
+          const group = moduleNode(resources, root, 'resources');
+          expect(at(group.template.outputs, 'AZURE_REVOKED_ROLE_ASSIGNMENTS', 'value')).toBe(
+            "[string(reference('rbac').outputs.revokedRoleAssignments.value)]",
+          );
+          expect(at(template.outputs, 'AZURE_REVOKED_ROLE_ASSIGNMENTS', 'value')).toBe(
+            "[reference('resources').outputs.AZURE_REVOKED_ROLE_ASSIGNMENTS.value]",
+          );
+        });
       });
 
       test("the app's identity cannot write its own code package with the role that writes personal data", () => {
