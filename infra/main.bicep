@@ -341,6 +341,7 @@ output AZURE_KEY_VAULT_ID string = resources.outputs.AZURE_KEY_VAULT_ID
 output SIGNING_KEY_PROPERTIES string = resources.outputs.SIGNING_KEY_PROPERTIES
 output AZURE_DEPLOYER_VAULT_ROLE_CREATED_ON string = resources.outputs.AZURE_DEPLOYER_VAULT_ROLE_CREATED_ON
 output AZURE_RESOURCE_MANAGER_ENDPOINT string = resources.outputs.AZURE_RESOURCE_MANAGER_ENDPOINT
+output AZURE_REVOKED_ROLE_ASSIGNMENTS string = resources.outputs.AZURE_REVOKED_ROLE_ASSIGNMENTS
 output EXPORT_STORAGE__blobServiceUri string = resources.outputs.EXPORT_STORAGE__blobServiceUri
 output EXPORT_STORAGE__queueServiceUri string = resources.outputs.EXPORT_STORAGE__queueServiceUri
 output EXPORT_CONTAINER string = resources.outputs.EXPORT_CONTAINER

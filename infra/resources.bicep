@@ -498,6 +498,9 @@ output AZURE_KEY_VAULT_ID string = keyVault.outputs.id
 output SIGNING_KEY_PROPERTIES string = string(keyVault.outputs.signingKeyProperties)
 output AZURE_DEPLOYER_VAULT_ROLE_CREATED_ON string = rbac.outputs.deployerVaultRoleCreatedOn
 output AZURE_RESOURCE_MANAGER_ENDPOINT string = environment().resourceManager
+// For the postprovision hook that removes the role assignments this deployment replaced
+// (scripts/revoke-replaced-roles.js).
+output AZURE_REVOKED_ROLE_ASSIGNMENTS string = string(rbac.outputs.revokedRoleAssignments)
 output EXPORT_STORAGE__blobServiceUri string = exportStorage.outputs.blobEndpoint
 output EXPORT_STORAGE__queueServiceUri string = exportStorage.outputs.queueEndpoint
 output EXPORT_CONTAINER string = exportStorage.outputs.exportContainerName

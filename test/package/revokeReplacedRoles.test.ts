@@ -15,24 +15,31 @@ import {
 
 const SCRIPT = 'revoke-replaced-roles.js';
 const SUBSCRIPTION = '/subscriptions/00000000-0000-0000-0000-00000000a11c';
-const GROUP = `${SUBSCRIPTION}/resourceGroups/rg-test`;
-const ACCOUNT = `${GROUP}/providers/Microsoft.Storage/storageAccounts/st3fa9c1b2d4e5f`;
+const ACCOUNT = `${SUBSCRIPTION}/resourceGroups/rg-test/providers/Microsoft.Storage/storageAccounts/st3fa9c1b2d4e5f`;
 const QUEUE = `${ACCOUNT}/queueServices/default/queues/gallery-export-authors`;
 const APP = '0a0a0a0a-1111-4222-8333-444444444444';
 const DEPLOYER = '0d0d0d0d-5555-4666-8777-888888888888';
 const ROLE = {
   queueContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88',
-  queueReader: '19e7f393-937e-4f77-808e-94535e297925',
   blobReader: '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1',
-  blobContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe',
   blobOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b',
   owner: '8e3af657-a8ff-443c-a75c-2fe8c4bcb635',
 } as const;
+/** Names as the template gives them, guid(scope, principal, role): any GUID stands in here. */
+const NAME = {
+  appQueueContributor: '0a000000-0000-4000-8000-000000000001',
+  deployerBlobReader: '0d000000-0000-4000-8000-000000000001',
+  deployerBlobOwner: '0d000000-0000-4000-8000-000000000002',
+} as const;
 const LONG_AGO = '2024-05-01T10:11:12.1234567Z';
 
-function assignment(name: string, scope: string, principalId: string, role: string): Record<string, unknown> {
+function assignmentId(scope: string, name: string): string {
+  return `${scope}/providers/Microsoft.Authorization/roleAssignments/${name}`;
+}
+
+function assignment(scope: string, name: string, principalId: string, role: string): Record<string, unknown> {
   return {
-    id: `${scope}/providers/Microsoft.Authorization/roleAssignments/${name}`,
+    id: assignmentId(scope, name),
     name,
     type: 'Microsoft.Authorization/roleAssignments',
     properties: {
@@ -44,56 +51,53 @@ function assignment(name: string, scope: string, principalId: string, role: stri
   };
 }
 
-/** What ARM lists, by the scope of the request: assignments at, above and below it. */
-const ON_QUEUE = [
-  assignment('a1', QUEUE, APP, ROLE.queueContributor), // replaced: removed
-  assignment('a2', QUEUE, APP, ROLE.queueReader), // granted now: kept
-  assignment('a3', ACCOUNT, APP, ROLE.queueContributor), // inherited from the account: not this entry's
-  assignment('a4', QUEUE, DEPLOYER, ROLE.queueContributor), // someone else's
-];
-const ON_ACCOUNT_PAGE_1 = [
-  assignment('d1', ACCOUNT, DEPLOYER, ROLE.blobOwner), // replaced: removed
-  assignment('d2', ACCOUNT, DEPLOYER, ROLE.blobContributor), // deployerStorageRole now: kept
-];
-const ON_ACCOUNT_PAGE_2 = [
-  assignment('d3', ACCOUNT, DEPLOYER, ROLE.blobReader), // replaced: removed
-  assignment('d4', GROUP, DEPLOYER, ROLE.blobReader), // on the resource group: not touched
-];
+/**
+ * What exists in Azure, by ID: the app's old queue Contributor and the deployer's old Blob Data Owner
+ * (made by earlier deployments under the template's names); not the deployer's Reader (never made).
+ */
+const EXISTING = new Map<string, Record<string, unknown>>(
+  [
+    assignment(QUEUE, NAME.appQueueContributor, APP, ROLE.queueContributor),
+    assignment(ACCOUNT, NAME.deployerBlobOwner, DEPLOYER, ROLE.blobOwner),
+  ].map((a) => [a.id as string, a]),
+);
 
+/** The template's output: the app's queue Contributor; the deployer's Reader and Owner (it is now Contributor). */
 function revocations(replacedAt = LONG_AGO): string {
   return JSON.stringify([
     {
       scope: QUEUE,
       principalId: APP,
-      roleDefinitionIds: [ROLE.queueContributor],
+      assignments: [{ name: NAME.appQueueContributor, roleDefinitionId: ROLE.queueContributor }],
       replacedAt: [replacedAt, LONG_AGO],
     },
     {
       scope: ACCOUNT,
       principalId: DEPLOYER,
-      roleDefinitionIds: [ROLE.blobReader, ROLE.blobOwner],
+      assignments: [
+        { name: NAME.deployerBlobReader, roleDefinitionId: ROLE.blobReader },
+        { name: NAME.deployerBlobOwner, roleDefinitionId: ROLE.blobOwner },
+      ],
       replacedAt: [replacedAt],
     },
   ]);
 }
 
-/** A fake ARM with the assignments above, deleting answers given by `onDelete`. */
-function armWith(onDelete: (request: ArmRequest) => ArmAnswer = () => ({ status: 200, body: {} })) {
-  return (request: ArmRequest): ArmAnswer => {
+/** A fake ARM holding `existing`; DELETE answers come from `onDelete`. */
+function armWith(
+  existing = EXISTING,
+  onDelete: (request: ArmRequest) => ArmAnswer = () => ({ status: 200, body: {} }),
+): (request: ArmRequest) => ArmAnswer {
+  return (request) => {
     if (request.method === 'DELETE') return onDelete(request);
-    const path = decodeURIComponent(request.url);
-    if (path.startsWith(`${QUEUE}/providers/Microsoft.Authorization/roleAssignments?`)) {
-      return { status: 200, body: { value: ON_QUEUE } };
-    }
-    if (path.startsWith(`${ACCOUNT}/providers/Microsoft.Authorization/roleAssignments?`)) {
-      return path.includes('$skiptoken=2')
-        ? { status: 200, body: { value: ON_ACCOUNT_PAGE_2 } }
-        : {
-            status: 200,
-            body: { value: ON_ACCOUNT_PAGE_1, nextLink: `ENDPOINT${request.url.slice(1)}&$skiptoken=2` },
-          };
-    }
-    return { status: 404, body: { error: { code: 'NotFound', message: `no ${path}` } } };
+    const id = request.url.replace(/\?.*$/, '');
+    const found = existing.get(id);
+    return found === undefined
+      ? {
+          status: 404,
+          body: { error: { code: 'RoleAssignmentNotFound', message: `The role assignment is not found.` } },
+        }
+      : { status: 200, body: found };
   };
 }
 
@@ -115,13 +119,7 @@ describe('revoke-replaced-roles (azd postprovision hook)', () => {
     answer: (request: ArmRequest) => ArmAnswer,
     env: Record<string, string> = {},
   ): Promise<HookResult> {
-    let endpoint = '';
-    arm = await startFakeArm((request) => {
-      const reply = answer(request);
-      // nextLink is absolute, as ARM sends it.
-      return JSON.parse(JSON.stringify(reply).replaceAll('ENDPOINT', endpoint)) as ArmAnswer;
-    });
-    endpoint = arm.endpoint;
+    arm = await startFakeArm((request) => answer(request));
     const result = await runHook(
       SCRIPT,
       {
@@ -136,68 +134,64 @@ describe('revoke-replaced-roles (azd postprovision hook)', () => {
   }
 
   const deletes = (): string[] =>
-    arm!.requests
-      .filter((r) => r.method === 'DELETE')
-      .map((r) => r.url.replace(/\?.*$/, '').split('/').pop()!);
+    arm!.requests.filter((r) => r.method === 'DELETE').map((r) => r.url.replace(/\?.*$/, ''));
 
-  test('removes exactly the replaced roles, at exactly their scope, of exactly their principal, across pages', async () => {
+  test('removes the replaced assignments the template made, by their names; one never made is simply absent', async () => {
     const result = await run(armWith());
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(deletes()).toEqual(['a1', 'd1', 'd3']);
-    for (const r of arm!.requests) {
-      expect(r.authorization).toBe(`Bearer ${cli.token}`);
-      expect(r.url).toContain('api-version=2022-04-01');
-    }
-    // Listed per principal, as ARM filters them.
-    expect(decodeURIComponent(arm!.requests[0]!.url)).toContain(`$filter=principalId eq '${APP}'`);
+    expect(arm!.requests.map((r) => `${r.method} ${r.url}`)).toEqual([
+      `GET ${assignmentId(QUEUE, NAME.appQueueContributor)}?api-version=2022-04-01`,
+      `DELETE ${assignmentId(QUEUE, NAME.appQueueContributor)}?api-version=2022-04-01`,
+      `GET ${assignmentId(ACCOUNT, NAME.deployerBlobReader)}?api-version=2022-04-01`,
+      `GET ${assignmentId(ACCOUNT, NAME.deployerBlobOwner)}?api-version=2022-04-01`,
+      `DELETE ${assignmentId(ACCOUNT, NAME.deployerBlobOwner)}?api-version=2022-04-01`,
+    ]);
+    for (const r of arm!.requests) expect(r.authorization).toBe(`Bearer ${cli.token}`);
     expect(result.stdout).toContain(`removed Storage Queue Data Contributor of ${APP} on ${QUEUE}`);
     expect(result.stdout).toContain(`removed Storage Blob Data Owner of ${DEPLOYER} on ${ACCOUNT}`);
-    expect(result.stdout).toContain(`removed Storage Blob Data Reader of ${DEPLOYER} on ${ACCOUNT}`);
-    expect(result.stdout).toMatch(/removed 3 replaced role assignment\(s\)/);
+    expect(result.stdout).toMatch(/removed 2 replaced role assignment\(s\)/);
     expect(result.stdout).not.toMatch(/waiting/);
   });
 
+  test('leaves alone an assignment under that name that is not the one the template made', async () => {
+    // The same name, but another principal: not the template's to remove.
+    const stranger = assignment(ACCOUNT, NAME.deployerBlobOwner, APP, ROLE.blobOwner);
+    const result = await run(armWith(new Map([[stranger.id as string, stranger]])));
+    expect(result.code).toBe(0);
+    expect(deletes()).toEqual([]);
+    expect(result.stdout).toContain(`left ${assignmentId(ACCOUNT, NAME.deployerBlobOwner)} alone`);
+  });
+
   test('waits for the replacing roles to propagate before removing what they replace, and only then', async () => {
-    const grantedNow = new Date().toISOString();
     const waited = await run(armWith(), {
-      AZURE_REVOKED_ROLE_ASSIGNMENTS: revocations(grantedNow),
+      AZURE_REVOKED_ROLE_ASSIGNMENTS: revocations(new Date().toISOString()),
       GALLERY_EXPORT_ROLE_PROPAGATION_SECONDS: '1',
     });
     expect(waited.code).toBe(0);
     expect(waited.stdout).toMatch(
       /waiting 1 s for the roles granted at .* to propagate before removing the ones they replace/,
     );
-    expect(deletes()).toEqual(['a1', 'd1', 'd3']);
+    expect(deletes()).toEqual([
+      assignmentId(QUEUE, NAME.appQueueContributor),
+      assignmentId(ACCOUNT, NAME.deployerBlobOwner),
+    ]);
     await arm!.close();
 
-    // Nothing left to remove (every later provision): no wait, no change.
-    const nothing = await run(
-      (request) => (request.method === 'GET' ? { status: 200, body: { value: [] } } : { status: 500 }),
-      {
-        AZURE_REVOKED_ROLE_ASSIGNMENTS: revocations(new Date().toISOString()),
-        GALLERY_EXPORT_ROLE_PROPAGATION_SECONDS: '600',
-      },
-    );
+    // None of them exists any more (every later provision): no wait, no change.
+    const nothing = await run(armWith(new Map()), {
+      AZURE_REVOKED_ROLE_ASSIGNMENTS: revocations(new Date().toISOString()),
+      GALLERY_EXPORT_ROLE_PROPAGATION_SECONDS: '600',
+    });
     expect(nothing.code).toBe(0);
     expect(nothing.stdout).not.toMatch(/waiting/);
     expect(nothing.stdout).toMatch(/no replaced role is left/);
     expect(deletes()).toEqual([]);
   });
 
-  test('a scope that no longer exists has nothing to remove', async () => {
-    const result = await run((request) =>
-      request.method === 'GET'
-        ? { status: 404, body: { error: { code: 'ResourceNotFound', message: 'gone' } } }
-        : { status: 500 },
-    );
-    expect(result.code).toBe(0);
-    expect(deletes()).toEqual([]);
-  });
-
   test('an assignment it may not remove fails the hook with the command that removes it', async () => {
     const result = await run(
-      armWith(() => ({
+      armWith(EXISTING, () => ({
         status: 403,
         body: {
           error: {
@@ -211,41 +205,24 @@ describe('revoke-replaced-roles (azd postprovision hook)', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`could not remove Storage Queue Data Contributor of ${APP} on ${QUEUE}`);
     expect(result.stderr).toContain(
-      `az role assignment delete --ids ${QUEUE}/providers/Microsoft.Authorization/roleAssignments/a1`,
+      `az role assignment delete --ids ${assignmentId(QUEUE, NAME.appQueueContributor)}`,
     );
   });
 
-  test('removes only storage data roles it knows, and refuses a malformed list before asking for a token', async () => {
+  test('removes only the storage data roles it knows, and refuses a malformed list before asking for a token', async () => {
+    const entry = (assignments: unknown, extra: Record<string, unknown> = {}): string =>
+      JSON.stringify([{ scope: QUEUE, principalId: APP, assignments, replacedAt: [], ...extra }]);
     const cases: [string, RegExp][] = [
       ['', /AZURE_REVOKED_ROLE_ASSIGNMENTS is not set/],
       ['{', /is not JSON/],
       [
-        JSON.stringify([{ scope: QUEUE, principalId: APP, roleDefinitionIds: [ROLE.owner], replacedAt: [] }]),
+        entry([{ name: NAME.appQueueContributor, roleDefinitionId: ROLE.owner }]),
         /8e3af657-a8ff-443c-a75c-2fe8c4bcb635 is not a role this hook removes/,
       ],
-      [
-        JSON.stringify([
-          {
-            scope: '/subscriptions/x',
-            principalId: APP,
-            roleDefinitionIds: [ROLE.blobOwner],
-            replacedAt: [],
-          },
-        ]),
-        /scope is not a resource ID/,
-      ],
-      [
-        JSON.stringify([
-          { scope: QUEUE, principalId: 'me', roleDefinitionIds: [ROLE.blobOwner], replacedAt: [] },
-        ]),
-        /principalId is not an object ID/,
-      ],
-      [
-        JSON.stringify([
-          { scope: QUEUE, principalId: APP, roleDefinitionIds: [ROLE.blobOwner], replacedAt: ['soon'] },
-        ]),
-        /replacedAt is not a list of times/,
-      ],
+      [entry([{ name: '../../x', roleDefinitionId: ROLE.blobOwner }]), /is not a role assignment name/],
+      [entry([], { scope: '/subscriptions/x' }), /scope is not a resource ID/],
+      [entry([], { principalId: 'me' }), /principalId is not an object ID/],
+      [entry([], { replacedAt: ['soon'] }), /replacedAt is not a list of times/],
     ];
     for (const [list, message] of cases) {
       const result = await run(armWith(), { AZURE_REVOKED_ROLE_ASSIGNMENTS: list });
@@ -259,7 +236,11 @@ describe('revoke-replaced-roles (azd postprovision hook)', () => {
   });
 
   test('with nothing replaced, asks ARM nothing', async () => {
-    const result = await run(armWith(), { AZURE_REVOKED_ROLE_ASSIGNMENTS: '[]' });
+    const result = await run(armWith(), {
+      AZURE_REVOKED_ROLE_ASSIGNMENTS: JSON.stringify([
+        { scope: QUEUE, principalId: APP, assignments: [], replacedAt: [] },
+      ]),
+    });
     expect(result.code).toBe(0);
     expect(arm!.requests).toEqual([]);
     expect(cli.calls()).toEqual([]);
