@@ -147,7 +147,7 @@ async function main(argv, env) {
   const waitUntil = grantedAt === undefined ? -Infinity : grantedAt + waitMs;
 
   const url = `${endpoint}${vaultId.replace(/^\//, '')}/keys/${keyName}?api-version=${API_VERSION}`;
-  let token = await getToken(endpoint, tool);
+  let token = await getToken(endpoint, tool, env.AZURE_TENANT_ID);
   let refreshedToken = false;
   let lastProgress = -Infinity;
   for (let attempt = 1; ; attempt += 1) {
@@ -169,7 +169,7 @@ async function main(argv, env) {
     }
     if (result.status === 401 && !refreshedToken) {
       refreshedToken = true;
-      token = await getToken(endpoint, tool);
+      token = await getToken(endpoint, tool, env.AZURE_TENANT_ID);
       continue;
     }
     const now = Date.now();

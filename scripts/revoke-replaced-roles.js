@@ -152,7 +152,7 @@ async function main(argv, env) {
     log('the template replaced no role');
     return;
   }
-  const token = await getToken(endpoint, tool);
+  const token = await getToken(endpoint, tool, env.AZURE_TENANT_ID);
   let removed = 0;
   for (const revocation of list) {
     const targets = [];

@@ -18,6 +18,7 @@ const BACKOFF_BASE_MS = 1_000;
 const BACKOFF_CAP_MS = 30_000;
 const CLI_TIMEOUT_MS = 60_000;
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A failure the hook reports as it is (the message says what failed and what to do). */
 class HookError extends Error {
@@ -76,12 +77,22 @@ function runCli(command, args) {
 
 /**
  * An access token for `endpoint` from azd (default) or the Azure CLI (`tool: 'az'`), as the signed-in
- * account.
+ * account, for the deployment's tenant when `tenantId` is given (the template's AZURE_TENANT_ID: a
+ * guest account's default tenant may not be the subscription's).
  */
-async function getToken(endpoint, tool = 'azd') {
+async function getToken(endpoint, tool = 'azd', tenantId = undefined) {
+  const tenant = typeof tenantId === 'string' && GUID.test(tenantId) ? [tenantId] : [];
   const stdout =
     tool === 'az'
-      ? await runCli('az', ['account', 'get-access-token', '--resource', endpoint, '--output', 'json'])
+      ? await runCli('az', [
+          'account',
+          'get-access-token',
+          '--resource',
+          endpoint,
+          '--output',
+          'json',
+          ...tenant.flatMap((t) => ['--tenant', t]),
+        ])
       : await runCli('azd', [
           'auth',
           'token',
@@ -89,6 +100,7 @@ async function getToken(endpoint, tool = 'azd') {
           'json',
           '--scope',
           new URL('.default', endpoint).href,
+          ...tenant.flatMap((t) => ['--tenant-id', t]),
         ]);
   let parsed;
   try {

@@ -191,6 +191,25 @@ describe('create-signing-key (azd postprovision hook)', () => {
     expect(arm!.requests).toHaveLength(3);
   });
 
+  test("asks for a token of the deployment's tenant (AZURE_TENANT_ID), which a guest's default tenant may not be", async () => {
+    const tenant = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+    const result = await run(() => keyAnswer(), { AZURE_TENANT_ID: tenant });
+    expect(result.code).toBe(0);
+    expect(cli.calls()).toEqual([
+      [
+        'azd',
+        'auth',
+        'token',
+        '--output',
+        'json',
+        '--scope',
+        `${arm!.endpoint}.default`,
+        '--tenant-id',
+        tenant,
+      ],
+    ]);
+  });
+
   test('with --az, signs in through the Azure CLI (after a plain az deployment)', async () => {
     const result = await run(() => keyAnswer(), {}, ['--az']);
     expect(result.code).toBe(0);
