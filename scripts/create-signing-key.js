@@ -14,7 +14,8 @@
 //
 // Running it again is harmless: Key Vault creates the key only when it does not exist; for an existing
 // key the PUT returns it as it is (no new version, no change, the rotation policy included). It goes
-// through ARM rather than the vault's own endpoint, so it works from anywhere, private vault included.
+// through ARM rather than the vault's own endpoint, so it needs no network path to the vault (a
+// private vault's resource provider is expected to accept it, as it does secrets: not verified here).
 //
 // Reads the template's outputs (azd passes them as environment variables): AZURE_RESOURCE_MANAGER_ENDPOINT,
 // AZURE_KEY_VAULT_ID, SIGNING_KEY_NAME, SIGNING_KEY_PROPERTIES (the key's ARM properties, JSON) and
