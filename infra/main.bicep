@@ -58,7 +58,7 @@ param environmentName string
 })
 param location string
 
-@description('Object ID of the person or pipeline deploying; it gets Key Vault Secrets Officer and a blob data role (deployerStorageRole). Empty: no role for anyone but the app.')
+@description('Object ID of the person or pipeline deploying; it gets Key Vault Secrets Officer, Key Vault Crypto Officer (to create the signing key after provisioning) and a blob data role (deployerStorageRole). Empty: no role for anyone but the app.')
 param principalId string = ''
 
 @description('Kind of principal principalId is.')
@@ -111,7 +111,7 @@ param exportSchedule string = '0 0 2 * * *'
 @maxValue(1000)
 param catalogPageSize int = 100
 
-@description('CATALOG_CONCURRENCY: most catalog requests in flight per process (instance). The catalog sees up to this times maximumInstanceCount.')
+@description('CATALOG_CONCURRENCY: most catalog requests in flight per worker process, shared by every author that process exports. Each instance of the queue trigger runs one process; docs/deploy.md ("Scale and the catalog") gives the bound across instances.')
 @minValue(1)
 @maxValue(64)
 param catalogConcurrency int = 8
@@ -128,10 +128,10 @@ param catalogTimeoutMs int = 30000
 
 // --- Function App (Flex Consumption) -------------------------------------------------------
 
-@description('Upper bound of Flex instances. Kept low by default: every instance runs up to catalogConcurrency catalog requests.')
+@description('Most on-demand Flex instances per function group: the queue trigger, the timer, the HTTP functions and the poison trigger each scale on their own. 40 is the lowest maximum Flex accepts outside a few preview regions. Only the queue trigger\'s instances call the catalog, each with up to catalogConcurrency requests: see docs/deploy.md ("Scale and the catalog").')
 @minValue(1)
 @maxValue(1000)
-param maximumInstanceCount int = 10
+param maximumInstanceCount int = 40
 
 @description('Memory of each Flex instance, in MB.')
 @allowed([
@@ -234,7 +234,7 @@ param keyVaultPurgeProtection bool = true
 ])
 param keyVaultPublicNetworkAccess string = 'Enabled'
 
-@description('SIGNING_KEY_NAME: the RSA 3072 key in the vault that signs every manifest and erasure record; created by the template.')
+@description('SIGNING_KEY_NAME: the RSA 3072 key in the vault that signs every manifest and erasure record; created after provisioning by scripts/create-signing-key.js (azd\'s postprovision hook).')
 @minLength(1)
 @maxLength(127)
 param signingKeyName string = 'gallery-export-signing'
@@ -337,6 +337,11 @@ output AZURE_WORKBOOK_ID string = resources.outputs.AZURE_WORKBOOK_ID
 output AZURE_APP_STORAGE_ROLE_CREATED_ON string = resources.outputs.AZURE_APP_STORAGE_ROLE_CREATED_ON
 output KEY_VAULT_URL string = resources.outputs.KEY_VAULT_URL
 output SIGNING_KEY_NAME string = resources.outputs.SIGNING_KEY_NAME
+output AZURE_KEY_VAULT_ID string = resources.outputs.AZURE_KEY_VAULT_ID
+output SIGNING_KEY_PROPERTIES string = resources.outputs.SIGNING_KEY_PROPERTIES
+output AZURE_DEPLOYER_VAULT_ROLE_CREATED_ON string = resources.outputs.AZURE_DEPLOYER_VAULT_ROLE_CREATED_ON
+output AZURE_RESOURCE_MANAGER_ENDPOINT string = resources.outputs.AZURE_RESOURCE_MANAGER_ENDPOINT
+output AZURE_REVOKED_ROLE_ASSIGNMENTS string = resources.outputs.AZURE_REVOKED_ROLE_ASSIGNMENTS
 output EXPORT_STORAGE__blobServiceUri string = resources.outputs.EXPORT_STORAGE__blobServiceUri
 output EXPORT_STORAGE__queueServiceUri string = resources.outputs.EXPORT_STORAGE__queueServiceUri
 output EXPORT_CONTAINER string = resources.outputs.EXPORT_CONTAINER

@@ -16,7 +16,7 @@ param environmentName string
 @description('Region of every resource: one that offers Flex Consumption (flexConsumptionRegions in modules/regions.bicep; a test keeps main.bicep\'s allowed list equal to it).')
 param location string = resourceGroup().location
 
-@description('Object ID of the person or pipeline deploying; it gets Key Vault Secrets Officer and a blob data role (deployerStorageRole). Empty: no role for anyone but the app.')
+@description('Object ID of the person or pipeline deploying; it gets Key Vault Secrets Officer, Key Vault Crypto Officer (to create the signing key after provisioning) and a blob data role (deployerStorageRole). Empty: no role for anyone but the app.')
 param principalId string = ''
 
 @description('Kind of principal principalId is.')
@@ -69,7 +69,7 @@ param exportSchedule string = '0 0 2 * * *'
 @maxValue(1000)
 param catalogPageSize int = 100
 
-@description('CATALOG_CONCURRENCY: most catalog requests in flight per process (instance). The catalog sees up to this times maximumInstanceCount.')
+@description('CATALOG_CONCURRENCY: most catalog requests in flight per worker process, shared by every author that process exports. Each instance of the queue trigger runs one process; docs/deploy.md ("Scale and the catalog") gives the bound across instances.')
 @minValue(1)
 @maxValue(64)
 param catalogConcurrency int = 8
@@ -86,10 +86,10 @@ param catalogTimeoutMs int = 30000
 
 // --- Function App (Flex Consumption) -------------------------------------------------------
 
-@description('Upper bound of Flex instances. Kept low by default: every instance runs up to catalogConcurrency catalog requests.')
+@description('Most on-demand Flex instances per function group: the queue trigger, the timer, the HTTP functions and the poison trigger each scale on their own. 40 is the lowest maximum Flex accepts outside a few preview regions. Only the queue trigger\'s instances call the catalog, each with up to catalogConcurrency requests: see docs/deploy.md ("Scale and the catalog").')
 @minValue(1)
 @maxValue(1000)
-param maximumInstanceCount int = 10
+param maximumInstanceCount int = 40
 
 @description('Memory of each Flex instance, in MB.')
 @allowed([
@@ -192,7 +192,7 @@ param keyVaultPurgeProtection bool = true
 ])
 param keyVaultPublicNetworkAccess string = 'Enabled'
 
-@description('SIGNING_KEY_NAME: the RSA 3072 key in the vault that signs every manifest and erasure record; created by the template.')
+@description('SIGNING_KEY_NAME: the RSA 3072 key in the vault that signs every manifest and erasure record; created after provisioning by scripts/create-signing-key.js (azd\'s postprovision hook).')
 @minLength(1)
 @maxLength(127)
 param signingKeyName string = 'gallery-export-signing'
@@ -392,7 +392,6 @@ module rbac 'modules/rbac.bicep' = {
     exportContainerName: exportContainer
     exportQueueName: exportQueue
     keyVaultName: names.keyVault
-    signingKeyName: signingKeyName
     applicationInsightsName: names.applicationInsights
     // The identity's principal ID exists only once the identity does, so what-if cannot
     // predict these assignment names. It stays in guid(): an identity deleted and recreated
@@ -494,6 +493,14 @@ output AZURE_WORKBOOK_ID string = workbook.outputs.id
 output AZURE_APP_STORAGE_ROLE_CREATED_ON string = rbac.outputs.appHostStorageRoleCreatedOn
 output KEY_VAULT_URL string = keyVault.outputs.uri
 output SIGNING_KEY_NAME string = keyVault.outputs.signingKeyName
+// For the postprovision hook that creates the signing key (scripts/create-signing-key.js).
+output AZURE_KEY_VAULT_ID string = keyVault.outputs.id
+output SIGNING_KEY_PROPERTIES string = string(keyVault.outputs.signingKeyProperties)
+output AZURE_DEPLOYER_VAULT_ROLE_CREATED_ON string = rbac.outputs.deployerVaultRoleCreatedOn
+output AZURE_RESOURCE_MANAGER_ENDPOINT string = environment().resourceManager
+// For the postprovision hook that removes the role assignments this deployment replaced
+// (scripts/revoke-replaced-roles.js).
+output AZURE_REVOKED_ROLE_ASSIGNMENTS string = string(rbac.outputs.revokedRoleAssignments)
 output EXPORT_STORAGE__blobServiceUri string = exportStorage.outputs.blobEndpoint
 output EXPORT_STORAGE__queueServiceUri string = exportStorage.outputs.queueEndpoint
 output EXPORT_CONTAINER string = exportStorage.outputs.exportContainerName

@@ -43,7 +43,7 @@ param entraAuthClientId string
 @description('Name of the Application Insights component.')
 param applicationInsightsName string
 
-@description('Upper bound of instances Flex may scale out to.')
+@description('Most on-demand instances Flex may scale out to, per function group (each trigger type, HTTP as one group).')
 @minValue(1)
 @maxValue(1000)
 param maximumInstanceCount int

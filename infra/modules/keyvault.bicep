@@ -1,7 +1,8 @@
 // Key Vault holding one secret per author (see docs/deploy.md) and the RSA key that signs every
-// manifest and erasure record (SIGNING_KEY_NAME). Authorization is Azure RBAC only (no access
-// policies), soft delete is on, purge protection is on unless a test environment turns it off,
-// and every data-plane access is logged to Log Analytics (category group "audit").
+// manifest and erasure record (SIGNING_KEY_NAME; the postprovision hook creates it, see below).
+// Authorization is Azure RBAC only (no access policies), soft delete is on, purge protection is on
+// unless a test environment turns it off, and every data-plane access is logged to Log Analytics
+// (category group "audit").
 
 @description('Name of the vault (3-24 characters, globally unique).')
 @minLength(3)
@@ -52,6 +53,30 @@ param signingKeyName string
 @maxValue(1095)
 param signingKeyRotationDays int
 
+// The properties of Microsoft.KeyVault/vaults/keys this template sets for the signing key.
+type signingKeyPropertiesType = {
+  kty: 'RSA' | 'RSA-HSM'
+  keySize: int
+  keyOps: ('sign' | 'verify')[]
+  attributes: {
+    enabled: bool
+  }
+  rotationPolicy: {
+    attributes: {
+      expiryTime: string
+    }
+    lifetimeActions: {
+      trigger: {
+        timeAfterCreate: string?
+        timeBeforeExpiry: string?
+      }
+      action: {
+        type: 'rotate' | 'notify'
+      }
+    }[]
+  }
+}
+
 // Without private networking the Function App reaches the vault over its public endpoint, so
 // "Disabled" would leave the app unable to read a single author: refuse it here, before any
 // resource changes, rather than deploy an app that cannot run.
@@ -94,46 +119,49 @@ resource vault 'Microsoft.KeyVault/vaults@2024-11-01' = {
   }
 }
 
-// ARM creates the first version of a key only when the key does not exist; on an existing key
-// the PUT returns it unchanged ("create if not exist": no new version, no update), so a
-// redeployment never rotates or alters the key. New versions come from the rotation policy
-// (or `az keyvault key rotate`). The private key never leaves the vault: only sign and verify.
-resource signingKey 'Microsoft.KeyVault/vaults/keys@2024-11-01' = {
-  parent: vault
-  name: signingKeyName
-  properties: {
-    kty: skuName == 'premium' ? 'RSA-HSM' : 'RSA'
-    keySize: 3072
-    keyOps: [
-      'sign'
-      'verify'
-    ]
+// The signing key is not a resource of this template. When ARM creates a key
+// (Microsoft.KeyVault/vaults/keys), Key Vault checks the caller's own data-plane rights
+// (ForbiddenByRbac ... 'Microsoft.KeyVault/vaults/keys/read' for a plain subscription Owner:
+// Azure/bicep#6539, #7864), and the deployer's Key Vault Crypto Officer role (rbac.bicep) takes
+// minutes to reach the vault, longer than a deployment can wait. The postprovision hook
+// (scripts/create-signing-key.js) sends the same ARM request with these properties once it can,
+// retrying while the role propagates. Key Vault creates the first version only when the key does
+// not exist; for an existing key the PUT returns it unchanged (no new version, no update, the
+// rotation policy included), so every later provision leaves the key alone. New versions come
+// from the rotation policy (or `az keyvault key rotate`). The private key never leaves the vault:
+// only sign and verify.
+var signingKeyProperties signingKeyPropertiesType = {
+  kty: skuName == 'premium' ? 'RSA-HSM' : 'RSA'
+  keySize: 3072
+  keyOps: [
+    'sign'
+    'verify'
+  ]
+  attributes: {
+    enabled: true
+  }
+  rotationPolicy: {
     attributes: {
-      enabled: true
+      expiryTime: 'P${signingKeyExpiryDays}D'
     }
-    rotationPolicy: {
-      attributes: {
-        expiryTime: 'P${signingKeyExpiryDays}D'
+    lifetimeActions: [
+      {
+        trigger: {
+          timeAfterCreate: 'P${signingKeyRotationDays}D'
+        }
+        action: {
+          type: 'rotate'
+        }
       }
-      lifetimeActions: [
-        {
-          trigger: {
-            timeAfterCreate: 'P${signingKeyRotationDays}D'
-          }
-          action: {
-            type: 'rotate'
-          }
+      {
+        trigger: {
+          timeBeforeExpiry: 'P30D'
         }
-        {
-          trigger: {
-            timeBeforeExpiry: 'P30D'
-          }
-          action: {
-            type: 'notify'
-          }
+        action: {
+          type: 'notify'
         }
-      ]
-    }
+      }
+    ]
   }
 }
 
@@ -154,4 +182,8 @@ resource vaultAudit 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' =
 output id string = vault.id
 output name string = vault.name
 output uri string = vault.properties.vaultUri
-output signingKeyName string = signingKey.name
+@description('Name of the signing key the postprovision hook creates (SIGNING_KEY_NAME).')
+output signingKeyName string = signingKeyName
+
+@description('ARM properties of the signing key (Microsoft.KeyVault/vaults/keys), for the postprovision hook.')
+output signingKeyProperties signingKeyPropertiesType = signingKeyProperties

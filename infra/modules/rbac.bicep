@@ -1,7 +1,7 @@
 // Every role assignment of the deployment, each scoped to the smallest resource the service
-// lets a role be scoped to (a container, a queue, a key; an account or a vault only where the
-// caller works across it), never the resource group; named guid(scope, principal, role) so
-// redeployments are idempotent.
+// lets a role be scoped to (a container, a queue; an account or a vault only where the caller
+// works across it, or where the resource does not exist yet), never the resource group; named
+// guid(scope, principal, role) so redeployments are idempotent.
 
 @description('Name of the Functions host\'s storage account (AzureWebJobsStorage, deployment package).')
 param hostStorageAccountName string
@@ -17,9 +17,6 @@ param exportQueueName string
 
 @description('Name of the Key Vault.')
 param keyVaultName string
-
-@description('Name of the signing key in the vault.')
-param signingKeyName string
 
 @description('Name of the Application Insights component.')
 param applicationInsightsName string
@@ -53,11 +50,14 @@ var roles = {
   storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
   storageBlobDataReader: '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1'
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
+  storageQueueDataReader: '19e7f393-937e-4f77-808e-94535e297925'
+  storageQueueDataMessageProcessor: '8a0f0c08-91a1-4084-bc3d-661d67233fed'
+  storageQueueDataMessageSender: 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a'
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
   keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
   keyVaultCryptoUser: '12338af0-0e69-4776-bea7-57ae8d297424'
-  keyVaultReader: '21090545-7ca7-4776-b22c-e363652d74d2'
+  keyVaultCryptoOfficer: '14b46e9e-c2b7-41b4-b07b-48a6ebf60603'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
 }
 
@@ -68,6 +68,25 @@ var deployerBlobRoles = {
 }
 
 var hasDeployer = !empty(deployerPrincipalId)
+
+// Role assignments a redeployment replaced, for the postprovision hook to remove
+// (scripts/revoke-replaced-roles.js): ARM creates what a template declares and deletes nothing.
+type replacedRoleAssignments = {
+  @description('Scope (resource ID) the assignments were made at.')
+  scope: string
+
+  @description('Principal (object) ID they were made to.')
+  principalId: string
+
+  @description('Each by the name every version of this template gives it, guid(scope, principal, role), and its role.')
+  assignments: {
+    name: string
+    roleDefinitionId: string
+  }[]
+
+  @description('When the assignments replacing them were created: the hook waits for them to propagate first.')
+  replacedAt: string[]
+}
 
 resource hostStorage 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
   name: hostStorageAccountName
@@ -97,12 +116,45 @@ resource exportStorage 'Microsoft.Storage/storageAccounts@2025-01-01' existing =
   }
 }
 
+// The deployer's blob data role assignments on the exports account, one per role, by the name the
+// template gives each (deployerBlobRole), and those a given deployerStorageRole replaces: the others.
+var deployerBlobAssignments = {
+  Reader: {
+    name: guid(exportStorage.id, deployerPrincipalId, roles.storageBlobDataReader)
+    roleDefinitionId: roles.storageBlobDataReader
+  }
+  Contributor: {
+    name: guid(exportStorage.id, deployerPrincipalId, roles.storageBlobDataContributor)
+    roleDefinitionId: roles.storageBlobDataContributor
+  }
+  Owner: {
+    name: guid(exportStorage.id, deployerPrincipalId, roles.storageBlobDataOwner)
+    roleDefinitionId: roles.storageBlobDataOwner
+  }
+}
+
+var deployerReplacedBlobAssignments = {
+  None: [
+    deployerBlobAssignments.Reader
+    deployerBlobAssignments.Contributor
+    deployerBlobAssignments.Owner
+  ]
+  Reader: [
+    deployerBlobAssignments.Contributor
+    deployerBlobAssignments.Owner
+  ]
+  Contributor: [
+    deployerBlobAssignments.Reader
+    deployerBlobAssignments.Owner
+  ]
+  Owner: [
+    deployerBlobAssignments.Reader
+    deployerBlobAssignments.Contributor
+  ]
+}
+
 resource vault 'Microsoft.KeyVault/vaults@2024-11-01' existing = {
   name: keyVaultName
-
-  resource signingKey 'keys' existing = {
-    name: signingKeyName
-  }
 }
 
 resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
@@ -157,29 +209,84 @@ resource appExportBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01'
   }
 }
 
-// Queue scope, one assignment per queue: the app enqueues one message per author; the queue
-// trigger (connection EXPORT_STORAGE) reads, updates and deletes them and moves a message that
-// failed every delivery to the poison queue, whose trigger reads and deletes it.
-resource appExportQueueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(exportStorage::queueService::exportQueue.id, appPrincipalId, roles.storageQueueDataContributor)
+// Queue scope, per queue, the three narrow queue data roles, never Contributor (which may also create,
+// delete and reconfigure a queue). The queue trigger (connection EXPORT_STORAGE) needs Reader and
+// Message Processor: it reads messages, hides them while it works, deletes them when done. Message
+// Sender is for what is put on each queue: on the main one the app enqueues one message per author;
+// on the poison one the Functions host moves a message that failed every delivery. The host's move
+// sends first and creates the queue only if the send finds none (the queue extension's
+// AddMessageAndCreateIfNotExistsAsync); the template creates both queues, so it never has to, and a
+// poison queue gets no poison queue of its own.
+resource appExportQueueReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(exportStorage::queueService::exportQueue.id, appPrincipalId, roles.storageQueueDataReader)
+  scope: exportStorage::queueService::exportQueue
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataReader)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource appExportQueueProcessor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(exportStorage::queueService::exportQueue.id, appPrincipalId, roles.storageQueueDataMessageProcessor)
   scope: exportStorage::queueService::exportQueue
   properties: {
     roleDefinitionId: subscriptionResourceId(
       'Microsoft.Authorization/roleDefinitions',
-      roles.storageQueueDataContributor
+      roles.storageQueueDataMessageProcessor
     )
     principalId: appPrincipalId
     principalType: 'ServicePrincipal'
   }
 }
 
-resource appExportPoisonQueueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(exportStorage::queueService::exportPoisonQueue.id, appPrincipalId, roles.storageQueueDataContributor)
+resource appExportQueueSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(exportStorage::queueService::exportQueue.id, appPrincipalId, roles.storageQueueDataMessageSender)
+  scope: exportStorage::queueService::exportQueue
+  properties: {
+    roleDefinitionId: subscriptionResourceId(
+      'Microsoft.Authorization/roleDefinitions',
+      roles.storageQueueDataMessageSender
+    )
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource appExportPoisonQueueReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(exportStorage::queueService::exportPoisonQueue.id, appPrincipalId, roles.storageQueueDataReader)
+  scope: exportStorage::queueService::exportPoisonQueue
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataReader)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource appExportPoisonQueueProcessor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(
+    exportStorage::queueService::exportPoisonQueue.id,
+    appPrincipalId,
+    roles.storageQueueDataMessageProcessor
+  )
   scope: exportStorage::queueService::exportPoisonQueue
   properties: {
     roleDefinitionId: subscriptionResourceId(
       'Microsoft.Authorization/roleDefinitions',
-      roles.storageQueueDataContributor
+      roles.storageQueueDataMessageProcessor
+    )
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource appExportPoisonQueueSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(exportStorage::queueService::exportPoisonQueue.id, appPrincipalId, roles.storageQueueDataMessageSender)
+  scope: exportStorage::queueService::exportPoisonQueue
+  properties: {
+    roleDefinitionId: subscriptionResourceId(
+      'Microsoft.Authorization/roleDefinitions',
+      roles.storageQueueDataMessageSender
     )
     principalId: appPrincipalId
     principalType: 'ServicePrincipal'
@@ -200,11 +307,14 @@ resource appSecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
-// Key scope: sign (and read the public part of) the signing key, every version of it, and
-// nothing else in the vault. Crypto User is the least built-in role that can sign.
-resource appSigningKeyCryptoUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(vault::signingKey.id, appPrincipalId, roles.keyVaultCryptoUser)
-  scope: vault::signingKey
+// Vault scope: sign with (and read the public part of) the signing key, every version of it.
+// Crypto User is the least built-in role that can sign; it cannot create, change or delete a key.
+// Not the key's own scope: the key does not exist yet when this is assigned (the postprovision
+// hook creates it), and the vault holds no other key (Microsoft recommends vault-scoped roles in
+// a vault per application and environment).
+resource appCryptoUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(vault.id, appPrincipalId, roles.keyVaultCryptoUser)
+  scope: vault
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultCryptoUser)
     principalId: appPrincipalId
@@ -240,13 +350,17 @@ resource deployerSecretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04
   }
 }
 
-// `gallery-export public-key` reads the signing key's public part for auditors. Key Vault
-// Reader is the least built-in role with keys/read; it cannot sign.
-resource deployerSigningKeyReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (hasDeployer) {
-  name: guid(vault::signingKey.id, deployerPrincipalId, roles.keyVaultReader)
-  scope: vault::signingKey
+// The postprovision hook (scripts/create-signing-key.js) creates the signing key as the deployer:
+// Key Vault checks the caller's own data-plane rights when ARM creates a key, and Crypto Officer is
+// the least built-in role that may create one. The same role rotates the key or changes its
+// rotation policy by hand (docs/deploy.md) and reads its public part (`gallery-export public-key`).
+// It could also sign: the deployer is the key's custodian (and, as the one who assigns roles
+// here, could grant itself that anyway).
+resource deployerCryptoOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (hasDeployer) {
+  name: guid(vault.id, deployerPrincipalId, roles.keyVaultCryptoOfficer)
+  scope: vault
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultReader)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultCryptoOfficer)
     principalId: deployerPrincipalId
     principalType: deployerPrincipalType
   }
@@ -254,7 +368,10 @@ resource deployerSigningKeyReader 'Microsoft.Authorization/roleAssignments@2022-
 
 // Reader: list / verify / get. Contributor: also purge and run. Owner: also blob index tags
 // (writing tagged snapshots with `run`, tag queries). On the exports account: a person may
-// look at any container there, and none of them holds code.
+// look at any container there, and none of them holds code. One assignment per role, named with
+// it: ARM cannot change the role of an existing assignment (only its description and condition),
+// so a changed deployerStorageRole makes a new one, and the postprovision hook removes the one it
+// replaced (revokedRoleAssignments below).
 resource deployerBlobRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (hasDeployer && deployerStorageRole != 'None') {
   name: guid(
     exportStorage.id,
@@ -276,3 +393,86 @@ resource deployerBlobRole 'Microsoft.Authorization/roleAssignments@2022-04-01' =
 // few minutes to reach the storage service; the postprovision hook
 // (scripts/wait-for-role-propagation.js) waits until this is old enough before azd deploys.
 output appHostStorageRoleCreatedOn string = appHostBlobOwner.properties.createdOn
+
+// When the deployer was granted Key Vault Crypto Officer (empty without a deployer): the hook that
+// creates the signing key keeps trying while Key Vault does not see the role yet, for a while after
+// this time.
+output deployerVaultRoleCreatedOn string = hasDeployer ? deployerCryptoOfficer!.properties.createdOn : ''
+
+// Role assignments earlier deployments made that this one replaced, for
+// scripts/revoke-replaced-roles.js, each by the name the template gave it (so nothing granted by
+// hand is touched): the app's Queue Data Contributor on each queue (now Reader + Message Processor +
+// Message Sender), its account-wide roles on the exports account from the single-account layout (now
+// container- and queue-scoped, and the host's on its own account), and the deployer's blob data
+// roles other than deployerStorageRole. Never one this template makes.
+output revokedRoleAssignments replacedRoleAssignments[] = concat(
+  [
+    {
+      scope: exportStorage::queueService::exportQueue.id
+      principalId: appPrincipalId
+      assignments: [
+        {
+          name: guid(exportStorage::queueService::exportQueue.id, appPrincipalId, roles.storageQueueDataContributor)
+          roleDefinitionId: roles.storageQueueDataContributor
+        }
+      ]
+      replacedAt: [
+        appExportQueueReader.properties.createdOn
+        appExportQueueProcessor.properties.createdOn
+        appExportQueueSender.properties.createdOn
+      ]
+    }
+    {
+      scope: exportStorage::queueService::exportPoisonQueue.id
+      principalId: appPrincipalId
+      assignments: [
+        {
+          name: guid(
+            exportStorage::queueService::exportPoisonQueue.id,
+            appPrincipalId,
+            roles.storageQueueDataContributor
+          )
+          roleDefinitionId: roles.storageQueueDataContributor
+        }
+      ]
+      replacedAt: [
+        appExportPoisonQueueReader.properties.createdOn
+        appExportPoisonQueueProcessor.properties.createdOn
+        appExportPoisonQueueSender.properties.createdOn
+      ]
+    }
+    {
+      scope: exportStorage.id
+      principalId: appPrincipalId
+      assignments: [
+        {
+          name: guid(exportStorage.id, appPrincipalId, roles.storageBlobDataOwner)
+          roleDefinitionId: roles.storageBlobDataOwner
+        }
+        {
+          name: guid(exportStorage.id, appPrincipalId, roles.storageQueueDataContributor)
+          roleDefinitionId: roles.storageQueueDataContributor
+        }
+        {
+          name: guid(exportStorage.id, appPrincipalId, roles.storageTableDataContributor)
+          roleDefinitionId: roles.storageTableDataContributor
+        }
+      ]
+      replacedAt: [
+        appExportBlobOwner.properties.createdOn
+        appExportQueueProcessor.properties.createdOn
+        appExportPoisonQueueSender.properties.createdOn
+      ]
+    }
+  ],
+  hasDeployer
+    ? [
+        {
+          scope: exportStorage.id
+          principalId: deployerPrincipalId
+          assignments: deployerReplacedBlobAssignments[deployerStorageRole]
+          replacedAt: deployerStorageRole == 'None' ? [] : [deployerBlobRole!.properties.createdOn]
+        }
+      ]
+    : []
+)

@@ -43,11 +43,14 @@ const ROLE = {
   storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe',
   storageBlobDataReader: '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1',
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88',
+  storageQueueDataReader: '19e7f393-937e-4f77-808e-94535e297925',
+  storageQueueDataMessageProcessor: '8a0f0c08-91a1-4084-bc3d-661d67233fed',
+  storageQueueDataMessageSender: 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a',
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3',
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6',
   keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7',
   keyVaultCryptoUser: '12338af0-0e69-4776-bea7-57ae8d297424',
-  keyVaultReader: '21090545-7ca7-4776-b22c-e363652d74d2',
+  keyVaultCryptoOfficer: '14b46e9e-c2b7-41b4-b07b-48a6ebf60603',
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb',
 } as const;
 
@@ -58,7 +61,6 @@ const FORBIDDEN_ROLES = {
   userAccessAdministrator: '18d7d88d-d35e-4fb5-a5c3-7773c20a72d9',
   roleBasedAccessControlAdministrator: 'f58310d9-a9f6-439a-9e8d-f62e7b41a168',
   keyVaultAdministrator: '00482a5a-887f-4fb3-b363-3b7fe8e74483',
-  keyVaultCryptoOfficer: '14b46e9e-c2b7-41b4-b07b-48a6ebf60603',
 } as const;
 
 const STORAGE = 'Microsoft.Storage/storageAccounts';
@@ -88,25 +90,33 @@ const EXPECTED_ROLE_ASSIGNMENTS: readonly {
     principal: 'app',
     scope: `${CONTAINER}(names.exportStorage,default,exportContainer)`,
   },
-  {
-    roles: [ROLE.storageQueueDataContributor],
-    principal: 'app',
-    scope: `${QUEUE}(names.exportStorage,default,exportQueue)`,
-  },
-  {
-    roles: [ROLE.storageQueueDataContributor],
-    principal: 'app',
-    scope: `${QUEUE}(names.exportStorage,default,exportQueue-poison)`,
-  },
+  // Each queue: Reader + Message Processor for its trigger, Message Sender for what is put on it (the
+  // app enqueues authors; the host moves failed messages to the poison queue, which the template
+  // creates, so the host never has to create it). Never Contributor: no queue to create or delete.
+  ...[
+    ROLE.storageQueueDataReader,
+    ROLE.storageQueueDataMessageProcessor,
+    ROLE.storageQueueDataMessageSender,
+  ].flatMap((role) =>
+    ['exportQueue', 'exportQueue-poison'].map((queue) => ({
+      roles: [role],
+      principal: 'app' as const,
+      scope: `${QUEUE}(names.exportStorage,default,${queue})`,
+    })),
+  ),
   { roles: [ROLE.keyVaultSecretsUser], principal: 'app', scope: `${VAULT}(names.keyVault)` },
-  { roles: [ROLE.keyVaultCryptoUser], principal: 'app', scope: `${KEY}(names.keyVault,signingKeyName)` },
+  // Vault scope: the key does not exist yet when the roles are assigned (the postprovision hook
+  // creates it), and the vault holds no other key.
+  { roles: [ROLE.keyVaultCryptoUser], principal: 'app', scope: `${VAULT}(names.keyVault)` },
   {
     roles: [ROLE.monitoringMetricsPublisher],
     principal: 'app',
     scope: `${APP_INSIGHTS}(names.applicationInsights)`,
   },
   { roles: [ROLE.keyVaultSecretsOfficer], principal: 'deployer', scope: `${VAULT}(names.keyVault)` },
-  { roles: [ROLE.keyVaultReader], principal: 'deployer', scope: `${KEY}(names.keyVault,signingKeyName)` },
+  // The deployer creates the signing key (scripts/create-signing-key.js), rotates it and reads its
+  // public part (`public-key`).
+  { roles: [ROLE.keyVaultCryptoOfficer], principal: 'deployer', scope: `${VAULT}(names.keyVault)` },
   {
     // deployerStorageRole picks one of these.
     roles: [ROLE.storageBlobDataReader, ROLE.storageBlobDataContributor, ROLE.storageBlobDataOwner],
@@ -500,7 +510,25 @@ type Overrides = Readonly<Record<string, Json>>;
 type Ast =
   | { kind: 'literal'; value: Json }
   | { kind: 'call'; name: string; args: Ast[] }
-  | { kind: 'property'; target: Ast; key: string };
+  | { kind: 'property'; target: Ast; key: string }
+  | { kind: 'index'; target: Ast; index: Ast };
+
+/** What `guid(...)` stands for in an evaluation: a hash of its arguments, in their order. */
+function standInGuid(args: readonly Json[]): string {
+  return createHash('sha256').update(args.map(text).join('|')).digest('hex').slice(0, 32);
+}
+
+/**
+ * What `reference(...)` stands for in an evaluation: a runtime value, named by the path that reads it
+ * (`reference('identity').outputs.principalId.value` is `{ reference: "identity.outputs.principalId.value" }`).
+ */
+function runtimeValue(path: string): JsonObject {
+  return { reference: path };
+}
+
+function isRuntimeValue(value: Json | undefined): value is { reference: string } {
+  return isObject(value) && Object.keys(value).length === 1 && typeof value.reference === 'string';
+}
 
 /**
  * Evaluates the ARM template expressions this project uses (text, logic, comparisons,
@@ -544,7 +572,16 @@ function parameterValue(node: TemplateNode, name: string, overrides: Overrides):
 
 function evaluateAst(ast: Ast, node: TemplateNode, overrides: Overrides): Json {
   if (ast.kind === 'literal') return ast.value;
-  if (ast.kind === 'property') return at(evaluateAst(ast.target, node, overrides), ast.key) ?? null;
+  if (ast.kind === 'property') {
+    const target = evaluateAst(ast.target, node, overrides);
+    if (isRuntimeValue(target)) return runtimeValue(`${target.reference}.${ast.key}`);
+    return at(target, ast.key) ?? null;
+  }
+  if (ast.kind === 'index') {
+    const target = evaluateAst(ast.target, node, overrides);
+    const index = evaluateAst(ast.index, node, overrides);
+    return (typeof index === 'number' ? at(target, index) : at(target, text(index))) ?? null;
+  }
   const arg = (i: number): Json => {
     const a = ast.args[i];
     if (a === undefined) throw new Error(`${ast.name}(): argument ${i} missing`);
@@ -574,8 +611,30 @@ function evaluateAst(ast: Ast, node: TemplateNode, overrides: Overrides): Json {
     }
     case 'join':
       return (arg(0) as Json[]).map(text).join(text(arg(1)));
-    case 'concat':
-      return all().map(text).join('');
+    case 'concat': {
+      const values = all();
+      return values.every(Array.isArray) ? values.flat() : values.map(text).join('');
+    }
+    case 'tryGet':
+      return at(arg(0), text(arg(1))) ?? null;
+    case 'coalesce':
+      return all().find((v) => v !== null) ?? null;
+    case 'subscriptionResourceId': {
+      const [type, ...names] = all().map(text);
+      const [namespace, ...types] = type!.split('/');
+      const segments = types.flatMap((t, i) => [t, names[i]!]);
+      return `/subscriptions/${SUBSCRIPTION_ID}/providers/${namespace!}/${segments.join('/')}`;
+    }
+    case 'extensionResourceId': {
+      const [scope, type, ...names] = all().map(text);
+      const [namespace, ...types] = type!.split('/');
+      const segments = types.flatMap((t, i) => [t, names[i]!]);
+      return `${scope!}/providers/${namespace!}/${segments.join('/')}`;
+    }
+    case 'guid':
+      return standInGuid(all());
+    case 'reference':
+      return runtimeValue(text(arg(0)));
     case 'string':
       return text(arg(0));
     case 'mul':
@@ -707,11 +766,18 @@ function parseExpression(source: string): Ast {
   };
   const expression = (): Ast => {
     let ast = primary();
-    while (peek() === '.') {
-      position += 1;
-      ast = { kind: 'property', target: ast, key: identifier() };
+    for (;;) {
+      if (peek() === '.') {
+        position += 1;
+        ast = { kind: 'property', target: ast, key: identifier() };
+      } else if (peek() === '[') {
+        position += 1;
+        ast = { kind: 'index', target: ast, index: expression() };
+        expect(']');
+      } else {
+        return ast;
+      }
     }
-    return ast;
   };
   const ast = expression();
   skipSpace();
@@ -766,10 +832,19 @@ describe('infrastructure files', () => {
     expect(yaml).toMatch(/^ {2}module: main\s*$/m);
     // remoteBuild (1.23.5) and .funcignore parsed as gitignore with negations fixed (1.23.13).
     expect(yaml).toMatch(/^requiredVersions:\n {2}azd: ['"]>= ?1\.23\.13['"]\s*$/m);
-    // The first deployment waits for the identity's storage role (see scripts/).
-    expect(yaml).toMatch(
-      /^ {2}postprovision:\n(?: {4}.*\n)*? {6}run: node scripts\/wait-for-role-propagation\.js\s*$/m,
-    );
+    // After provisioning, on every platform: the signing key is created (once the deployer's Key
+    // Vault role works), then the first deployment waits for the identity's storage role.
+    const postprovision = /^ {2}postprovision:\n((?: {4}.*\n)+)/m.exec(yaml)?.[1] ?? '';
+    const runs = [...postprovision.matchAll(/^ {6}run: (.*)$/gm)].map((m) => m[1]!.trim());
+    expect(runs).toHaveLength(2);
+    for (const run of runs) {
+      // ...then the roles the deployment replaced are revoked, then the wait.
+      expect(run.split('&&').map((step) => step.trim())).toEqual([
+        'node scripts/create-signing-key.js',
+        'node scripts/revoke-replaced-roles.js',
+        'node scripts/wait-for-role-propagation.js',
+      ]);
+    }
   });
 
   test("the root .funcignore, read with gitignore rules as azd reads it, keeps node_modules (azd's remoteBuild: false requires it)", () => {
@@ -1435,6 +1510,36 @@ if (!lookup.found) {
         expect(at(config, 'deployment', 'storage', 'authentication', 'type')).toBe('UserAssignedIdentity');
       });
 
+      test('maximumInstanceCount is one Flex accepts in every region (40 or more), whichever way it is deployed', () => {
+        // Flex refuses a maximum below 40 outside a few preview regions (azure-functions-host#10523).
+        const lowestAcceptedEverywhere = 40;
+        const maxInstances = at(site.body, 'properties', 'functionAppConfig', 'scaleAndConcurrency');
+        expect(evaluate(at(maxInstances, 'maximumInstanceCount'), site.node, CONTEXT)).toBeGreaterThanOrEqual(
+          lowestAcceptedEverywhere,
+        );
+        // ...and no parameters file sets a lower one.
+        for (const file of GROUP_PARAMS) {
+          const value = parameterFileValues(file).maximumInstanceCount ?? lowestAcceptedEverywhere;
+          expect([path.basename(file), value]).toEqual([path.basename(file), expect.any(Number)]);
+          expect(value).toBeGreaterThanOrEqual(lowestAcceptedEverywhere);
+        }
+        const azdParams = JSON.parse(
+          readFileSync(path.join(INFRA_DIR, 'main.parameters.json'), 'utf8'),
+        ) as Json;
+        expect(at(azdParams, 'parameters', 'maximumInstanceCount')).toBeUndefined();
+      });
+
+      test('the parameters describe the real bound on catalog load: the maximum applies per function group, the budget per process', () => {
+        const description = (name: string): string =>
+          stringAt(at(template.parameters, name, 'metadata', 'description'), `${name} description`);
+        // Not "the catalog sees up to CATALOG_CONCURRENCY x maximumInstanceCount": each function
+        // group (the queue trigger, the timer, HTTP, the poison trigger) scales on its own.
+        expect(description('catalogConcurrency')).not.toMatch(/times maximumInstanceCount/);
+        expect(description('catalogConcurrency')).toMatch(/per (worker )?process/);
+        expect(description('maximumInstanceCount')).toMatch(/per function group/);
+        expect(description('maximumInstanceCount')).not.toMatch(/Kept low by default/);
+      });
+
       test('HTTPS only, TLS 1.2, no FTP, no basic-auth publishing, user-assigned identity', () => {
         expect(at(site.body, 'properties', 'httpsOnly')).toBe(true);
         expect(at(site.body, 'properties', 'siteConfig', 'minTlsVersion')).toBe('1.2');
@@ -1456,12 +1561,12 @@ if (!lookup.found) {
             const vault = moduleNode(resources, site.node.parent!.node, 'keyVault');
             expect(at(vault.template, 'outputs', 'uri', 'value')).toMatch(/\.vaultUri\]$/);
           } else if (setting === 'SIGNING_KEY_NAME') {
-            // The key the vault module creates, named by signingKeyName.
+            // The key the postprovision hook creates in the vault, named by signingKeyName.
             expect(value).toBe("[reference('keyVault').outputs.signingKeyName.value]");
             const vault = moduleNode(resources, site.node.parent!.node, 'keyVault');
-            const key = singleIn(resources, 'keyVault', KEY);
-            expect(at(vault.template, 'outputs', 'signingKeyName', 'value')).toMatch(/signingKeyName/);
-            expect(topLevelParametersOf(key.node, key.body.name)).toEqual(['~name', 'signingKeyName']);
+            expect(
+              topLevelParametersOf(vault, at(vault.template, 'outputs', 'signingKeyName', 'value')),
+            ).toEqual(['signingKeyName']);
           } else if (setting === 'EXPORT_CONTAINER' || setting === 'EXPORT_QUEUE') {
             // The storage module's output, which is the parameter it was given.
             const output = setting === 'EXPORT_CONTAINER' ? 'exportContainerName' : 'exportQueueName';
@@ -1594,32 +1699,71 @@ if (!lookup.found) {
         ).toEqual(['keyVaultPublicNetworkAccess', 'vnetEnabled']);
       });
 
-      test('the signing key: RSA 3072 (RSA-HSM on premium), sign and verify only, rotated by policy', () => {
-        const key = single(resources, KEY);
-        const props = objectAt(key.body.properties, 'key properties');
-        expect(evaluate(props.kty, key.node)).toBe('RSA');
-        expect(evaluate(props.kty, key.node, { keyVaultSku: 'premium' })).toBe('RSA-HSM');
-        expect(props.keySize).toBeGreaterThanOrEqual(3072);
-        expect(props.keyOps).toEqual(['sign', 'verify']);
-        const rotation = evaluate(props.rotationPolicy, key.node);
-        expect(rotation).toEqual({
-          attributes: { expiryTime: 'P425D' },
-          lifetimeActions: [
-            { trigger: { timeAfterCreate: 'P365D' }, action: { type: 'rotate' } },
-            { trigger: { timeBeforeExpiry: 'P30D' }, action: { type: 'notify' } },
-          ],
+      test("no key resource: Key Vault would check the deployer's own rights before its new role reaches the vault (Azure/bicep#6539)", () => {
+        expect(ofType(resources, KEY)).toEqual([]);
+        // ...nor an `existing` reference to it (a role scoped to it): it does not exist yet.
+        for (const node of allTemplates(root, resources)) {
+          for (const [symbol, body] of resourceEntries(node.template)) {
+            expect([node.label, symbol, text(body.type).toLowerCase()]).not.toEqual([
+              node.label,
+              symbol,
+              KEY.toLowerCase(),
+            ]);
+          }
+        }
+      });
+
+      test('the signing key the hook creates: RSA 3072 (RSA-HSM on premium), sign and verify only, rotated by policy', () => {
+        const vault = moduleNode(resources, moduleNode(resources, root, 'resources'), 'keyVault');
+        const spec = at(vault.template.outputs, 'signingKeyProperties', 'value');
+        const props = objectAt(evaluate(spec, vault, CONTEXT), 'key properties');
+        expect(props).toEqual({
+          kty: 'RSA',
+          keySize: 3072,
+          keyOps: ['sign', 'verify'],
+          attributes: { enabled: true },
+          rotationPolicy: {
+            attributes: { expiryTime: 'P425D' },
+            lifetimeActions: [
+              { trigger: { timeAfterCreate: 'P365D' }, action: { type: 'rotate' } },
+              { trigger: { timeBeforeExpiry: 'P30D' }, action: { type: 'notify' } },
+            ],
+          },
         });
+        expect(at(evaluate(spec, vault, { ...CONTEXT, keyVaultSku: 'premium' }), 'kty')).toBe('RSA-HSM');
         expect(
           at(
-            evaluate(props.rotationPolicy, key.node, { signingKeyRotationDays: 90 }),
+            evaluate(spec, vault, { ...CONTEXT, signingKeyRotationDays: 90 }),
+            'rotationPolicy',
             'lifetimeActions',
             0,
             'trigger',
           ),
-        ).toEqual({
-          timeAfterCreate: 'P90D',
-        });
+        ).toEqual({ timeAfterCreate: 'P90D' });
         expect(at(template.parameters, 'signingKeyName', 'defaultValue')).toBe('gallery-export-signing');
+        // Handed to the hook as JSON, with the vault, the key's name and the ARM endpoint.
+        const group = moduleNode(resources, root, 'resources');
+        expect(at(group.template.outputs, 'SIGNING_KEY_PROPERTIES', 'value')).toBe(
+          "[string(reference('keyVault').outputs.signingKeyProperties.value)]",
+        );
+        expect(at(group.template.outputs, 'AZURE_KEY_VAULT_ID', 'value')).toBe(
+          "[reference('keyVault').outputs.id.value]",
+        );
+        expect(at(group.template.outputs, 'AZURE_RESOURCE_MANAGER_ENDPOINT', 'value')).toBe(
+          '[environment().resourceManager]',
+        );
+        for (const name of [
+          'SIGNING_KEY_PROPERTIES',
+          'SIGNING_KEY_NAME',
+          'AZURE_KEY_VAULT_ID',
+          'AZURE_RESOURCE_MANAGER_ENDPOINT',
+          'AZURE_DEPLOYER_VAULT_ROLE_CREATED_ON',
+        ]) {
+          expect([name, at(template.outputs, name, 'value')]).toEqual([
+            name,
+            `[reference('resources').outputs.${name}.value]`,
+          ]);
+        }
       });
 
       test('Application Insights is workspace-based with local auth disabled', () => {
@@ -1691,6 +1835,184 @@ if (!lookup.found) {
         expect(actual.map(key).sort()).toEqual(expected.map(key).sort());
       });
 
+      test('queues: the app reads, processes and sends on each of its two queues, and can create, delete or reconfigure none', () => {
+        const onQueues = assignments.filter((a) => a.scope.startsWith(`${QUEUE}(`));
+        for (const queue of ['exportQueue', 'exportQueue-poison']) {
+          const roles = onQueues
+            .filter((a) => a.principal === 'app' && a.scope.endsWith(`,${queue})`))
+            .flatMap((a) => a.roles)
+            .sort();
+          expect([queue, roles]).toEqual([
+            queue,
+            [
+              ROLE.storageQueueDataReader,
+              ROLE.storageQueueDataMessageProcessor,
+              ROLE.storageQueueDataMessageSender,
+            ].sort(),
+          ]);
+        }
+        for (const a of assignments)
+          expect([a.label, a.roles]).toEqual([
+            a.label,
+            expect.not.arrayContaining([ROLE.storageQueueDataContributor]),
+          ]);
+      });
+
+      describe('roles a redeployment replaced are revoked after provisioning (ARM never deletes an assignment)', () => {
+        const DEPLOYER = '00000000-0000-0000-0000-0000000000d1';
+        const BLOB_ROLES = [
+          ROLE.storageBlobDataReader,
+          ROLE.storageBlobDataContributor,
+          ROLE.storageBlobDataOwner,
+        ];
+        const APP = { reference: 'identity.outputs.principalId.value' };
+        let rbac: TemplateNode;
+        const revocations = (overrides: Overrides): JsonObject[] => {
+          const value = evaluate(at(rbac.template.outputs, 'revokedRoleAssignments', 'value'), rbac, {
+            ...CONTEXT,
+            ...overrides,
+          });
+          if (!Array.isArray(value)) throw new Error('revokedRoleAssignments is not a list');
+          return value.map((v, i) => objectAt(v, `revocation ${i}`));
+        };
+        const assignmentsOf = (r: JsonObject): { name: string; roleDefinitionId: string }[] =>
+          (r.assignments as Json[]).map((a, i) => ({
+            name: stringAt(at(a, 'name'), `assignment ${i} name`),
+            roleDefinitionId: stringAt(at(a, 'roleDefinitionId'), `assignment ${i} role`),
+          }));
+        /** A revocation as `[scope relative to the exports account, its roles]`. */
+        const summary = (r: JsonObject): [string, string[]] => [
+          text(r.scope).replace(
+            /^.*\/providers\/Microsoft\.Storage\/storageAccounts\/st[0-9a-f]{13}/,
+            'exports',
+          ),
+          assignmentsOf(r)
+            .map((a) => a.roleDefinitionId)
+            .sort(),
+        ];
+        /** Every assignment the template makes with these parameters, as `[scope, principal, role, name]`. */
+        const granted = (overrides: Overrides): Json[][] => {
+          const values = { ...CONTEXT, ...overrides };
+          return ofType(resources, 'Microsoft.Authorization/roleAssignments')
+            .filter(
+              (r) => r.body.condition === undefined || evaluate(r.body.condition, r.node, values) === true,
+            )
+            .map((r) => [
+              evaluate(r.body.scope, r.node, values),
+              evaluate(at(r.body, 'properties', 'principalId'), r.node, values),
+              text(evaluate(at(r.body, 'properties', 'roleDefinitionId'), r.node, values))
+                .split('/')
+                .pop()!,
+              evaluate(r.body.name, r.node, values),
+            ]);
+        };
+
+        beforeAll(() => {
+          rbac = moduleNode(resources, moduleNode(resources, root, 'resources'), 'rbac');
+        });
+
+        test('each by the name the template gives an assignment: guid(scope, principal, role), as every version did', () => {
+          for (const r of revocations({ principalId: DEPLOYER, deployerStorageRole: 'None' })) {
+            for (const a of assignmentsOf(r)) {
+              expect(a.name).toBe(standInGuid([r.scope!, r.principalId!, a.roleDefinitionId]));
+            }
+          }
+          // ...the same expression the template names what it grants with.
+          for (const [scope, principal, role, name] of granted({ principalId: DEPLOYER })) {
+            expect(name).toBe(standInGuid([scope!, principal!, role!]));
+          }
+        });
+
+        test("the app's Queue Data Contributor on each queue, and its roles on the exports account from the single-account layout", () => {
+          const app = revocations({ principalId: DEPLOYER }).filter(
+            (r) => JSON.stringify(r.principalId) === JSON.stringify(APP),
+          );
+          expect(app.map(summary).sort()).toEqual(
+            [
+              [
+                'exports',
+                [
+                  ROLE.storageBlobDataOwner,
+                  ROLE.storageQueueDataContributor,
+                  ROLE.storageTableDataContributor,
+                ].sort(),
+              ],
+              [
+                'exports/queueServices/default/queues/gallery-export-authors',
+                [ROLE.storageQueueDataContributor],
+              ],
+              [
+                'exports/queueServices/default/queues/gallery-export-authors-poison',
+                [ROLE.storageQueueDataContributor],
+              ],
+            ].sort(),
+          );
+          // Each waits until the assignments that replace it have had time to reach the service.
+          for (const r of app) {
+            const replacedAt = r.replacedAt as Json[];
+            expect(replacedAt.length).toBeGreaterThan(0);
+            for (const t of replacedAt) expect(text(at(t, 'reference'))).toMatch(/\.createdOn$/);
+          }
+        });
+
+        test('changing deployerStorageRole leaves no other blob role of principalId behind; None revokes all three; no principalId, nothing', () => {
+          for (const role of ['None', 'Reader', 'Contributor', 'Owner']) {
+            const deployer = revocations({ principalId: DEPLOYER, deployerStorageRole: role }).filter(
+              (r) => r.principalId === DEPLOYER,
+            );
+            const grantedRole = {
+              Reader: ROLE.storageBlobDataReader,
+              Contributor: ROLE.storageBlobDataContributor,
+              Owner: ROLE.storageBlobDataOwner,
+            }[role];
+            expect([role, deployer.map(summary)]).toEqual([
+              role,
+              [['exports', BLOB_ROLES.filter((r) => r !== grantedRole).sort()]],
+            ]);
+            // Its replacement (none for None) must have propagated first.
+            expect([role, (deployer[0]!.replacedAt as Json[]).length]).toEqual([
+              role,
+              role === 'None' ? 0 : 1,
+            ]);
+          }
+          expect(revocations({ principalId: '' }).filter((r) => r.principalId === '')).toEqual([]);
+          expect(revocations({ principalId: '' })).toHaveLength(3);
+        });
+
+        test('never an assignment the template makes', () => {
+          for (const role of ['None', 'Reader', 'Contributor', 'Owner']) {
+            const overrides = { principalId: DEPLOYER, deployerStorageRole: role };
+            const grants = granted(overrides);
+            expect(grants.length).toBeGreaterThan(10);
+            const grantedTriples = new Set(
+              grants.map(([scope, principal, r]) => JSON.stringify([scope, principal, r])),
+            );
+            const grantedNames = new Set(grants.map(([, , , name]) => name));
+            for (const r of revocations(overrides)) {
+              for (const a of assignmentsOf(r)) {
+                const triple = JSON.stringify([r.scope, r.principalId, a.roleDefinitionId]);
+                expect([role, triple, grantedTriples.has(triple), grantedNames.has(a.name)]).toEqual([
+                  role,
+                  triple,
+                  false,
+                  false,
+                ]);
+              }
+            }
+          }
+        });
+
+        test('handed to the postprovision hook (scripts/revoke-replaced-roles.js) as JSON', () => {
+          const group = moduleNode(resources, root, 'resources');
+          expect(at(group.template.outputs, 'AZURE_REVOKED_ROLE_ASSIGNMENTS', 'value')).toBe(
+            "[string(reference('rbac').outputs.revokedRoleAssignments.value)]",
+          );
+          expect(at(template.outputs, 'AZURE_REVOKED_ROLE_ASSIGNMENTS', 'value')).toBe(
+            "[reference('resources').outputs.AZURE_REVOKED_ROLE_ASSIGNMENTS.value]",
+          );
+        });
+      });
+
       test("the app's identity cannot write its own code package with the role that writes personal data", () => {
         const appStorage = assignments.filter(
           (a) => a.principal === 'app' && a.scope.startsWith('Microsoft.Storage/'),
@@ -1703,12 +2025,65 @@ if (!lookup.found) {
           expect([a.label, a.scope]).toEqual([a.label, expect.stringMatching(/\/(containers|queues)\(/)]);
       });
 
-      test('the app signs with Key Vault Crypto User scoped to the signing key itself; the deployer may only read it', () => {
-        const onKey = assignments.filter((a) => a.scope.startsWith(`${KEY}(`));
-        expect(onKey.map((a) => `${a.principal}:${a.roles.join(',')}`).sort()).toEqual([
-          `app:${ROLE.keyVaultCryptoUser}`,
-          `deployer:${ROLE.keyVaultReader}`,
-        ]);
+      test('Key Vault: the app reads secrets and signs, never writes a secret or manages a key; the deployer manages both', () => {
+        const onVault = (principal: Principal): string[] =>
+          assignments
+            .filter((a) => a.principal === principal && a.scope.startsWith(`${VAULT}(`))
+            .flatMap((a) => a.roles)
+            .sort();
+        expect(onVault('app')).toEqual([ROLE.keyVaultSecretsUser, ROLE.keyVaultCryptoUser].sort());
+        expect(onVault('deployer')).toEqual([ROLE.keyVaultSecretsOfficer, ROLE.keyVaultCryptoOfficer].sort());
+        // Nothing is scoped to the key: it does not exist while the template runs.
+        expect(assignments.filter((a) => a.scope.startsWith(`${KEY}(`))).toEqual([]);
+      });
+
+      /**
+       * The role assignment whose `createdOn` an output reads: by its symbol
+       * (`reference('appHostBlobOwner').createdOn`) or by its ID (`reference(extensionResourceId(...))`);
+       * Bicep writes either.
+       */
+      const createdOnOf = (node: TemplateNode, expression: string): JsonObject | undefined => {
+        const reads = [...expression.matchAll(/reference\('(\w+)'\)\.createdOn/g)].map((m) => m[1]!);
+        if (reads.length === 1) return objectAt(at(node.template, 'resources', reads[0]!), reads[0]!);
+        const byId =
+          /reference\(extensionResourceId\((.*), 'Microsoft\.Authorization\/roleAssignments', (guid\(.*\))\), '[\d-]+'\)\.createdOn/.exec(
+            expression,
+          );
+        if (byId === null) throw new Error(`no role assignment's createdOn in ${expression}`);
+        return resources.find(
+          (r) => r.node === node && r.body.scope === `[${byId[1]!}]` && r.body.name === `[${byId[2]!}]`,
+        )?.body;
+      };
+
+      test("the deployer's Key Vault Crypto Officer is granted by the template, and the hook learns when", () => {
+        const rbac = moduleNode(resources, moduleNode(resources, root, 'resources'), 'rbac');
+        const officer = ofType(resources, 'Microsoft.Authorization/roleAssignments').filter(
+          (r) =>
+            r.node === rbac &&
+            guidsIn(
+              expandVariables(stringAt(at(r.body, 'properties', 'roleDefinitionId'), 'role'), rbac.template),
+            ).includes(ROLE.keyVaultCryptoOfficer),
+        );
+        expect(officer).toHaveLength(1);
+        const createdOn = expandVariables(
+          stringAt(at(rbac.template, 'outputs', 'deployerVaultRoleCreatedOn', 'value'), 'output'),
+          rbac.template,
+        );
+        // The assignment's creation time when there is a deployer, empty otherwise.
+        expect(createdOn).toMatch(/^\[if\(.*not\(empty\(parameters\('deployerPrincipalId'\)\)\).*, ''\)\]$/);
+        expect(createdOnOf(rbac, createdOn)).toBe(officer[0]!.body);
+        expect(at(template.outputs, 'AZURE_DEPLOYER_VAULT_ROLE_CREATED_ON', 'value')).toBe(
+          "[reference('resources').outputs.AZURE_DEPLOYER_VAULT_ROLE_CREATED_ON.value]",
+        );
+      });
+
+      test('the app never gets a key-management role', () => {
+        for (const a of assignments.filter((x) => x.principal === 'app')) {
+          expect([a.label, a.roles]).toEqual([
+            a.label,
+            expect.not.arrayContaining([ROLE.keyVaultCryptoOfficer]),
+          ]);
+        }
       });
 
       test('grant no Owner, Contributor, access-administration or key-management role', () => {
@@ -1731,9 +2106,18 @@ if (!lookup.found) {
 
       test("azd's postprovision hook learns when the app's storage role was granted", () => {
         const rbac = moduleNode(resources, moduleNode(resources, root, 'resources'), 'rbac');
-        expect(at(rbac.template, 'outputs', 'appHostStorageRoleCreatedOn', 'value')).toMatch(
-          /^\[reference\(extensionResourceId\(resourceId\('Microsoft\.Storage\/storageAccounts', parameters\('hostStorageAccountName'\)\), 'Microsoft\.Authorization\/roleAssignments', .*\)\.createdOn\]$/,
+        const hostBlobOwner = assignments.find(
+          (a) =>
+            a.principal === 'app' &&
+            a.scope === `${STORAGE}(names.hostStorage)` &&
+            a.roles.includes(ROLE.storageBlobDataOwner),
         );
+        expect(
+          createdOnOf(
+            rbac,
+            stringAt(at(rbac.template, 'outputs', 'appHostStorageRoleCreatedOn', 'value'), 'output'),
+          ),
+        ).toBe(hostBlobOwner?.body);
         expect(at(template.outputs, 'AZURE_APP_STORAGE_ROLE_CREATED_ON', 'value')).toBe(
           "[reference('resources').outputs.AZURE_APP_STORAGE_ROLE_CREATED_ON.value]",
         );
@@ -2015,8 +2399,10 @@ if (!lookup.found) {
           /(list\w*\(|connectionstring|instrumentationkey|primarykey|secondarykey|accountkey|password)/i;
         for (const node of allTemplates(root, resources)) {
           for (const [name, output] of Object.entries(objectAt(node.template.outputs ?? {}, 'outputs'))) {
-            // A key's name is not a secret (the vault's, the signing key's).
-            const withoutNames = name.replace(/key_?vault/gi, '').replace(/signing_?key_?name/gi, '');
+            // A key's name, specification or vault is not a secret.
+            const withoutNames = name
+              .replace(/key_?vault/gi, '')
+              .replace(/signing_?key_?(name|properties)/gi, '');
             expect([
               node.label,
               name,
@@ -2052,6 +2438,11 @@ if (!lookup.found) {
           'EXPORT_QUEUE',
           'SNAPSHOT_RETENTION_DAYS',
           'AZURE_APP_STORAGE_ROLE_CREATED_ON',
+          // The postprovision hook that creates the signing key.
+          'AZURE_KEY_VAULT_ID',
+          'AZURE_RESOURCE_MANAGER_ENDPOINT',
+          'SIGNING_KEY_PROPERTIES',
+          'AZURE_DEPLOYER_VAULT_ROLE_CREATED_ON',
         ]) {
           expect(outputs).toContain(name);
         }
