@@ -10,8 +10,9 @@ import type { CatalogRunStats, SimulatorSetup } from './support';
 async function main(): Promise<void> {
   const setup = JSON.parse(process.argv[2] ?? '{}') as SimulatorSetup;
   const simulator = await startCatalogSimulator({
-    data: generateCatalogData({ seed: setup.seed, authors: setup.authors }),
+    data: generateCatalogData({ seed: setup.seed, authors: setup.authors, shape: setup.catalog?.shape }),
     faults: setup.faults ?? {},
+    wrapRate: setup.catalog?.wrapRate ?? 0,
   });
   simulator.warmUp();
   const tokens = Object.fromEntries(

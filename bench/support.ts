@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { BlobServiceClient } from '@azure/storage-blob';
 import type { CatalogFaults } from '../dev/catalog-simulator';
+import type { EntityShape } from '../dev/catalog-simulator/catalogData';
 import { startVaultEmulator, type VaultEmulator } from '../dev/vault-emulator';
 import { BENCH_SIGNING_KEY_NAME } from './benchOptions';
 
@@ -35,6 +36,19 @@ export interface SimulatorSetup {
   seed: number;
   authors: Array<{ authorId: string; entities: number; unlistedRatio?: number }>;
   faults?: CatalogFaults;
+  /** How the entities look and how many list items come wrapped (see {@link BenchCatalogShape}). */
+  catalog?: BenchCatalogShape;
+}
+
+/**
+ * The entities the bench's catalog serves: `documented` (the default) as the catalog documentation
+ * describes them, HTML descriptions with unicode and escapes, a few of 200 KB, `entity_type` as integer
+ * or string, and `wrapRate` of the list items wrapped as `{"entity": {...}}`; `compact` the small
+ * entities of the earlier sessions (`--entity-shape compact`), for comparing with them.
+ */
+export interface BenchCatalogShape {
+  shape: EntityShape;
+  wrapRate: number;
 }
 
 export interface SimulatorProcess {

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import {
   cpuMs,
   productCommand,
@@ -81,12 +82,14 @@ export async function measureProductRun(
   simulator: SimulatorProcess,
   endpoints: Endpoints,
   repetition: number,
+  options: { cpuProfileDir?: string | undefined } = {},
 ): Promise<ProductRun> {
   const container = uniqueName(`run-${product.label}`);
   await simulator.resetStats();
   const run = await runMeasured(
     productCommand(product, launcher, ['run']),
     userEnvironment(contractSettings(endpoints, container, product.settings)),
+    { cpuProfileDir: options.cpuProfileDir && join(options.cpuProfileDir, `${product.label}-${repetition}`) },
   );
   const stats = await simulator.stats();
   const records = await readRunRecords(endpoints.storage, container).catch((error: unknown) => {

@@ -78,6 +78,7 @@ export async function smallFleetsPart(
   const authorIds = fleetAuthorIds('small', Math.max(...fleets));
   say(`small fleets: ${fleets.join(' and ')} authors x ${entities} entities, L=${latencyMs} ms...`);
   const simulator = await startSimulatorProcess({
+    catalog: options.catalog,
     seed: 1,
     authors: authorIds.map((authorId) => ({ authorId, entities, unlistedRatio: 0.25 })),
     faults: { latencyMs, maxTop: 100 },
