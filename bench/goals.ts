@@ -255,6 +255,25 @@ export function goalRows(results: BenchResults, options: BenchOptions): GoalRow[
                 judge([b.drainS / a.drainS], linear * 1.1, 'at most'),
                 small.cli.length > 0 ? judge([b.drainS / cliMedian('after', many)], 2, 'at most') : 'n/a',
               );
+      const perAuthor = (label: string): string => {
+        const run = fan(label, few);
+        return run?.blobOperationsPerAuthor === undefined
+          ? '-'
+          : `${run.blobOperationsPerAuthor.toFixed(1)} (${Object.entries(run.blobOperationsByKind ?? {})
+              .sort((x, y) => y[1] - x[1])
+              .map(([kind, count]) => `${kind} ${(count / Math.max(1, run.outcomes)).toFixed(1)}`)
+              .join(', ')})`;
+      };
+      rows.push({
+        figure: `fan-out: blob operations per small author through the queue (${few} authors, counted at a proxy, the timer's planning left out)`,
+        values: perProduct(perAuthor),
+        goal: 'fewer than before (test/functions/fanOutCost.test.ts bounds one delivery)',
+        met: (() => {
+          const after = fan('after', few)?.blobOperationsPerAuthor;
+          const before = fan('before', few)?.blobOperationsPerAuthor;
+          return after === undefined || before === undefined ? 'n/a' : after < before ? 'yes' : 'no';
+        })(),
+      });
       rows.push({
         figure: `the same through the queue fan-out (timer, then every message, ${options.fanOut.concurrency} invocations at a time)`,
         values: perProduct(describe),

@@ -1,5 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -228,4 +230,53 @@ export const MIB = 1024 * 1024;
 /** Progress for whoever runs the bench (stderr; the tables go to stdout). */
 export function say(message: string): void {
   process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${message}\n`);
+}
+
+/** A storage request as a counting proxy saw it. */
+export interface ProxiedRequest {
+  method: string;
+  path: string;
+  atEpochMs: number;
+}
+
+/**
+ * A loopback proxy in front of Azurite's blob endpoint that records every request (how storage would
+ * bill them), for the fan-out's operations per author. `connectionString` is the given one with its
+ * BlobEndpoint through the proxy.
+ */
+export async function startCountingProxy(
+  connectionString: string,
+  blobPort: number,
+): Promise<{ connectionString: string; requests: ProxiedRequest[]; close(): Promise<void> }> {
+  const requests: ProxiedRequest[] = [];
+  const server = createServer((incoming, outgoing) => {
+    requests.push({ method: incoming.method ?? 'GET', path: incoming.url ?? '/', atEpochMs: Date.now() });
+    const forward = httpRequest(
+      {
+        host: '127.0.0.1',
+        port: blobPort,
+        method: incoming.method,
+        path: incoming.url,
+        headers: incoming.headers,
+      },
+      (answer) => {
+        outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(outgoing);
+      },
+    );
+    forward.on('error', () => outgoing.destroy());
+    incoming.pipe(forward);
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    connectionString: connectionString.replace(`127.0.0.1:${blobPort}/`, `127.0.0.1:${port}/`),
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }
