@@ -117,6 +117,17 @@ export function goalRows(results: BenchResults, options: BenchOptions): GoalRow[
       '>= 15',
     );
     rows.push({
+      figure:
+        'where the catalog phase was below 16 in flight: ms before it first reached 16 / between / after it last left 16',
+      values: perProduct((label) =>
+        runsOf(label)
+          .map((run) => (run.gaps ? `${run.gaps.startMs} / ${run.gaps.middleMs} / ${run.gaps.tailMs}` : '-'))
+          .join('; '),
+      ),
+      goal: '-',
+      met: 'n/a',
+    });
+    rows.push({
       figure: 'for reference: mean in flight over the whole wall (process start and final writes included)',
       values: perProduct((label) =>
         ranged(

@@ -32,6 +32,11 @@ export interface CatalogRunStats {
   meanInFlight: number;
   /** Milliseconds of the phase spent with exactly i requests in flight, for i = 0, 1, 2... */
   msAtLevel: number[];
+  /**
+   * Where the phase was below its full budget (the most in flight it reached): from the first request
+   * until it first reached it, between (hand-overs, a busy client), and after it last left it.
+   */
+  gaps: { budget: number; startMs: number; middleMs: number; tailMs: number } | undefined;
 }
 
 export interface SimulatorSetup {
