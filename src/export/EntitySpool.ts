@@ -142,8 +142,10 @@ export class EntitySpool implements EntityCollector {
     let first = true;
     let lent: { chunk: Buffer; scratch: Buffer | undefined } | undefined;
     while (position < order.length) {
-      // No bigger than the whole array: a small author's file is one chunk of exactly its size.
-      const size = Math.max(Math.min(this.chunkBytes, wholeBytes), this.lengths[order[position]!]! + 5);
+      // No bigger than the whole array: a small author's file is one chunk of exactly its size. A spilled
+      // spool's chunks are copied into blocks anyway: smaller ones (and their scratch) hold less memory.
+      const chunkBytes = this.file ? Math.min(this.chunkBytes, SPILLED_CHUNK_BYTES) : this.chunkBytes;
+      const size = Math.max(Math.min(chunkBytes, wholeBytes), this.lengths[order[position]!]! + 5);
       const buffers =
         lent && lent.chunk.length >= size ? lent : { chunk: Buffer.allocUnsafe(size), scratch: undefined };
       // Runs of entities read from disk land in scratch first (their parts sum to less than a chunk).
@@ -265,6 +267,7 @@ export class EntitySpool implements EntityCollector {
 }
 
 const SEPARATOR = Buffer.from(',\n');
+const SPILLED_CHUNK_BYTES = 1024 * 1024;
 
 /** Entities stored back to back in the spool, and where each goes in the output chunk. */
 interface SpoolRun {
