@@ -1,9 +1,13 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Launcher, Product } from './measuredProcess';
+import type { BenchCatalogShape } from './support';
 
 /** The RSA key the fleet vault holds for `--signing` (3072 bits, as the templates create it). */
 export const BENCH_SIGNING_KEY_NAME = 'bench-snapshot-signing';
+
+/** Share of list items the documented catalog sends wrapped as `{"entity": {...}}`. */
+export const DOCUMENTED_WRAP_RATE = 0.5;
 
 /** The parts of the bench, each runnable alone with `--only`. */
 export const PARTS = ['throughput', 'large', 'scale', 'fanout', 'startup'] as const;
@@ -19,12 +23,16 @@ export interface BenchOptions {
   /** The code under work first, then (with `--before <dir>`) the issue's "today", side by side. */
   products: readonly Product[];
   launcher: Launcher;
+  /** The entities the catalog serves in every part. */
+  catalog: BenchCatalogShape;
   repetitions: number;
   throughput: { authors: number; entities: number; latencyMs: number; concurrency: number; pageSize: number };
   large: { entities: number; verify: boolean };
   scale: { fleets: readonly [number, number]; entities: number; latencyMs: number; repetitions: number };
   fanOut: { concurrency: number; timeoutMs: number };
   startup: { processes: number };
+  /** `--cpu-prof <dir>`: a CPU profile of every measured throughput run, under <dir>/<product>-<run>/. */
+  cpuProfileDir?: string | undefined;
   /** `--version` runs per product to measure process start. */
   startSamples: number;
 }
@@ -39,9 +47,14 @@ const FULL = {
   startSamples: 5,
 };
 
+/**
+ * `--quick`: the throughput part alone unless `--only` names others, at the full fleet (its ratios mean
+ * what the goals mean), one run of each product and of the naive exporter: a few minutes. The other
+ * parts, when asked for, run smaller.
+ */
 const QUICK = {
   repetitions: 1,
-  throughput: { authors: 32, entities: 500 },
+  throughput: { authors: 200, entities: 500 },
   large: 50_000,
   fleets: [20, 100] as const,
   scaleRepetitions: 1,
@@ -50,7 +63,8 @@ const QUICK = {
 };
 
 export const USAGE = `Usage: node dist/bench/throughput.js [options]   (npm run bench [-- options])
-  --quick                 fewer authors, one repetition: a check of a change in under two minutes
+  --quick                 the throughput part only (unless --only), one run of each product and of the naive
+                          exporter: a check of a change in a few minutes; other parts asked for run smaller
   --only <parts>          comma-separated: ${PARTS.join(',')} (default: all)
   --before <dir>          also measure the build in <dir> (a worktree of the old code, built), side by side
   --product <dir>         the build under test (default: this repository)
@@ -61,7 +75,11 @@ export const USAGE = `Usage: node dist/bench/throughput.js [options]   (npm run 
   --large-entities <n>    the large author (default 200000)
   --fleets <a>,<b>        small-author fleets of the scale and fan-out runs (default 200,1000)
   --fanout-timeout <s>    give up on a fan-out drain after this long (default 600)
+  --entity-shape <s>      documented (default: HTML descriptions with unicode and escapes, a few of 200 KB,
+                          half the list items wrapped) or compact (the small entities of earlier sessions)
   --signing               also measure this build with SIGNING_KEY_NAME set (a key in the fleet vault)
+  --cpu-prof <dir>        write a CPU profile (node --cpu-prof) of every throughput run under <dir>
+  --latency <ms>          the throughput catalog's latency (default 100; 0 shows the product's CPU alone)
   --verify                also run \`gallery-export verify\` on the large author's snapshot`;
 
 export function parseBenchOptions(argv: readonly string[]): BenchOptions {
@@ -85,7 +103,9 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
   const only = value('only');
   const parts = new Set<Part>(
     only === undefined
-      ? PARTS
+      ? quick
+        ? ['throughput']
+        : PARTS
       : only.split(',').map((name) => {
           if (!(PARTS as readonly string[]).includes(name)) throw new Error(`unknown part ${name}\n${USAGE}`);
           return name as Part;
@@ -108,6 +128,10 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
   const launcher = value('launcher') ?? 'npx';
   if (launcher !== 'npx' && launcher !== 'node') throw new Error('--launcher is npx or node');
 
+  const shape = value('entity-shape') ?? 'documented';
+  if (shape !== 'documented' && shape !== 'compact')
+    throw new Error('--entity-shape is documented or compact');
+
   const fleetText = value('fleets');
   const fleets = fleetText === undefined ? sizes.fleets : fleetText.split(',').map(Number);
   if (fleets.length !== 2 || fleets.some((size) => !(Number.isInteger(size) && size > 0))) {
@@ -119,11 +143,12 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     parts,
     products,
     launcher,
+    catalog: { shape, wrapRate: shape === 'documented' ? DOCUMENTED_WRAP_RATE : 0 },
     repetitions: number('repetitions', sizes.repetitions),
     throughput: {
       authors: number('authors', sizes.throughput.authors),
       entities: number('entities', sizes.throughput.entities),
-      latencyMs: 100,
+      latencyMs: value('latency') === undefined ? 100 : Number(value('latency')),
       concurrency: 16,
       pageSize: 100,
     },
@@ -137,6 +162,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     fanOut: { concurrency: 16, timeoutMs: number('fanout-timeout', 600) * 1000 },
     startup: { processes: sizes.startup },
     startSamples: sizes.startSamples,
+    cpuProfileDir: value('cpu-prof') && resolve(value('cpu-prof')!),
   };
 }
 

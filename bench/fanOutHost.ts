@@ -26,12 +26,17 @@ export interface FanOutHostSetup {
   timeoutMs: number;
   /** Authors registered, to count those still pending. */
   authors: number;
+  /** Storage for this host's own reads (the run's status), when the product's goes through a counting proxy. */
+  hostStorage?: string;
 }
 
 export interface FanOutHostResult {
   runId: string | undefined;
   /** The timer invocation: planning, run record, one message per author. */
   timerMs: number;
+  /** Epoch ms when the timer invocation ended and when the drain did: the deliveries happened between. */
+  timerEndedAtEpochMs: number;
+  drainEndedAtEpochMs: number;
   /** From the timer invocation's start until the run was finalised (or the timeout). */
   drainMs: number;
   finalised: boolean;
@@ -95,7 +100,7 @@ function loadProduct(root: string): ProductFunctions {
 async function host(setup: FanOutHostSetup): Promise<FanOutHostResult> {
   const product = loadProduct(setup.productRoot);
   const { settings } = setup;
-  const connection = settings.EXPORT_STORAGE!;
+  const connection = setup.hostStorage ?? settings.EXPORT_STORAGE!;
   const queueName = settings.EXPORT_QUEUE ?? 'gallery-export-authors';
   const retryOptions = { maxTries: 3, tryTimeoutInMs: 60_000 };
   const queue = new QueueClient(connection, queueName, { retryOptions });
@@ -140,6 +145,7 @@ async function host(setup: FanOutHostSetup): Promise<FanOutHostResult> {
   };
   await product.exportTimer(timer, context('exportTimer', 'bench-timer'));
   const timerMs = performance.now() - started;
+  const timerEndedAtEpochMs = Date.now();
   const runId = await findRunId(container);
 
   let invocations = 0;
@@ -243,6 +249,7 @@ async function host(setup: FanOutHostSetup): Promise<FanOutHostResult> {
     pollMs = Math.min(MAX_POLL_MS, pollMs * 2);
   }
   const drainMs = (finishedAt ?? performance.now()) - started;
+  const drainEndedAtEpochMs = Date.now();
   setActive(() => undefined);
   const drainOnlyMs = Math.max(1, drainMs - timerMs);
   const outcomes = runId === undefined ? 0 : await countOutcomes(container, runId).catch(() => NaN);
@@ -250,6 +257,8 @@ async function host(setup: FanOutHostSetup): Promise<FanOutHostResult> {
   return {
     runId,
     timerMs,
+    timerEndedAtEpochMs,
+    drainEndedAtEpochMs,
     drainMs,
     finalised: finishedAt !== undefined,
     status:

@@ -86,11 +86,16 @@ let meterFiles = 0;
 export async function runMeasured(
   measured: MeasuredCommand,
   env: Readonly<Record<string, string>>,
-  options: { timeoutMs?: number } = {},
+  options: { timeoutMs?: number; cpuProfileDir?: string | undefined } = {},
 ): Promise<MeasuredRun> {
   const meterFile = join(tmpdir(), `gallery-export-bench-${process.pid}-${++meterFiles}.jsonl`);
   const started = performance.now();
-  const child = spawn(measured.command, measured.args, {
+  // A CPU profile of the process, for `--cpu-prof` (node refuses the flag in NODE_OPTIONS).
+  const profile = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
+  if (profile.length > 0 && measured.command !== process.execPath) {
+    throw new Error('--cpu-prof needs --launcher node');
+  }
+  const child = spawn(measured.command, [...profile, ...measured.args], {
     cwd: measured.cwd,
     env: {
       ...env,

@@ -51,7 +51,8 @@ async function main(): Promise<void> {
         `/entities?$filter=${filter}&$top=${top}&$skip=${skip}`,
         secret.accessToken,
       )) as { value: unknown[] };
-      entities.push(...page.value);
+      // Items may come wrapped as {"entity": {...}} (the catalog documentation): stored unwrapped.
+      for (const item of page.value) entities.push((item as { entity?: unknown }).entity ?? item);
       if (page.value.length < top) break;
     }
     const prefix = `naive/${secret.authorId}/`;

@@ -10,8 +10,9 @@ import type { CatalogRunStats, SimulatorSetup } from './support';
 async function main(): Promise<void> {
   const setup = JSON.parse(process.argv[2] ?? '{}') as SimulatorSetup;
   const simulator = await startCatalogSimulator({
-    data: generateCatalogData({ seed: setup.seed, authors: setup.authors }),
+    data: generateCatalogData({ seed: setup.seed, authors: setup.authors, shape: setup.catalog?.shape }),
     faults: setup.faults ?? {},
+    wrapRate: setup.catalog?.wrapRate ?? 0,
   });
   simulator.warmUp();
   const tokens = Object.fromEntries(
@@ -58,9 +59,19 @@ async function main(): Promise<void> {
 function inFlightProfile(
   log: readonly RequestLogEntry[],
   now: number,
-): Pick<CatalogRunStats, 'firstArrivalMs' | 'lastFinishMs' | 'busyMs' | 'meanInFlight' | 'msAtLevel'> {
+): Pick<
+  CatalogRunStats,
+  'firstArrivalMs' | 'lastFinishMs' | 'busyMs' | 'meanInFlight' | 'msAtLevel' | 'gaps'
+> {
   if (log.length === 0) {
-    return { firstArrivalMs: NaN, lastFinishMs: NaN, busyMs: 0, meanInFlight: 0, msAtLevel: [] };
+    return {
+      firstArrivalMs: NaN,
+      lastFinishMs: NaN,
+      busyMs: 0,
+      meanInFlight: 0,
+      msAtLevel: [],
+      gaps: undefined,
+    };
   }
   const events: Array<[number, 1 | -1]> = [];
   let busyMs = 0;
@@ -81,13 +92,49 @@ function inFlightProfile(
   }
   const first = events[0]![0];
   const last = events.at(-1)![0];
+  // Where the phase is below the full budget: before it first reaches it, after it last leaves it, and
+  // between (author hand-overs, a busy event loop).
+  const full = concurrencyOf(events);
+  let reachedAt: number | undefined;
+  let leftAt = last;
+  let below = 0;
+  let belowSince: number | undefined = first;
+  let current = 0;
+  for (const [time, change] of events) {
+    current += change;
+    if (current >= full) {
+      if (belowSince !== undefined && reachedAt !== undefined) below += time - belowSince;
+      reachedAt ??= time;
+      belowSince = undefined;
+    } else if (belowSince === undefined) {
+      belowSince = time;
+      leftAt = time;
+    }
+  }
   return {
+    gaps: {
+      budget: full,
+      startMs: Math.round((reachedAt ?? last) - first),
+      middleMs: Math.round(below),
+      tailMs: Math.round(last - leftAt),
+    },
     firstArrivalMs: performance.timeOrigin + first,
     lastFinishMs: performance.timeOrigin + last,
     busyMs,
     meanInFlight: last > first ? busyMs / (last - first) : 0,
     msAtLevel: Array.from(msAtLevel, (ms) => Math.round(ms ?? 0)),
   };
+}
+
+/** The highest level the run reached: the budget it was given (16 in the bench). */
+function concurrencyOf(events: ReadonlyArray<[number, 1 | -1]>): number {
+  let level = 0;
+  let highest = 0;
+  for (const [, change] of events) {
+    level += change;
+    highest = Math.max(highest, level);
+  }
+  return highest;
 }
 
 void main();

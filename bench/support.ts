@@ -1,11 +1,14 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { BlobServiceClient } from '@azure/storage-blob';
 import type { CatalogFaults } from '../dev/catalog-simulator';
+import type { EntityShape } from '../dev/catalog-simulator/catalogData';
 import { startVaultEmulator, type VaultEmulator } from '../dev/vault-emulator';
 import { BENCH_SIGNING_KEY_NAME } from './benchOptions';
 
@@ -29,12 +32,30 @@ export interface CatalogRunStats {
   meanInFlight: number;
   /** Milliseconds of the phase spent with exactly i requests in flight, for i = 0, 1, 2... */
   msAtLevel: number[];
+  /**
+   * Where the phase was below its full budget (the most in flight it reached): from the first request
+   * until it first reached it, between (hand-overs, a busy client), and after it last left it.
+   */
+  gaps: { budget: number; startMs: number; middleMs: number; tailMs: number } | undefined;
 }
 
 export interface SimulatorSetup {
   seed: number;
   authors: Array<{ authorId: string; entities: number; unlistedRatio?: number }>;
   faults?: CatalogFaults;
+  /** How the entities look and how many list items come wrapped (see {@link BenchCatalogShape}). */
+  catalog?: BenchCatalogShape;
+}
+
+/**
+ * The entities the bench's catalog serves: `documented` (the default) as the catalog documentation
+ * describes them, HTML descriptions with unicode and escapes, a few of 200 KB, `entity_type` as integer
+ * or string, and `wrapRate` of the list items wrapped as `{"entity": {...}}`; `compact` the small
+ * entities of the earlier sessions (`--entity-shape compact`), for comparing with them.
+ */
+export interface BenchCatalogShape {
+  shape: EntityShape;
+  wrapRate: number;
 }
 
 export interface SimulatorProcess {
@@ -214,4 +235,53 @@ export const MIB = 1024 * 1024;
 /** Progress for whoever runs the bench (stderr; the tables go to stdout). */
 export function say(message: string): void {
   process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${message}\n`);
+}
+
+/** A storage request as a counting proxy saw it. */
+export interface ProxiedRequest {
+  method: string;
+  path: string;
+  atEpochMs: number;
+}
+
+/**
+ * A loopback proxy in front of Azurite's blob endpoint that records every request (how storage would
+ * bill them), for the fan-out's operations per author. `connectionString` is the given one with its
+ * BlobEndpoint through the proxy.
+ */
+export async function startCountingProxy(
+  connectionString: string,
+  blobPort: number,
+): Promise<{ connectionString: string; requests: ProxiedRequest[]; close(): Promise<void> }> {
+  const requests: ProxiedRequest[] = [];
+  const server = createServer((incoming, outgoing) => {
+    requests.push({ method: incoming.method ?? 'GET', path: incoming.url ?? '/', atEpochMs: Date.now() });
+    const forward = httpRequest(
+      {
+        host: '127.0.0.1',
+        port: blobPort,
+        method: incoming.method,
+        path: incoming.url,
+        headers: incoming.headers,
+      },
+      (answer) => {
+        outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(outgoing);
+      },
+    );
+    forward.on('error', () => outgoing.destroy());
+    incoming.pipe(forward);
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    connectionString: connectionString.replace(`127.0.0.1:${blobPort}/`, `127.0.0.1:${port}/`),
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }

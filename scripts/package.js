@@ -1,6 +1,16 @@
 #!/usr/bin/env node
-// Stages the Function App's deployment package in one folder: the compiled app (dist/src and the
-// JSON it imports), host.json, package.json and the production dependencies, nothing else.
+// Stages the Function App's deployment package in one folder: the app bundled by esbuild into
+// dist/ (an entry point, the modules it loads at start-up, chunks loaded on first use, and a source
+// map beside each), host.json and a package.json naming the entry. No node_modules: every
+// dependency is in the bundle, except @azure/functions-core, which the Functions worker provides.
+//
+// Why a bundle: a cold instance loads the entry point before its first invocation. The compiled
+// app with its production dependencies was 34 MiB in 6,459 files, and loading it (every module
+// resolved, read and compiled one by one) cost about 0.45 s of CPU; one bundle, with the paths
+// only some invocations take (OpenTelemetry's SDK and exporters, signing) split into chunks that
+// load when first used, is a few MiB in a few dozen files (docs/performance.md has the figures).
+// Source maps are kept, and enabled by the entry point before the app's modules are compiled, so
+// a stack trace names the TypeScript sources.
 //
 // azd zips that folder as it is (azure.yaml: services.api.dist, remoteBuild: false) and runs this
 // script as the service's prepackage hook; `func azure functionapp publish` and zip deploy can be
@@ -12,43 +22,27 @@
 // root `src` or `test` folders also drops dist/src and hundreds of folders inside node_modules;
 // and the root's node_modules holds every dev dependency (jest, typescript, azurite, eslint...).
 //
-// Usage: node scripts/package.js [--out <dir>] [--zip <file>] [--npm-ci]
+// Usage: node scripts/package.js [--out <dir>] [--zip <file>]
 //   --out     the folder to (re)create; default .deploy/api (git-ignored). Must not be the project
 //             root or contain it.
 //   --zip     also write a zip of the folder (needs the `zip` command), to measure or zip-deploy it.
-//   --npm-ci  install the production dependencies with `npm ci --omit=dev` in the folder instead of
-//             copying them from the project's node_modules (slower; needs the registry or its cache).
-// By default the production dependencies are the lock file's production tree, copied from the
-// project's node_modules (azd runs `npm install` before packaging; otherwise run `npm ci`): every
-// package the lock does not mark `dev`, at the lock's path, after checking that the installed
-// version is the locked one. That is what `npm ci --omit=dev` installs, without unpacking it again.
-// Exit code 0 when the folder is complete; the last line of stdout is a JSON summary.
+// Packages are resolved as Node resolves them for the compiled app (the `require` condition), so
+// the bundle holds the code that `node dist/src/index.js` runs. Exit code 0 when the folder is
+// complete; the last line of stdout is a JSON summary.
 'use strict';
 const { spawnSync } = require('node:child_process');
-const {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-} = require('node:fs');
-const os = require('node:os');
+const { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, cpSync } = require('node:fs');
+const { isBuiltin } = require('node:module');
 const path = require('node:path');
 
 const DEFAULT_OUT = '.deploy/api';
-/** Compiled folders of dist/ that are tooling, never part of the Function App. */
-const NOT_DEPLOYED = new Set(['dev', 'bench', 'test']);
-/** Files the project root contributes beside dist/: the host's configuration and the manifest. */
-const ROOT_FILES = ['host.json', 'package.json'];
-/**
- * Files pruned from node_modules: source maps and TypeScript declarations are never read at run
- * time, and they are about half of the production dependencies' bytes and a third of their files
- * (each file costs the cold start a little).
- */
-const PRUNED = /\.(?:map|d\.ts|d\.mts|d\.cts)$/;
+/** The Functions worker provides it to the app (and intercepts its require); it is never bundled. */
+const PROVIDED_BY_THE_WORKER = '@azure/functions-core';
+/** The package's entry point, relative to its root (the staged package.json `main`). */
+const ENTRY = 'dist/index.mjs';
+/** Guards of the issue's budget: what a cold instance reads and unpacks. */
+const MAX_PACKAGE_BYTES = 10 * 2 ** 20;
+const MAX_PACKAGE_FILES = 100;
 
 const repoRoot = path.resolve(__dirname, '..');
 
@@ -58,7 +52,7 @@ function fail(message) {
 }
 
 function parseArgs(argv) {
-  const options = { out: DEFAULT_OUT, zip: undefined, npmCi: false };
+  const options = { out: DEFAULT_OUT, zip: undefined };
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i];
     const value = () => {
@@ -69,11 +63,7 @@ function parseArgs(argv) {
     };
     if (arg === '--out') options.out = value();
     else if (arg === '--zip') options.zip = value();
-    else if (arg === '--npm-ci') options.npmCi = true;
-    else
-      fail(
-        `unknown argument ${arg} (usage: node scripts/package.js [--out <dir>] [--zip <file>] [--npm-ci])`,
-      );
+    else fail(`unknown argument ${arg} (usage: node scripts/package.js [--out <dir>] [--zip <file>])`);
   }
   return options;
 }
@@ -89,52 +79,100 @@ function run(command, args, cwd) {
   if (result.status !== 0) fail(`${command} ${args.join(' ')} exited with ${result.status ?? result.signal}`);
 }
 
-/** Copies dist/ minus the tooling folders and any source map. */
-function copyBuild(buildDir, outDist) {
-  for (const entry of readdirSync(buildDir, { withFileTypes: true })) {
-    if (entry.isDirectory() && NOT_DEPLOYED.has(entry.name)) continue;
-    cpSync(path.join(buildDir, entry.name), path.join(outDist, entry.name), {
-      recursive: true,
-      filter: (source) => !source.endsWith('.map'),
+/**
+ * Resolves every package import as Node resolves it for the compiled (CommonJS) app, `require`
+ * condition included: some SDKs ship an ESM build whose Node-only code needs `import.meta.url`,
+ * which a bundle does not have. A package that cannot be resolved fails the build: left external,
+ * it would fail in Azure instead, on the path that needs it.
+ */
+const nodeResolution = {
+  name: 'node-resolution',
+  setup(build) {
+    build.onResolve({ filter: /^[^./#]/ }, (args) => {
+      if (args.path === PROVIDED_BY_THE_WORKER || args.path.startsWith('node:') || isBuiltin(args.path)) {
+        return { external: true };
+      }
+      try {
+        return { path: require.resolve(args.path, { paths: [args.resolveDir] }) };
+      } catch (error) {
+        return { errors: [{ text: `cannot resolve ${args.path} from ${args.importer}: ${error.message}` }] };
+      }
     });
-  }
-}
+  },
+};
 
 /**
- * Copies the lock file's production tree from the project's node_modules. Each package is copied
- * without its nested node_modules: the nested packages have entries of their own, dev ones too.
+ * Bundled CommonJS code still calls `require` (Node built-ins, the worker's module) and reads
+ * `__dirname` (functionTimeout.ts looks for host.json from there): each ES module chunk defines them.
  */
-function copyProductionTree(outModules) {
-  const lock = JSON.parse(readFileSync(path.join(repoRoot, 'package-lock.json'), 'utf8'));
-  let copied = 0;
-  for (const [location, entry] of Object.entries(lock.packages ?? {})) {
-    if (!location.startsWith('node_modules/') || entry.dev === true || entry.link === true) continue;
-    const source = path.join(repoRoot, location);
-    if (!existsSync(path.join(source, 'package.json'))) {
-      // Optional dependencies for another platform are not installed, and not needed.
-      if (entry.optional === true || entry.devOptional === true) continue;
-      fail(`${location} is in the lock file but not installed: run \`npm ci\` first`);
-    }
-    const installed = JSON.parse(readFileSync(path.join(source, 'package.json'), 'utf8')).version;
-    if (entry.version !== undefined && installed !== entry.version) {
-      fail(`${location} is ${installed}, the lock file says ${entry.version}: run \`npm ci\` first`);
-    }
-    const nested = path.join(source, 'node_modules');
-    cpSync(source, path.join(outModules, location.slice('node_modules/'.length)), {
-      recursive: true,
-      filter: (file) => file !== nested && !PRUNED.test(file),
-    });
-    copied += 1;
+const CHUNK_PRELUDE = [
+  "import { createRequire as __galleryCreateRequire } from 'node:module';",
+  "import { fileURLToPath as __galleryFileURLToPath } from 'node:url';",
+  "import { dirname as __galleryDirname } from 'node:path';",
+  'const require = __galleryCreateRequire(import.meta.url);',
+  'const __filename = __galleryFileURLToPath(import.meta.url);',
+  'const __dirname = __galleryDirname(__filename);',
+].join('\n');
+
+/**
+ * The entry point: it turns source maps on before the app's modules are compiled (Node reads a
+ * module's map only if they are on when it compiles it), then loads the app; the worker awaits it,
+ * so every function is registered when it resolves.
+ */
+const ENTRY_SOURCE = `// The Functions worker loads this file (package.json "main"). Source maps first, so that stack
+// traces name the TypeScript sources; then the app, whose modules register the functions.
+process.setSourceMapsEnabled(true);
+await import('./app.mjs');
+`;
+
+async function bundle(outDist) {
+  let esbuild;
+  try {
+    esbuild = require('esbuild');
+  } catch {
+    fail('esbuild is not installed: run `npm ci` first');
   }
-  return copied;
+  const result = await esbuild.build({
+    entryPoints: { app: path.join(repoRoot, 'src', 'index.ts') },
+    outdir: outDist,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    // Dynamic imports (the telemetry SDK, signing) become chunks of their own, read on first use;
+    // modules shared by chunks are loaded once.
+    splitting: true,
+    outExtension: { '.js': '.mjs' },
+    chunkNames: 'chunks/[name]-[hash]',
+    minify: true,
+    // Class and function names survive minification: error names and stack frames stay readable.
+    keepNames: true,
+    sourcemap: 'linked',
+    // Stack traces need the mappings only; the sources are in the repository.
+    sourcesContent: false,
+    legalComments: 'none',
+    banner: { js: CHUNK_PRELUDE },
+    plugins: [nodeResolution],
+    metafile: true,
+    logLevel: 'warning',
+    tsconfig: path.join(repoRoot, 'tsconfig.build.json'),
+  });
+  writeFileSync(path.join(outDist, 'index.mjs'), ENTRY_SOURCE);
+  return result.metafile;
 }
 
-function prune(dir) {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) prune(full);
-    else if (PRUNED.test(entry.name)) rmSync(full);
-  }
+/** package.json for the host: the name and version the app reports, and the entry point. */
+function stagedPackageJson() {
+  const project = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8'));
+  return {
+    name: project.name,
+    version: project.version,
+    description: project.description,
+    license: project.license,
+    private: true,
+    main: ENTRY,
+    engines: project.engines,
+  };
 }
 
 function measure(dir) {
@@ -154,68 +192,58 @@ function measure(dir) {
   return { files, bytes };
 }
 
-const options = parseArgs(process.argv.slice(2));
-const outDir = path.resolve(repoRoot, options.out);
-// Deleting the folder first must never delete the project: refuse the root or any folder that
-// contains it.
-const rootFromOut = path.relative(outDir, repoRoot);
-if (rootFromOut === '' || (!rootFromOut.startsWith('..') && !path.isAbsolute(rootFromOut))) {
-  fail(`--out ${options.out} is the project root or contains it`);
-}
+async function main() {
+  const options = parseArgs(process.argv.slice(2));
+  const outDir = path.resolve(repoRoot, options.out);
+  // Deleting the folder first must never delete the project: refuse the root or any folder that
+  // contains it.
+  const rootFromOut = path.relative(outDir, repoRoot);
+  if (rootFromOut === '' || (!rootFromOut.startsWith('..') && !path.isAbsolute(rootFromOut))) {
+    fail(`--out ${options.out} is the project root or contains it`);
+  }
 
-// A fresh build into a temporary folder: a stale dist/ (files of modules since renamed) never
-// reaches the package, and a build in progress elsewhere (npm run build, the tests) is not
-// disturbed.
-const buildDir = mkdtempSync(path.join(os.tmpdir(), 'gallery-export-build-'));
-try {
-  console.error(`package: compiling into ${buildDir}`);
-  run('npm', ['run', '--silent', 'build', '--', '--outDir', buildDir, '--sourceMap', 'false'], repoRoot);
-  if (!existsSync(path.join(buildDir, 'src', 'index.js')))
-    fail(`the build wrote no src/index.js into ${buildDir}`);
+  // esbuild does not check types: the compiler does, first, so a package never holds code that
+  // `npm run build` would refuse.
+  console.error('package: type-checking');
+  run(
+    process.execPath,
+    [require.resolve('typescript/bin/tsc'), '--noEmit', '-p', 'tsconfig.build.json'],
+    repoRoot,
+  );
 
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
-  copyBuild(buildDir, path.join(outDir, 'dist'));
-} finally {
-  rmSync(buildDir, { recursive: true, force: true });
-}
-for (const file of ROOT_FILES) cpSync(path.join(repoRoot, file), path.join(outDir, file));
+  console.error(`package: bundling src/index.ts into ${path.join(outDir, 'dist')}`);
+  const metafile = await bundle(path.join(outDir, 'dist'));
+  cpSync(path.join(repoRoot, 'host.json'), path.join(outDir, 'host.json'));
+  writeFileSync(path.join(outDir, 'package.json'), `${JSON.stringify(stagedPackageJson(), null, 2)}\n`);
 
-if (options.npmCi) {
-  // Exactly the locked production tree, installed for this folder (no install scripts: none of
-  // the production dependencies needs one, and npm would not run unapproved ones anyway).
-  console.error(`package: installing production dependencies into ${outDir}`);
-  cpSync(path.join(repoRoot, 'package-lock.json'), path.join(outDir, 'package-lock.json'));
-  run(
-    'npm',
-    [
-      'ci',
-      '--omit=dev',
-      '--ignore-scripts',
-      '--no-audit',
-      '--no-fund',
-      '--prefer-offline',
-      '--loglevel=error',
-    ],
-    outDir,
+  const summary = {
+    out: outDir,
+    main: ENTRY,
+    ...measure(outDir),
+    bundledPackages: new Set(
+      Object.keys(metafile.inputs)
+        .map((input) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1])
+        .filter((name) => name !== undefined),
+    ).size,
+  };
+  if (summary.bytes > MAX_PACKAGE_BYTES || summary.files > MAX_PACKAGE_FILES) {
+    fail(
+      `the package is ${(summary.bytes / 2 ** 20).toFixed(1)} MiB in ${summary.files} files, over the ${MAX_PACKAGE_BYTES / 2 ** 20} MiB and ${MAX_PACKAGE_FILES} files a cold start is allowed`,
+    );
+  }
+  if (options.zip !== undefined) {
+    const zipFile = path.resolve(process.cwd(), options.zip);
+    rmSync(zipFile, { force: true });
+    run('zip', ['-q', '-r', '-X', zipFile, '.'], outDir);
+    summary.zip = zipFile;
+    summary.zipBytes = statSync(zipFile).size;
+  }
+  console.error(
+    `package: ${summary.files} files, ${(summary.bytes / 2 ** 20).toFixed(1)} MiB, ${summary.bundledPackages} packages bundled${summary.zipBytes === undefined ? '' : `, zipped ${(summary.zipBytes / 1e6).toFixed(1)} MB`}`,
   );
-  prune(path.join(outDir, 'node_modules'));
-  // The host never reads the lock; node_modules/.package-lock.json records what was installed.
-  rmSync(path.join(outDir, 'package-lock.json'));
-} else {
-  const copied = copyProductionTree(path.join(outDir, 'node_modules'));
-  console.error(`package: copied the ${copied} production packages of the lock file into ${outDir}`);
+  console.log(JSON.stringify(summary));
 }
 
-const summary = { out: outDir, ...measure(outDir) };
-if (options.zip !== undefined) {
-  const zipFile = path.resolve(process.cwd(), options.zip);
-  rmSync(zipFile, { force: true });
-  run('zip', ['-q', '-r', '-X', zipFile, '.'], outDir);
-  summary.zip = zipFile;
-  summary.zipBytes = statSync(zipFile).size;
-}
-console.error(
-  `package: ${summary.files} files, ${(summary.bytes / 2 ** 20).toFixed(1)} MiB${summary.zipBytes === undefined ? '' : `, zipped ${(summary.zipBytes / 1e6).toFixed(1)} MB`}`,
-);
-console.log(JSON.stringify(summary));
+main().catch((error) => fail(error instanceof Error ? (error.stack ?? error.message) : String(error)));

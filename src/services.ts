@@ -1,12 +1,12 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import type { QueueClient } from '@azure/storage-queue';
 import { KeyVaultAuthorRegistry } from './authors/KeyVaultAuthorRegistry';
-import { KeyVaultSigner } from './signing/KeyVaultSigner';
+import type { KeyVaultSigner } from './signing/KeyVaultSigner';
 import { CatalogClient } from './catalog/CatalogClient';
 import { describeRunSettings, type Config } from './config';
 import { EntitySpool } from './export/EntitySpool';
 import { prepareSpoolFolder } from './export/spoolFolder';
-import type { ExportServices, Logger } from './export/ports';
+import type { DocumentSigner, ExportServices, Logger } from './export/ports';
 import { BlobRunLock } from './snapshots/BlobRunLock';
 import { BlobErasureStore } from './snapshots/BlobErasureStore';
 import { BlobRunStore } from './snapshots/BlobRunStore';
@@ -126,12 +126,24 @@ export function createServices(config: Config, options: CreateServicesOptions): 
   };
 }
 
-/** The signer of manifests and erasure records, when SIGNING_KEY_NAME names a key in KEY_VAULT_URL. */
-export function createSigner(config: Config): KeyVaultSigner | undefined {
+/**
+ * The signer of manifests and erasure records, when SIGNING_KEY_NAME names a key in KEY_VAULT_URL. It
+ * loads Key Vault's keys SDK on the first signature (`load()` gives the signer itself): a process that
+ * never signs (no key configured, or an invocation that writes no snapshot) does not pay for it at start.
+ */
+export function createSigner(config: Config): LazyKeyVaultSigner | undefined {
   if (!config.signingKeyName || !config.keyVaultUrl) return undefined;
-  return new KeyVaultSigner({
+  const options = {
     vaultUrl: config.keyVaultUrl,
     keyName: config.signingKeyName,
     managedIdentityClientId: config.storage.kind === 'identity' ? config.storage.clientId : undefined,
-  });
+  };
+  let loaded: Promise<KeyVaultSigner> | undefined;
+  const load = (): Promise<KeyVaultSigner> =>
+    (loaded ??= import('./signing/KeyVaultSigner').then(({ KeyVaultSigner }) => new KeyVaultSigner(options)));
+  return { load, sign: async (bytes, signed, signal) => (await load()).sign(bytes, signed, signal) };
+}
+
+export interface LazyKeyVaultSigner extends DocumentSigner {
+  load(): Promise<KeyVaultSigner>;
 }

@@ -40,6 +40,7 @@ export async function largeAuthorPart(options: BenchOptions): Promise<LargeAutho
   say(`large author: ${entities} entities, latency 0 (generating them in the simulator)...`);
   const azurite = await startAzurite({ extentMemoryLimitMb: 4096 });
   const simulator = await startSimulatorProcess({
+    catalog: options.catalog,
     seed: 1,
     authors: authorIds.map((authorId) => ({ authorId, entities, unlistedRatio: 0.1 })),
     faults: { maxTop: 100 },

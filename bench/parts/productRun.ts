@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import {
   cpuMs,
   productCommand,
@@ -70,6 +71,8 @@ export interface ProductRun {
   /** Integrated from the simulator's request log over the catalog phase (first arrival to last answer). */
   meanInFlight: number;
   catalogPhaseS: number;
+  /** Where the catalog phase was below the budget (see CatalogRunStats.gaps). */
+  gaps?: CatalogRunStats['gaps'];
   connections: number;
   byStatus: Record<string, number>;
   error?: string;
@@ -81,12 +84,14 @@ export async function measureProductRun(
   simulator: SimulatorProcess,
   endpoints: Endpoints,
   repetition: number,
+  options: { cpuProfileDir?: string | undefined } = {},
 ): Promise<ProductRun> {
   const container = uniqueName(`run-${product.label}`);
   await simulator.resetStats();
   const run = await runMeasured(
     productCommand(product, launcher, ['run']),
     userEnvironment(contractSettings(endpoints, container, product.settings)),
+    { cpuProfileDir: options.cpuProfileDir && join(options.cpuProfileDir, `${product.label}-${repetition}`) },
   );
   const stats = await simulator.stats();
   const records = await readRunRecords(endpoints.storage, container).catch((error: unknown) => {
@@ -129,6 +134,7 @@ export function catalogFigures(
   | 'maxInFlight'
   | 'meanInFlight'
   | 'catalogPhaseS'
+  | 'gaps'
   | 'connections'
   | 'byStatus'
 > {
@@ -139,6 +145,7 @@ export function catalogFigures(
     maxInFlight: stats.maxInFlight,
     meanInFlight: round(stats.meanInFlight, 2),
     catalogPhaseS: round((stats.lastFinishMs - stats.firstArrivalMs) / 1000, 3),
+    gaps: stats.gaps,
     connections: stats.connections,
     byStatus: stats.byStatus,
   };
@@ -173,5 +180,8 @@ export function inTurn<T>(items: readonly T[], repetition: number): T[] {
 }
 
 export function describeRun(run: ProductRun): string {
-  return `wall ${run.wallS.toFixed(2)} s, CPU ${run.cpuS.toFixed(2)} s, ${run.requests} requests, mean in flight ${run.meanInFlight.toFixed(1)} (max ${run.maxInFlight}), peak RSS ${run.peakRssMiB.toFixed(0)} MiB, ${run.entities} entities, ${run.status}`;
+  const gaps = run.gaps
+    ? `; below ${run.gaps.budget}: ${run.gaps.startMs} ms at the start, ${run.gaps.middleMs} ms between, ${run.gaps.tailMs} ms in the tail`
+    : '';
+  return `wall ${run.wallS.toFixed(2)} s, CPU ${run.cpuS.toFixed(2)} s, ${run.requests} requests, mean in flight ${run.meanInFlight.toFixed(1)} (max ${run.maxInFlight}${gaps}), peak RSS ${run.peakRssMiB.toFixed(0)} MiB, ${run.entities} entities, ${run.status}`;
 }

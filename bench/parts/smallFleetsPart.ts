@@ -11,8 +11,10 @@ import {
   round,
   say,
   startFleetVault,
+  startCountingProxy,
   startSimulatorProcess,
   stopChild,
+  type ProxiedRequest,
   uniqueName,
   type SimulatorProcess,
 } from '../support';
@@ -39,6 +41,12 @@ export interface FleetRun extends ProductRun {
 export interface FanOutRun {
   product: string;
   fleet: number;
+  /** Epoch ms of the deliveries: from the timer invocation's end to the drain's. */
+  window?: { from: number; to: number };
+  /** Blob requests during the deliveries (at a counting proxy), over the authors recorded. */
+  blobOperationsPerAuthor?: number;
+  /** The same requests by kind (method and `comp`), in all. */
+  blobOperationsByKind?: Record<string, number>;
   drainS: number;
   timerS: number;
   finalised: boolean;
@@ -78,6 +86,7 @@ export async function smallFleetsPart(
   const authorIds = fleetAuthorIds('small', Math.max(...fleets));
   say(`small fleets: ${fleets.join(' and ')} authors x ${entities} entities, L=${latencyMs} ms...`);
   const simulator = await startSimulatorProcess({
+    catalog: options.catalog,
     seed: 1,
     authors: authorIds.map((authorId) => ({ authorId, entities, unlistedRatio: 0.25 })),
     faults: { latencyMs, maxTop: 100 },
@@ -133,14 +142,35 @@ export async function smallFleetsPart(
           // A storage emulator of its own: a drain that overloads it leaves nothing behind for the next.
           const azurite = await startAzurite({ extentMemoryLimitMb: 4096 });
           let run: FanOutRun;
+          // The smaller fleet's blob requests are counted at a proxy: operations per author (issue 28).
+          const proxy =
+            fleet === fleets[0]
+              ? await startCountingProxy(azurite.connectionString, azurite.blobPort)
+              : undefined;
           try {
-            const endpoints = endpointsOf(fleet, azurite.connectionString);
-            run = await measureFanOut(options, product, simulator, endpoints, fleet);
+            const endpoints = endpointsOf(fleet, proxy?.connectionString ?? azurite.connectionString);
+            run = await measureFanOut(
+              options,
+              product,
+              simulator,
+              endpoints,
+              fleet,
+              proxy && azurite.connectionString,
+            );
+            if (proxy && run.window) {
+              const { from, to } = run.window;
+              const during = proxy.requests.filter(
+                (request) => request.atEpochMs >= from && request.atEpochMs <= to,
+              );
+              run.blobOperationsPerAuthor = round(during.length / Math.max(1, run.outcomes), 2);
+              run.blobOperationsByKind = countByKind(during);
+            }
           } finally {
+            await proxy?.close();
             await azurite.stop();
           }
           say(
-            `    drained in ${run.drainS.toFixed(2)} s (${run.finalised ? run.status : `not finalised, ${run.pending} pending`}), CPU ${run.cpuS.toFixed(2)} s, ${run.requests} requests, mean in flight ${run.meanInFlight.toFixed(1)}, ${run.invocations} invocations (${run.failedInvocations} failed), mean ${run.meanActive.toFixed(1)} at a time${run.error ? `; ${run.error}` : ''}`,
+            `    drained in ${run.drainS.toFixed(2)} s (${run.finalised ? run.status : `not finalised, ${run.pending} pending`}), CPU ${run.cpuS.toFixed(2)} s, ${run.requests} requests, mean in flight ${run.meanInFlight.toFixed(1)}, ${run.invocations} invocations (${run.failedInvocations} failed), mean ${run.meanActive.toFixed(1)} at a time${run.blobOperationsPerAuthor === undefined ? '' : `, ${run.blobOperationsPerAuthor} blob operations per author`}${run.error ? `; ${run.error}` : ''}`,
           );
           results.fanOut.push(run);
         }
@@ -159,6 +189,7 @@ async function measureFanOut(
   simulator: SimulatorProcess,
   endpoints: Endpoints,
   fleet: number,
+  hostStorage?: string,
 ): Promise<FanOutRun> {
   const container = uniqueName(`fan-${product.label}`);
   const setup: FanOutHostSetup = {
@@ -171,6 +202,7 @@ async function measureFanOut(
     concurrency: options.fanOut.concurrency,
     timeoutMs: options.fanOut.timeoutMs,
     authors: fleet,
+    ...(hostStorage === undefined ? {} : { hostStorage }),
   };
   await simulator.resetStats();
   const child = fork(join(__dirname, '..', 'fanOutHost.js'), [JSON.stringify(setup)], {
@@ -201,6 +233,7 @@ async function measureFanOut(
     fleet,
     drainS: round(result.drainMs / 1000, 3),
     timerS: round(result.timerMs / 1000, 3),
+    window: { from: result.timerEndedAtEpochMs, to: result.drainEndedAtEpochMs },
     finalised: result.finalised,
     status: result.status,
     outcomes: result.outcomes,
@@ -218,6 +251,18 @@ async function measureFanOut(
     meanInFlight: stats.meanInFlight,
     maxInFlight: stats.maxInFlight,
   };
+}
+
+/** Requests by method and `comp` (lease, list, appendblock...), the way storage bills them. */
+function countByKind(requests: readonly ProxiedRequest[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const request of requests) {
+    const url = new URL(request.path, 'http://storage');
+    const comp = url.searchParams.get('comp');
+    const kind = `${request.method}${comp ? ` ${comp}` : ''}`;
+    counts[kind] = (counts[kind] ?? 0) + 1;
+  }
+  return counts;
 }
 
 function emptyFanOut(product: string, fleet: number): FanOutRun {

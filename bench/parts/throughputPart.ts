@@ -34,6 +34,8 @@ export interface ThroughputRun extends ProductRun {
   ratioToBound: number;
   ratioToBoundWithoutStart: number;
   speedupOverNaive: number;
+  /** This run's CPU (user + sys) over the naive exporter's, measured in the same session. */
+  cpuOverNaive: number;
   /** The same integral over the whole wall (process start and the final writes included). */
   meanInFlightOverWall: number;
 }
@@ -50,6 +52,8 @@ export interface NaiveRun {
 
 export interface ThroughputResults {
   authors: number;
+  /** The entities served (see BenchCatalogShape). */
+  catalog: BenchOptions['catalog'];
   entitiesPerAuthor: number;
   latencyMs: number;
   concurrency: number;
@@ -63,9 +67,12 @@ export interface ThroughputResults {
 export async function throughputPart(options: BenchOptions): Promise<ThroughputResults> {
   const { authors, entities, latencyMs, concurrency } = options.throughput;
   const authorIds = fleetAuthorIds('throughput', authors);
-  say(`throughput: ${authors} authors x ${entities} entities, L=${latencyMs} ms, maxTop 100...`);
+  say(
+    `throughput: ${authors} authors x ${entities} ${options.catalog.shape} entities (${options.catalog.wrapRate * 100} % wrapped), L=${latencyMs} ms, maxTop 100...`,
+  );
   const azurite = await startAzurite({ extentMemoryLimitMb: 4096 });
   const simulator = await startSimulatorProcess({
+    catalog: options.catalog,
     seed: 1,
     authors: authorIds.map((authorId) => ({ authorId, entities, unlistedRatio: 0.1 })),
     faults: { latencyMs, maxTop: 100 },
@@ -109,14 +116,18 @@ export async function throughputPart(options: BenchOptions): Promise<ThroughputR
       meanInFlight: naiveStats.meanInFlight,
       exitCode: naiveProcess.code,
     };
-    say(`  naive: wall ${naive.wallS} s, CPU ${naive.cpuS} s, ${naive.requests} requests`);
+    say(
+      `  naive: wall ${naive.wallS} s, CPU ${naive.cpuS} s, ${naive.requests} requests, peak RSS ${naive.peakRssMiB} MiB`,
+    );
     if (naiveProcess.code !== 0) say(`  naive: FAILED ${naiveProcess.stderrTail}`);
 
     const runs: ThroughputRun[] = [];
     for (let repetition = 0; repetition < options.repetitions; repetition++) {
       for (const product of inTurn(options.products, repetition)) {
         say(`  ${product.label}, run ${repetition + 1} of ${options.repetitions}...`);
-        const run = await measureProductRun(product, options.launcher, simulator, endpoints, repetition + 1);
+        const run = await measureProductRun(product, options.launcher, simulator, endpoints, repetition + 1, {
+          cpuProfileDir: options.cpuProfileDir,
+        });
         const startS = start[product.label]!.medianS;
         const boundS = (Math.ceil(run.requests / concurrency) * latencyMs) / 1000;
         const figures: ThroughputRun = {
@@ -126,16 +137,18 @@ export async function throughputPart(options: BenchOptions): Promise<ThroughputR
           ratioToBound: round(run.wallS / boundS, 3),
           ratioToBoundWithoutStart: round((run.wallS - startS) / boundS, 3),
           speedupOverNaive: round(naive.wallS / run.wallS, 2),
+          cpuOverNaive: round(run.cpuS / naive.cpuS, 3),
           meanInFlightOverWall: round((run.meanInFlight * run.catalogPhaseS) / run.wallS, 2),
         };
         say(
-          `    ${describeRun(run)}; ${figures.ratioToBound}x the bound (${figures.ratioToBoundWithoutStart}x without start), ${figures.speedupOverNaive}x naive`,
+          `    ${describeRun(run)}; ${figures.ratioToBound}x the bound (${figures.ratioToBoundWithoutStart}x without start), ${figures.speedupOverNaive}x naive, CPU ${figures.cpuOverNaive}x naive's`,
         );
         runs.push(figures);
       }
     }
     return {
       authors,
+      catalog: options.catalog,
       entitiesPerAuthor: entities,
       latencyMs,
       concurrency,

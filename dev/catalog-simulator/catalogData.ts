@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { documentedDescription, documentedName, documentedSummary } from './documentedEntities';
 import { SeededRandom } from './random';
 
 /**
@@ -71,10 +72,22 @@ export interface GeneratedAuthorSpec {
   unlistedRatio?: number;
 }
 
+/**
+ * How entities look. `compact`: short texts with every kind of character a client must handle, cheap to
+ * serve and parse (most tests). `documented`: as the catalog documentation describes them, the shape a
+ * benchmark of a client's byte-level paths needs: HTML descriptions of half a kilobyte to two with
+ * unicode and escapes, and about one in a thousand of some 200 KB (see documentedEntities.ts). Items
+ * wrapped as `{"entity": ...}` are the simulator's `wrapRate`; `entity_type` is an integer or a string
+ * in both shapes.
+ */
+export type EntityShape = 'compact' | 'documented';
+
 export interface GenerateCatalogDataOptions {
   /** Same seed and same specs give byte-identical data. */
   seed: number;
   authors: readonly GeneratedAuthorSpec[];
+  /** @default 'compact' */
+  shape?: EntityShape;
 }
 
 export const DEFAULT_UNLISTED_RATIO = 0.1;
@@ -99,7 +112,11 @@ export function generateCatalogData(options: GenerateCatalogDataOptions): Catalo
     const entities: SimEntity[] = [];
     for (let i = 0; i < count; i++) {
       entities.push(
-        generateEntity(random, { id: authorId, name }, { hidden: hiddenPositions.has(i), usedIds }),
+        generateEntity(
+          random,
+          { id: authorId, name },
+          { hidden: hiddenPositions.has(i), usedIds, shape: options.shape },
+        ),
       );
     }
     authors.set(authorId, { profile: generateProfile(random, authorId, name, entities.length), entities });
@@ -115,6 +132,8 @@ export interface GenerateEntityOptions {
   tenantId?: string;
   /** @default the gallery's community */
   communityId?: string;
+  /** @default 'compact' */
+  shape?: EntityShape | undefined;
 }
 
 /** One realistic entity for an author; used by the generator and by churn inserts. */
@@ -130,7 +149,8 @@ export function generateEntity(
   const communityId = options.communityId ?? GALLERY_COMMUNITY_ID;
 
   const typeCode = random.pick(ENTITY_TYPE_WEIGHTS);
-  const name = generateTitle(random);
+  const documented = options.shape === 'documented';
+  const name = documented ? documentedName(random) : generateTitle(random);
   const createdMs = random.intBetween(DATE_MIN_MS, DATE_MAX_MS);
   const updatedMs = random.chance(0.3) ? createdMs : random.intBetween(createdMs, DATE_MAX_MS);
   const slugs = [slugify(name)];
@@ -142,8 +162,8 @@ export function generateEntity(
   const entity: SimEntity = {
     id,
     name,
-    summary: generateSentence(random),
-    description: generateDescription(random),
+    summary: documented ? documentedSummary(random) : generateSentence(random),
+    description: documented ? documentedDescription(random) : generateDescription(random),
     // The API sent entity_type sometimes as an integer and sometimes as a string: clients must accept both.
     entity_type: random.chance(0.7) ? typeCode : String(typeCode),
     author: { id: author.id, name: author.name },

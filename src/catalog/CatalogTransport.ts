@@ -6,6 +6,7 @@ import { DEFAULT_CATALOG_CLIENT } from '../contract/defaults';
 import { abortableSleep } from './abortableSleep';
 import { AdaptiveLimiter } from './AdaptiveLimiter';
 import { InvalidBodyError } from './catalogResponses';
+import { linkedSignal } from './linkedSignal';
 import { decideRetry, errorCode, parseRetryAfter, type AttemptOutcome } from './retryPolicy';
 import { RetryBudget } from './RetryBudget';
 import type { CatalogTarget, CatalogTransportOptions, RequestOptions } from './catalogRequests';
@@ -48,8 +49,23 @@ export class CatalogTransport {
     parse: (body: Buffer, response: AnsweredResponse) => T,
     options: RequestOptions,
   ): Promise<T> {
+    const { signal } = options;
+    if (!options.waitSignal) return this.sendWith(target, parse, options, signal);
+    const waiting = linkedSignal(signal, options.waitSignal);
+    try {
+      return await this.sendWith(target, parse, options, waiting.signal);
+    } finally {
+      waiting.dispose();
+    }
+  }
+
+  private async sendWith<T>(
+    target: CatalogTarget,
+    parse: (body: Buffer, response: AnsweredResponse) => T,
+    options: RequestOptions,
+    waitSignal: AbortSignal | undefined,
+  ): Promise<T> {
     const { signal, figures, token } = options;
-    const waitSignal = options.waitSignal ? anySignal(signal, options.waitSignal) : signal;
     if (waitSignal) setMaxListeners(0, waitSignal);
     const budget = options.retryBudget ?? new RetryBudget();
     const startedAt = performance.now();
@@ -246,15 +262,18 @@ export class CatalogTransport {
     signal: AbortSignal | undefined,
   ): Promise<AttemptResponse> {
     const { timeoutMs, maxResponseBytes, baseUrl } = this.options;
-    const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(new RequestTimeoutError(timeoutMs)), timeoutMs);
-    const attemptSignal = signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal;
+    const attemptSignal = linkedSignal(signal);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      attemptSignal.abort(new RequestTimeoutError(timeoutMs));
+    }, timeoutMs);
     try {
       const response = await request(`${baseUrl}${path}`, {
         method: 'GET',
         headers,
         dispatcher: this.agent,
-        signal: attemptSignal,
+        signal: attemptSignal.signal,
       });
       const chunks: Buffer[] = [];
       let size = 0;
@@ -277,10 +296,11 @@ export class CatalogTransport {
         body: Buffer.concat(chunks, size),
       };
     } catch (error) {
-      if (timeout.signal.aborted && !signal?.aborted) throw new RequestTimeoutError(timeoutMs);
+      if (timedOut && !signal?.aborted) throw new RequestTimeoutError(timeoutMs);
       throw error;
     } finally {
       clearTimeout(timer);
+      attemptSignal.dispose();
     }
   }
 }

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { ListedEntity, Profile } from '../contract/catalogApi';
-import { JsonBytes, JsonSyntaxError } from './jsonBytes';
+import { JsonBytes, JsonSyntaxError, type MemberReader } from './jsonBytes';
 
 /**
  * Defensive parsing of catalog responses. Entities are kept byte-for-byte as the catalog sent them
@@ -67,75 +67,163 @@ export function parseEntityPage(received: Buffer): EntityPage {
 }
 
 function readItems(json: JsonBytes, arrayStart: number, items: ListedEntity[]): number {
+  const reader = new ItemReader(json);
   return json.array(arrayStart, (start) => {
-    const item = readItem(json, start, items.length);
-    items.push(item.entity);
-    return item.end;
+    const end = reader.read(start, items.length);
+    items.push(reader.entity());
+    return end;
   });
 }
 
-interface ItemMembers {
-  id?: { start: number; end: number } | undefined;
-  hidden?: { start: number; end: number } | undefined;
-  entity?: { start: number; end: number } | undefined;
+/** Where a member's value is in the body; -1 when the member is absent. */
+interface Span {
+  start: number;
+  end: number;
 }
 
-/** One list item, read in the same pass that validates it: an entity object, or `{"entity": {...}}`. */
-function readItem(json: JsonBytes, start: number, index: number): { entity: ListedEntity; end: number } {
-  const { bytes } = json;
-  if (bytes[start] !== OPEN_BRACE) {
-    json.value(start);
-    throw new InvalidBodyError(`item ${index} is not an object`);
+/** The members of an item that matter, as spans. `twice` names one seen twice (ambiguous). */
+class ItemMembers {
+  id: Span = { start: -1, end: -1 };
+  hidden: Span = { start: -1, end: -1 };
+  entity: Span = { start: -1, end: -1 };
+  twice: string | undefined;
+
+  clear(): void {
+    this.id.start = this.hidden.start = this.entity.start = -1;
+    this.twice = undefined;
   }
-  const outer: ItemMembers = {};
-  const end = readMembers(json, start, index, outer);
-  let members = outer;
-  let raw = bytes.subarray(start, end);
-  if (!outer.id && outer.entity && bytes[outer.entity.start] === OPEN_BRACE) {
-    raw = bytes.subarray(outer.entity.start, outer.entity.end);
-    members = {};
-    readMembers(json, outer.entity.start, index, members);
+}
+
+/**
+ * Reads list items in the pass that validates them: an entity object, or `{"entity": {...}}` whose inner
+ * object is read while the outer one is (a wrapped entity's bytes are scanned once, not twice). One
+ * reader serves a whole page: a page has tens of thousands of members, and an object or a closure each
+ * was a measurable share of the garbage.
+ */
+class ItemReader {
+  private readonly outer = new ItemMembers();
+  private readonly inner = new ItemMembers();
+  private target = this.outer;
+  private index = 0;
+  private start = 0;
+  private end = 0;
+  private readonly onMember: MemberReader;
+
+  constructor(private readonly json: JsonBytes) {
+    this.onMember = (keyStart, keyEnd, keyEscaped, valueStart) =>
+      this.member(keyStart, keyEnd, keyEscaped, valueStart);
   }
-  const { id } = members;
-  let text: string | undefined;
-  let numericId: number | undefined;
-  if (id && bytes[id.start] === QUOTE_BYTE) {
-    text = json.stringValue(id.start, id.end);
-    if (text.trim() === '') text = undefined;
-  } else if (id && (bytes[id.start] === MINUS_BYTE || isDigitByte(bytes[id.start]))) {
-    numericId = Number(json.text(id.start, id.end));
-    text = Number.isFinite(numericId) ? String(numericId) : undefined;
+
+  /** Validates the item at `start`; returns its end. */
+  read(start: number, index: number): number {
+    const { json } = this;
+    if (json.bytes[start] !== OPEN_BRACE) {
+      json.value(start);
+      throw new InvalidBodyError(`item ${index} is not an object`);
+    }
+    this.index = index;
+    this.start = start;
+    this.outer.clear();
+    this.inner.clear();
+    this.target = this.outer;
+    this.end = json.object(start, this.onMember);
+    return this.end;
   }
-  if (text === undefined) throw new InvalidBodyError(`item ${index} has no usable "id"`);
-  const hiddenText = members.hidden ? json.text(members.hidden.start, members.hidden.end) : undefined;
-  return {
-    entity: {
+
+  /** The item just read, as an entity: unwrapped when it had no id of its own but an `entity` object. */
+  entity(): ListedEntity {
+    const { json, outer, inner, index } = this;
+    const { bytes } = json;
+    const wrapped = outer.id.start < 0 && outer.entity.start >= 0 && bytes[outer.entity.start] === OPEN_BRACE;
+    const members = wrapped ? inner : outer;
+    if (members.twice !== undefined) {
+      throw new InvalidBodyError(`item ${index} has "${members.twice}" twice`);
+    }
+    const raw = wrapped
+      ? bytes.subarray(outer.entity.start, outer.entity.end)
+      : bytes.subarray(this.start, this.end);
+    const { id, hidden } = members;
+    let text: string | undefined;
+    let numericId: number | undefined;
+    if (id.start >= 0 && bytes[id.start] === QUOTE_BYTE) {
+      text = json.stringValue(id.start, id.end);
+      if (text.trim() === '') text = undefined;
+    } else if (id.start >= 0 && (bytes[id.start] === MINUS_BYTE || isDigitByte(bytes[id.start]))) {
+      numericId = Number(json.text(id.start, id.end));
+      text = Number.isFinite(numericId) ? String(numericId) : undefined;
+    }
+    if (text === undefined) throw new InvalidBodyError(`item ${index} has no usable "id"`);
+    return {
       id: text,
       ...(numericId === undefined ? {} : { numericId }),
       raw,
-      hidden: hiddenText === 'true' || hiddenText === '"true"',
-    },
-    end,
-  };
+      hidden: hidden.start >= 0 && isTrue(bytes, hidden.start, hidden.end),
+    };
+  }
+
+  private member(
+    keyStart: number,
+    keyEnd: number,
+    keyEscaped: boolean,
+    valueStart: number,
+  ): number | undefined {
+    const { json, target } = this;
+    const name = memberName(json, keyStart, keyEnd, keyEscaped);
+    if (name === undefined) return undefined;
+    const span = target[name];
+    if (span.start >= 0) {
+      // Ambiguous: an outer one fails the item now; an inner one only if the inner object is the entity.
+      if (target === this.outer) throw new InvalidBodyError(`item ${this.index} has "${name}" twice`);
+      target.twice ??= name;
+      return undefined;
+    }
+    let valueEnd: number;
+    if (name === 'entity' && target === this.outer && json.bytes[valueStart] === OPEN_BRACE) {
+      this.target = this.inner;
+      try {
+        valueEnd = json.object(valueStart, this.onMember);
+      } finally {
+        this.target = this.outer;
+      }
+    } else {
+      valueEnd = json.value(valueStart);
+    }
+    span.start = valueStart;
+    span.end = valueEnd;
+    return valueEnd;
+  }
 }
 
-/** Validates an item's object, noting where `id`, `hidden` and `entity` are; one of them twice is ambiguous. */
-function readMembers(json: JsonBytes, start: number, index: number, members: ItemMembers): number {
-  return json.object(start, (keyStart, keyEnd, escaped, valueStart) => {
-    const key = { start: keyStart, end: keyEnd, escaped };
-    const name = json.keyIs(key, 'id')
-      ? 'id'
-      : json.keyIs(key, 'hidden')
-        ? 'hidden'
-        : json.keyIs(key, 'entity')
-          ? 'entity'
-          : undefined;
-    if (name === undefined) return undefined;
-    if (members[name]) throw new InvalidBodyError(`item ${index} has "${name}" twice`);
-    const valueEnd = json.value(valueStart);
-    members[name] = { start: valueStart, end: valueEnd };
-    return valueEnd;
-  });
+/** `id`, `hidden` or `entity` when the key is one of them (compared as bytes), otherwise undefined. */
+function memberName(
+  json: JsonBytes,
+  keyStart: number,
+  keyEnd: number,
+  keyEscaped: boolean,
+): 'id' | 'hidden' | 'entity' | undefined {
+  if (keyEscaped) {
+    // A key spelled with escapes (`"\u0069d"`) can still be one of them: rare, decoded.
+    const name = json.stringValue(keyStart, keyEnd);
+    return name === 'id' || name === 'hidden' || name === 'entity' ? name : undefined;
+  }
+  const length = keyEnd - keyStart;
+  if (length === 4) return json.bytesAre(keyStart + 1, 'id') ? 'id' : undefined;
+  if (length !== 8) return undefined;
+  if (json.bytesAre(keyStart + 1, 'hidden')) return 'hidden';
+  return json.bytesAre(keyStart + 1, 'entity') ? 'entity' : undefined;
+}
+
+/** `true` or `"true"`. */
+function isTrue(bytes: Buffer, start: number, end: number): boolean {
+  const length = end - start;
+  const at = length === 4 ? start : length === 6 && bytes[start] === QUOTE_BYTE ? start + 1 : -1;
+  return (
+    at >= 0 &&
+    bytes[at] === 0x74 &&
+    bytes[at + 1] === 0x72 &&
+    bytes[at + 2] === 0x75 &&
+    bytes[at + 3] === 0x65
+  );
 }
 
 function readTotal(text: string): number | undefined {

@@ -52,6 +52,11 @@ const ZERO = 0x30;
 const NINE = 0x39;
 const LOWER_E = 0x65;
 const UPPER_E = 0x45;
+/** The bytes that end a run of plain string bytes: a quote, a backslash, a control character. */
+const ENDS_A_RUN = new Uint8Array(256);
+ENDS_A_RUN.fill(1, 0, 0x20);
+ENDS_A_RUN[QUOTE] = 1;
+ENDS_A_RUN[BACKSLASH] = 1;
 /** Deeper nesting than any entity has is refused rather than risking the stack. */
 const MAX_DEPTH = 512;
 
@@ -161,6 +166,13 @@ export class JsonBytes {
     return true;
   }
 
+  /** Whether the bytes at `at` spell `name` (ASCII): compared as bytes, nothing decoded. */
+  bytesAre(at: number, name: string): boolean {
+    const bytes = this.bytes;
+    for (let k = 0; k < name.length; k++) if (bytes[at + k] !== name.charCodeAt(k)) return false;
+    return true;
+  }
+
   /** The value of a string span (quotes included), decoded. */
   stringValue(start: number, end: number): string {
     for (let i = start + 1; i < end - 1; i++) {
@@ -182,11 +194,7 @@ export class JsonBytes {
     this.lastStringEscaped = false;
     for (;;) {
       // Most of a page is string bytes: one tight loop over them, the rare cases below it.
-      while (i < length) {
-        const c = bytes[i]!;
-        if (c === QUOTE || c === BACKSLASH || c < 0x20) break;
-        i++;
-      }
+      while (i < length && ENDS_A_RUN[bytes[i]!] === 0) i++;
       if (i >= length) this.fail(i, 'unterminated string');
       const c = bytes[i]!;
       if (c === QUOTE) return i + 1;

@@ -8,7 +8,10 @@ export interface EntitySpoolOptions {
   memoryLimitBytes?: number;
   /** Folder for the temporary file. @default os.tmpdir() */
   directory?: string | undefined;
-  /** Bytes per chunk yielded by `sortedJson`. @default 1048576 */
+  /**
+   * Bytes per chunk yielded by `sortedJson`: the size of a staged block, so a spool that fits one block
+   * is yielded as one chunk, uploaded as it is. @default 4194304 (4 MiB)
+   */
   chunkBytes?: number;
   /** Opens the spool file (injectable to test a failure right after its folder was made). @default fs.open */
   openSpoolFile?: (path: string) => Promise<FileHandle>;
@@ -22,12 +25,20 @@ export interface EntitySpoolOptions {
 export const SPOOL_FOLDER_PREFIX = 'gallery-export-spool-';
 
 export const DEFAULT_SPOOL_MEMORY_LIMIT = 4 * 1024 * 1024;
+export const DEFAULT_SPOOL_CHUNK_BYTES = 4 * 1024 * 1024;
+
+/** Chunks that know their total length before the first is read (createBlobOnce sizes its block by it). */
+export interface SizedChunks extends AsyncIterable<Buffer> {
+  readonly byteLength: number;
+}
 
 /**
  * Holds one author's entities between paging and writing `entities.json`, sorted by id, without holding
- * every entity in memory: small authors stay in memory; past `memoryLimitBytes` the entity texts go to a
- * temporary file and only an index (id, offset, length: some tens of bytes per entity) stays in memory,
- * about 20 MB for 200,000 entities. The file needs as much disk as the entities' JSON.
+ * every entity in memory: small authors stay in memory, as the slices of the pages they came in (not
+ * copied: each entity's bytes are copied once, into `entities.json`'s chunk); past `memoryLimitBytes`
+ * the entity texts go to a temporary file and only an index (id, offset, length: some tens of bytes per
+ * entity) stays in memory, about 20 MB for 200,000 entities. The file needs as much disk as the
+ * entities' JSON.
  */
 export class EntitySpool implements EntityCollector {
   private ids: string[] = [];
@@ -36,15 +47,15 @@ export class EntitySpool implements EntityCollector {
   private offsets: number[] = [];
   private lengths: number[] = [];
   private size = 0;
-  private memory: Buffer[] = [];
-  private memoryStarts: number[] = [];
+  /** In memory: each entity's bytes (a slice of its page), by its index. */
+  private raws: Buffer[] = [];
   private file: { handle: FileHandle; folder: string } | undefined;
   private readonly memoryLimit: number;
   private readonly chunkBytes: number;
 
   constructor(private readonly options: EntitySpoolOptions = {}) {
     this.memoryLimit = options.memoryLimitBytes ?? DEFAULT_SPOOL_MEMORY_LIMIT;
-    this.chunkBytes = options.chunkBytes ?? 1024 * 1024;
+    this.chunkBytes = options.chunkBytes ?? DEFAULT_SPOOL_CHUNK_BYTES;
   }
 
   get count(): number {
@@ -66,29 +77,29 @@ export class EntitySpool implements EntityCollector {
     this.offsets = [];
     this.lengths = [];
     this.size = 0;
-    this.memory = [];
-    this.memoryStarts = [];
+    this.raws = [];
     if (this.file) await this.file.handle.truncate(0);
   }
 
   async add(entities: readonly ListedEntity[]): Promise<void> {
     if (entities.length === 0) return;
-    const parts = entities.map((entity) => entity.raw);
     let offset = this.size;
-    entities.forEach((entity, index) => {
+    for (const entity of entities) {
       this.ids.push(entity.id);
       this.numericIds.push(entity.numericId);
       this.offsets.push(offset);
-      this.lengths.push(parts[index]!.length);
-      offset += parts[index]!.length;
-    });
+      this.lengths.push(entity.raw.length);
+      offset += entity.raw.length;
+    }
     const added = offset - this.size;
     if (!this.file && this.size + added > this.memoryLimit) await this.spill();
     if (this.file) {
-      await this.file.handle.writev(parts, this.size);
+      await this.file.handle.writev(
+        entities.map((entity) => entity.raw),
+        this.size,
+      );
     } else {
-      this.memoryStarts.push(this.size);
-      this.memory.push(Buffer.concat(parts, added));
+      for (const entity of entities) this.raws.push(entity.raw);
     }
     this.size += added;
   }
@@ -96,10 +107,17 @@ export class EntitySpool implements EntityCollector {
   /**
    * `entities.json`'s bytes: a JSON array of the entities as received, one per line, ordered by id:
    * string ids in UTF-16 code unit order (the same in every runtime); ids sent as JSON numbers
-   * numerically, before the string ones. With `lendChunks`, one chunk buffer (and one scratch buffer)
-   * serves every chunk: a chunk is valid until the next is asked for.
+   * numerically, before the string ones. Its `byteLength` is known before the first chunk is read. With
+   * `lendChunks`, one chunk buffer (and one scratch buffer) serves every chunk: a chunk is valid until
+   * the next is asked for.
    */
-  async *sortedJson(options: { lendChunks?: boolean } = {}): AsyncGenerator<Buffer> {
+  sortedJson(options: { lendChunks?: boolean } = {}): SizedChunks {
+    const count = this.ids.length;
+    const byteLength = count === 0 ? 3 : this.size + SEPARATOR.length * (count - 1) + 5;
+    return { byteLength, [Symbol.asyncIterator]: () => this.chunks(byteLength, options) };
+  }
+
+  private async *chunks(wholeBytes: number, options: { lendChunks?: boolean }): AsyncGenerator<Buffer> {
     const order = Array.from(this.ids.keys()).sort((a, b) => {
       const m = this.numericIds[a];
       const n = this.numericIds[b];
@@ -120,14 +138,14 @@ export class EntitySpool implements EntityCollector {
     // per-entity allocation on the way out. Entities that follow each other in the spool as they do in
     // the output (a catalog that honours $orderby sends them in order) are read with one request for the
     // run and then spread out between separators: a few hundred reads for 200,000 entities, not 200,000.
-    const separator = Buffer.from(',\n');
     let position = 0;
     let first = true;
-    // No bigger than the whole array: a small author's file is one small chunk.
-    const wholeBytes = this.size + separator.length * order.length + 8;
     let lent: { chunk: Buffer; scratch: Buffer | undefined } | undefined;
     while (position < order.length) {
-      const size = Math.max(Math.min(this.chunkBytes, wholeBytes), this.lengths[order[position]!]! + 4);
+      // No bigger than the whole array: a small author's file is one chunk of exactly its size. A spilled
+      // spool's chunks are copied into blocks anyway: smaller ones (and their scratch) hold less memory.
+      const chunkBytes = this.file ? Math.min(this.chunkBytes, SPILLED_CHUNK_BYTES) : this.chunkBytes;
+      const size = Math.max(Math.min(chunkBytes, wholeBytes), this.lengths[order[position]!]! + 5);
       const buffers =
         lent && lent.chunk.length >= size ? lent : { chunk: Buffer.allocUnsafe(size), scratch: undefined };
       // Runs of entities read from disk land in scratch first (their parts sum to less than a chunk).
@@ -140,8 +158,14 @@ export class EntitySpool implements EntityCollector {
       while (position < order.length) {
         const index = order[position]!;
         const length = this.lengths[index]!;
-        if (used + length + (position > 0 ? separator.length : 0) > chunk.length) break;
-        if (position > 0) used += separator.copy(chunk, used);
+        if (used + length + (position > 0 ? SEPARATOR.length : 0) > chunk.length) break;
+        if (position > 0) used += SEPARATOR.copy(chunk, used);
+        if (!this.file) {
+          // In memory: straight from the page it came in.
+          used += this.raws[index]!.copy(chunk, used);
+          position++;
+          continue;
+        }
         const offset = this.offsets[index]!;
         if (run && run.offset + run.length === offset) {
           run.targets.push(used);
@@ -174,7 +198,7 @@ export class EntitySpool implements EntityCollector {
   }
 
   async dispose(): Promise<void> {
-    this.memory = [];
+    this.raws = [];
     if (this.file) {
       const { handle, folder } = this.file;
       this.file = undefined;
@@ -197,13 +221,15 @@ export class EntitySpool implements EntityCollector {
       throw error;
     }
     this.file = { handle, folder };
+    // What was held in memory goes first, in the order it came, a batch of slices per write.
+    const batch = 1024;
     let position = 0;
-    for (const block of this.memory) {
-      await handle.write(block, 0, block.length, position);
-      position += block.length;
+    for (let from = 0; from < this.raws.length; from += batch) {
+      const parts = this.raws.slice(from, from + batch);
+      const { bytesWritten } = await handle.writev(parts, position);
+      position += bytesWritten;
     }
-    this.memory = [];
-    this.memoryStarts = [];
+    this.raws = [];
   }
 
   /**
@@ -211,8 +237,8 @@ export class EntitySpool implements EntityCollector {
    * straight there, several through one read of the run.
    */
   private async readRun(run: SpoolRun, target: Buffer, scratch: Buffer | undefined): Promise<void> {
-    if (run.targets.length === 1 || !this.file || !scratch) {
-      // In memory, or a single entity: nothing to save by a scratch copy.
+    if (run.targets.length === 1 || !scratch) {
+      // A single entity: nothing to save by a scratch copy.
       let offset = run.offset;
       for (let k = 0; k < run.targets.length; k++) {
         await this.readInto(offset, run.lengths[k]!, target, run.targets[k]!);
@@ -229,38 +255,19 @@ export class EntitySpool implements EntityCollector {
     });
   }
 
-  /** Copies `length` spooled bytes from `offset` into `target` at `at`. */
+  /** Copies `length` spooled bytes from `offset` of the spool file into `target` at `at`. */
   private async readInto(offset: number, length: number, target: Buffer, at: number): Promise<void> {
-    if (this.file) {
-      let done = 0;
-      while (done < length) {
-        const { bytesRead } = await this.file.handle.read(target, at + done, length - done, offset + done);
-        if (bytesRead === 0) throw new Error('The entity spool file is shorter than its index');
-        done += bytesRead;
-      }
-      return;
-    }
-    // Memory blocks are contiguous and ascending: find the one holding this offset.
-    let low = 0;
-    let high = this.memoryStarts.length - 1;
-    while (low < high) {
-      const middle = (low + high + 1) >> 1;
-      if (this.memoryStarts[middle]! <= offset) low = middle;
-      else high = middle - 1;
-    }
-    // A run may cross from one memory block into the next.
     let done = 0;
-    for (let block = low; done < length; block++) {
-      const start = offset + done - this.memoryStarts[block]!;
-      done += this.memory[block]!.copy(
-        target,
-        at + done,
-        start,
-        Math.min(this.memory[block]!.length, start + length - done),
-      );
+    while (done < length) {
+      const { bytesRead } = await this.file!.handle.read(target, at + done, length - done, offset + done);
+      if (bytesRead === 0) throw new Error('The entity spool file is shorter than its index');
+      done += bytesRead;
     }
   }
 }
+
+const SEPARATOR = Buffer.from(',\n');
+const SPILLED_CHUNK_BYTES = 1024 * 1024;
 
 /** Entities stored back to back in the spool, and where each goes in the output chunk. */
 interface SpoolRun {

@@ -72,6 +72,9 @@ async function exportOne(
   // Losing the lock stops everything the author's export is doing.
   const signal = options.signal ? AbortSignal.any([options.signal, keeper.signal]) : keeper.signal;
   let claim: AuthorClaim | undefined;
+  // A complete export keeps its claim until the lease lapses: its outcome is recorded next, and a
+  // redelivery reads that outcome before it claims anything. Any other end frees it for a retry at once.
+  let exported = false;
   try {
     const author = await services.registry.readAuthor(work.secretName, signal);
     authorId = author.authorId;
@@ -118,6 +121,7 @@ async function exportOne(
       guard,
     });
     logTokenHealth(services, work.secretName, author.authorId, result.token.status, result.token.expiresAt);
+    exported = true;
     const { manifest, figures } = result;
     return {
       outcome: finish({
@@ -147,6 +151,6 @@ async function exportOne(
       retryable: isTransient(failure.code),
     };
   } finally {
-    await claim?.hold?.release();
+    if (!exported) await claim?.hold?.release();
   }
 }

@@ -40,6 +40,17 @@ export interface CreatedBlob {
   etag: string;
 }
 
+/** A document larger than a block, streamed as the one chunk it is. */
+async function* oneChunk(content: Buffer): AsyncGenerator<Buffer> {
+  yield await Promise.resolve(content);
+}
+
+/** The length streamed content announces before its first chunk (see SizedChunks in EntitySpool). */
+function sizeOf(content: AsyncIterable<Buffer>): number | undefined {
+  const length = (content as { byteLength?: unknown }).byteLength;
+  return typeof length === 'number' && Number.isSafeInteger(length) && length > 0 ? length : undefined;
+}
+
 /** Blob metadata naming the write that created the blob (random, per attempt). */
 const CREATE_ATTEMPT_METADATA = 'createattempt';
 
@@ -104,6 +115,8 @@ export async function createBlobOnce(
   // Marks the blob as this attempt's, so a retried create can tell its own first try from another's blob.
   const createAttempt = randomBytes(12).toString('hex');
   const metadata = { ...options.metadata, [CREATE_ATTEMPT_METADATA]: createAttempt };
+  // Content whose one chunk was uploaded as it came: its end is checked once the upload is done.
+  let pendingEnd: AsyncIterator<Buffer> | undefined;
   try {
     let block: Buffer;
     let used = 0;
@@ -114,9 +127,24 @@ export async function createBlobOnce(
       block = content;
       used = content.length;
     } else {
-      block = Buffer.allocUnsafe(Math.min(FIRST_BLOCK_BYTES, blockBytes));
-      const chunks: AsyncIterable<Buffer> | Buffer[] = Buffer.isBuffer(content) ? [content] : content;
-      for await (const chunk of chunks) {
+      const chunks = Buffer.isBuffer(content) ? oneChunk(content) : content;
+      // Content that says its length gets a block of that size at once, not one grown (and copied) by
+      // doubling; content that arrives in one chunk of that length is uploaded as it is, not copied.
+      const expected = Buffer.isBuffer(content) ? content.length : sizeOf(content);
+      const iterator = chunks[Symbol.asyncIterator]();
+      let next = await iterator.next();
+      if (!next.done && expected !== undefined && next.value.length === expected && expected <= blockBytes) {
+        block = next.value;
+        used = block.length;
+        hash.update(block);
+        bytes = block.length;
+        // Asked for after the upload, below: the chunk may be lent until then.
+        pendingEnd = iterator;
+      } else {
+        block = Buffer.allocUnsafe(Math.min(expected ?? FIRST_BLOCK_BYTES, blockBytes));
+      }
+      for (; pendingEnd === undefined && !next.done; next = await iterator.next()) {
+        const chunk = next.value;
         hash.update(chunk);
         bytes += chunk.length;
         for (let from = 0; from < chunk.length;) {
@@ -149,6 +177,12 @@ export async function createBlobOnce(
         metadata,
         abortSignal,
       });
+      if (pendingEnd && !(await pendingEnd.next()).done) {
+        throw new GalleryExportError(
+          'INTERNAL',
+          `${blob.name}: the content was longer than the length it announced; the blob is incomplete`,
+        );
+      }
     } else {
       if (used > 0) await stage(block, used);
       await Promise.all(staging);

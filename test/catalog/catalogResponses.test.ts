@@ -35,6 +35,31 @@ describe('parseEntityPage', () => {
     ]);
   });
 
+  test('reads a wrapped entity in the same pass: its own members decide, an "entity" field of an entity is data', () => {
+    const page = parseEntityPage(
+      '{"value":[{"entity":{"hidden":"true","id":"w","e\\u006etity":{"id":1,"id":2}}},' +
+        '{"id":"v","entity":{"id":"u","id":"t"}},{"\\u0065ntity":{"id":"s"}}],"total_count":3}',
+    );
+    expect(page.items).toEqual([
+      { id: 'w', raw: '{"hidden":"true","id":"w","e\\u006etity":{"id":1,"id":2}}', hidden: true },
+      { id: 'v', raw: '{"id":"v","entity":{"id":"u","id":"t"}}', hidden: false },
+      { id: 's', raw: '{"id":"s"}', hidden: false },
+    ]);
+  });
+
+  test.each([
+    ['an id twice', '{"value":[{"id":"a","id":"b"}],"total_count":1}'],
+    ['a wrapped entity with an id twice', '{"value":[{"entity":{"id":"a","\\u0069d":"b"}}],"total_count":1}'],
+    [
+      'a wrapped entity with hidden twice',
+      '{"value":[{"entity":{"id":"a","hidden":true,"hidden":false}}],"total_count":1}',
+    ],
+    ['an entity member twice', '{"value":[{"entity":{"id":"a"},"entity":{"id":"b"}}],"total_count":1}'],
+    ['an entity member that is not an object, and no id', '{"value":[{"entity":"x"}],"total_count":1}'],
+  ])('refuses %s (ambiguous or without an id)', (_, body) => {
+    expect(() => parseEntityPage(body)).toThrow(InvalidBodyError);
+  });
+
   test('accepts entity_type as an integer or a string, and numeric ids', () => {
     const page = parseEntityPage(
       '{"value":[{"id":5,"entity_type":1},{"id":"z","entity_type":"Experiment"}],"total_count":2}',

@@ -138,3 +138,31 @@ test('entities in order, out of order and partly in order come out the same from
     }
   }
 });
+
+test('the JSON announces its exact length before its first chunk, and a spool that fits a chunk comes in one', async () => {
+  for (const memoryLimitBytes of [1 << 20, 10]) {
+    const spool = new EntitySpool({ memoryLimitBytes, chunkBytes: 4096 });
+    expect(spool.sortedJson().byteLength).toBe(Buffer.byteLength('[]\n'));
+    // Pages keep their bytes around the entities (the envelope, a wrapper): only the entities are kept.
+    const page = Buffer.from('{"value":[{"entity":{"id":"b"}},{"id":"a","t":"é"}]}');
+    const slice = (text: string): Buffer => {
+      const at = page.indexOf(text);
+      return page.subarray(at, at + Buffer.byteLength(text));
+    };
+    await spool.add([
+      { id: 'b', raw: slice('{"id":"b"}'), hidden: false },
+      { id: 'a', raw: slice('{"id":"a","t":"é"}'), hidden: true },
+    ]);
+    await spool.add([entity('c')]);
+    const chunks: Buffer[] = [];
+    const json = spool.sortedJson();
+    for await (const chunk of json) chunks.push(Buffer.from(chunk));
+    const text = Buffer.concat(chunks);
+    expect(text.toString('utf8')).toBe(
+      `[\n{"id":"a","t":"é"},\n{"id":"b"},\n${entity('c').raw.toString('utf8')}\n]\n`,
+    );
+    expect(json.byteLength).toBe(text.length);
+    expect(chunks).toHaveLength(1);
+    await spool.dispose();
+  }
+});

@@ -96,6 +96,56 @@ async function deliver(world: CountedDeployment, count: number): Promise<void> {
   );
 }
 
+/** Each storage request of a delivery, named by what it does (method, `comp`, the blob's folder). */
+function describeOperations(
+  requests: ReadonlyArray<{ method: string; path: string }>,
+  container: string,
+): string[] {
+  return requests.map((request) => {
+    const url = new URL(request.path, 'http://storage');
+    const comp = url.searchParams.get('comp');
+    const restype = url.searchParams.get('restype');
+    const blob = decodeURIComponent(url.pathname).split(`/${container}/`)[1];
+    const where =
+      blob === undefined
+        ? `container ${url.searchParams.get('prefix') ?? ''}`
+        : blob.replace(/[0-9A-F]{64}/g, '<author>').replace(/\d{8}T\d{6}Z-[0-9a-f]{6}/g, '<run>');
+    return `${request.method}${comp ? ` comp=${comp}` : ''}${restype ? ` restype=${restype}` : ''} ${where}`;
+  });
+}
+
+/** What one small author's queued delivery costs in storage operations (issue 28): counted, and bounded. */
+/**
+ * What one small author's queued delivery may cost (issue 28: 16 before). Each remains for a promise: the
+ * run record (the run's lock and status) and the author's outcome (a redelivery does nothing); the run
+ * lease renewed before any work (a run that lost its lock exports nothing); the claim, made and leased
+ * (one live delivery per author); the author's latest complete snapshot (the chain); the erasure markers
+ * and the run and claim leases renewed before the first visible write (the fence); the three files; the
+ * outcome and the tally append (the run is finalised once, in O(N)). Cut: the listing that checked the
+ * files before the manifest (the claim's lease, renewed by that fence, already keeps every other delivery
+ * out of the folder) and the claim's release after a complete export (the outcome, recorded next, is what
+ * a redelivery reads first).
+ */
+const DELIVERY_OPERATIONS_LIMIT = 14;
+
+test('one small author through the queue costs a bounded number of storage operations', async () => {
+  const world = await deploy();
+  try {
+    await exportTimer(timer(), invocation('exportTimer').context);
+    const before = world.proxy.requests.length;
+    await deliver(world, 1);
+    const operations = describeOperations(world.proxy.requests.slice(before), world.container.containerName);
+    // When the bound fails, the message is the list: what each operation was.
+    expect(operations.length <= DELIVERY_OPERATIONS_LIMIT ? [] : operations).toEqual([]);
+    expect(operations.length).toBeGreaterThan(DELIVERY_OPERATIONS_LIMIT / 2);
+    await drainQueue(world.queue, exportAuthorQueue, { poison: world.poison });
+    expect(await runRecord(world)).toMatchObject({ status: 'complete', counts: { complete: AUTHORS } });
+  } finally {
+    await world.proxy.close();
+    await world.catalog.close();
+  }
+}, 60_000);
+
 test(`finishing a fan-out run of ${AUTHORS} authors lists its outcomes about once and reads each outcome at most once`, async () => {
   const world = await deploy();
   try {

@@ -190,3 +190,40 @@ test('a producer that reuses its chunk for the next one still stores every byte 
     expect(created.sha256).toBe(createHash('sha256').update(stored).digest('hex'));
   }
 });
+
+test('content that announces its length and comes in one chunk is stored with one request, as it came; a longer one fails', async () => {
+  const sized = (chunks: Buffer[], byteLength: number): AsyncIterable<Buffer> & { byteLength: number } => ({
+    byteLength,
+    async *[Symbol.asyncIterator]() {
+      for (const chunk of chunks) yield await Promise.resolve(chunk);
+    },
+  });
+  const content = Buffer.from('[\n{"id":"a"}\n]\n');
+  const blob = faulty.getBlockBlobClient(`sized-${uniqueName('b')}.json`);
+  const before = proxy.requests.length;
+  const created = await createBlobOnce(blob, sized([content], content.length), {
+    tags: { kind: 'entities' },
+  });
+  const writes = proxy.requests.slice(before).filter((request) => request.method === 'PUT');
+  expect(writes).toHaveLength(1);
+  expect(writes[0]!.path).not.toContain('comp=block');
+  expect((await blob.downloadToBuffer()).equals(content)).toBe(true);
+  expect(created).toMatchObject({
+    bytes: content.length,
+    sha256: createHash('sha256').update(content).digest('hex'),
+  });
+
+  // Announced in several chunks: one block of the announced size, every byte stored.
+  const parts = blocks(3, 1000);
+  const other = direct.getBlockBlobClient(`sized-${uniqueName('b')}.json`);
+  await createBlobOnce(other, sized(parts, 3000), { tags: { kind: 'entities' } });
+  expect((await other.downloadToBuffer()).equals(Buffer.concat(parts))).toBe(true);
+
+  // More than announced: the write fails rather than report a length it did not store.
+  const longer = direct.getBlockBlobClient(`sized-${uniqueName('b')}.json`);
+  await expect(
+    createBlobOnce(longer, sized([content, Buffer.from('x')], content.length), {
+      tags: { kind: 'entities' },
+    }),
+  ).rejects.toMatchObject({ code: 'INTERNAL' });
+});
