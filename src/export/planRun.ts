@@ -111,6 +111,8 @@ export async function planRun(services: ExportServices, request: PlanRequest): P
     if (work.length === 0) {
       record = { ...record, status: finalRunStatus(authors), completedAt: services.now().toISOString() };
     }
+    // Unfinished erasures an earlier version marked elsewhere block their authors in this run too.
+    if (work.length > 0) await services.erasures.adoptLegacyMarkers(planSignal);
     // A run that lost its lock while planning must not start: its authors could never write.
     await keeper.fence(signal);
     const { createdOn } = await services.runs.create(record, planSignal);

@@ -263,6 +263,11 @@ export interface ErasureStore {
    * finished before it (both by storage's clock). Empty when the run may write.
    */
   blocking(authorId: string, runCreatedOn: Date, signal?: AbortSignal): Promise<string[]>;
+  /**
+   * Brings unfinished erasures an earlier version marked elsewhere to where `blocking` looks; the planner
+   * calls it once per run, before the run's record. Returns how many it brought.
+   */
+  adoptLegacyMarkers(signal?: AbortSignal): Promise<number>;
 }
 
 /** Signs documents with a key that never leaves Key Vault. */

@@ -15,7 +15,7 @@ import {
   erasurePlanPath,
   erasureRecordPath,
   erasureSignaturePath,
-  legacyErasureMarkersPrefix,
+  LEGACY_ERASURE_MARKERS_ROOT,
   parseErasureMarkerPath,
 } from '../contract/layout';
 import { createBlobOnce, readBlob, type FencedWrite } from './blobDocuments';
@@ -192,25 +192,59 @@ export class BlobErasureStore {
    * lock, so whichever of them wrote in that second held it first (see docs/architecture.md).
    */
   async blocking(authorId: string, runCreatedOn: Date, signal?: AbortSignal): Promise<string[]> {
-    const digest = authorIdDigest(authorId);
-    const listed = (
-      await Promise.all([
-        this.listMarkers(erasureMarkersPrefix(digest), signal),
-        this.listMarkers(legacyErasureMarkersPrefix(digest), signal),
-      ])
-    ).flat();
+    const listed = await this.listMarkers(erasureMarkersPrefix(authorIdDigest(authorId)), signal);
     if (listed.length === 0) return [];
     const run = seconds(runCreatedOn);
-    const recorded = await Promise.all(
-      listed.map(async (marker) => this.recordCreatedAt(marker.erasureId, signal)),
+    const records = await Promise.all(
+      listed.map(async (marker) => ({
+        erasureId: marker.erasureId,
+        written: await this.recordCreatedAt(marker.erasureId, signal),
+      })),
     );
-    const records = recorded.filter((time): time is number => time !== undefined);
     return listed
       .filter((marker) => {
         if (marker.begun > run) return true;
-        return !records.some((written) => written >= marker.begun && written <= run);
+        return !records.some(
+          ({ erasureId, written }) =>
+            written !== undefined &&
+            written <= run &&
+            (erasureId === marker.erasureId || written >= marker.begun),
+        );
       })
       .map((marker) => marker.erasureId);
+  }
+
+  /**
+   * Brings the markers an earlier version left unfinished under `erasures/begun/` into `purge-progress/`,
+   * where exports look (once per run, by the planner, so that no export lists two places): a copy, created
+   * now, keeps blocking the author until a purge finishes the erasure. Finished ones stay where they are.
+   */
+  async adoptLegacyMarkers(signal?: AbortSignal): Promise<number> {
+    let adopted = 0;
+    for (const marker of await this.listMarkers(LEGACY_ERASURE_MARKERS_ROOT, signal, true)) {
+      if ((await this.recordCreatedAt(marker.erasureId, signal)) !== undefined) continue;
+      const stored = await readDocument<ErasureMarker>(this.container, marker.path, 'erasure-marker', signal);
+      const copy: ErasureMarker =
+        'value' in stored
+          ? stored.value
+          : {
+              schemaVersion: 1,
+              erasureId: marker.erasureId,
+              authorIdSha256: marker.authorIdSha256,
+              requestedAt: new Date(marker.begun * 1000).toISOString(),
+              requestedBy: 'unknown (written by an earlier version)',
+            };
+      if (
+        await this.createOnce(
+          erasureMarkerPath(marker.authorIdSha256, marker.erasureId),
+          serializeDocument(copy),
+          'erasure',
+          { signal },
+        )
+      )
+        adopted++;
+    }
+    return adopted;
   }
 
   /** Plans and drafts left of erasures that have their record. */
@@ -235,14 +269,17 @@ export class BlobErasureStore {
   private async listMarkers(
     prefix: string,
     signal?: AbortSignal,
-  ): Promise<Array<{ erasureId: string; begun: number }>> {
-    const markers: Array<{ erasureId: string; begun: number }> = [];
+    legacy = false,
+  ): Promise<Array<{ path: string; erasureId: string; authorIdSha256: string; begun: number }>> {
+    const markers: Array<{ path: string; erasureId: string; authorIdSha256: string; begun: number }> = [];
     try {
       for await (const blob of this.container.listBlobsFlat({ prefix, abortSignal: signal })) {
         const parsed = parseErasureMarkerPath(blob.name);
-        if (parsed) {
+        if (parsed && parsed.legacy === legacy) {
           markers.push({
+            path: blob.name,
             erasureId: parsed.erasureId,
+            authorIdSha256: parsed.authorIdSha256,
             begun: seconds(blob.properties.createdOn ?? blob.properties.lastModified),
           });
         }

@@ -315,3 +315,25 @@ test('the local stack does not register again a demo author that was purged', as
     await rm(home, { recursive: true, force: true });
   }
 }, 120_000);
+
+test('an unfinished erasure marked by an earlier version still blocks the author in a run', async () => {
+  const world = await signedWorld();
+  try {
+    const [author] = world.authorIds as [string];
+    const digest = authorIdDigest(author);
+    const legacy = serializeDocument({
+      schemaVersion: 1,
+      erasureId: '20261101T020000Z-0d0e0f',
+      authorIdSha256: digest,
+      requestedAt: '2026-11-01T02:00:00.000Z',
+      requestedBy: 'an earlier version',
+    });
+    await world.container
+      .getBlockBlobClient(`erasures/begun/${digest}/20261101T020000Z-0d0e0f.json`)
+      .upload(legacy, legacy.length);
+    const run = JSON.parse((await runCli(['run', '--json'], world.env)).stdout) as RunRecord;
+    expect(run.authors.map((entry) => entry.error?.code)).toEqual(['AUTHOR_ERASED']);
+  } finally {
+    await world.catalog.close();
+  }
+}, 90_000);
