@@ -233,7 +233,9 @@ export function renderProof(context: SummaryContext): string {
         ['Algorithm', escapeHtml(signature.alg)],
         ['Key', `<span class="mono">${catalogText(signature.keyId)}</span>`],
       ]) +
-      '<p>The signature was made by a key held in Azure Key Vault: the software never sees the private key, and anyone with the public key can check it.</p>'
+      (context.proof?.signature.state === 'verified'
+        ? '<p>The signature was made by a key held in Azure Key Vault: the software never sees the private key, and anyone with the public key can check it.</p>'
+        : '<p>The signature names a key in Azure Key Vault; it was <strong>not checked</strong> when this page was made, so it proves nothing until it is checked with the public key (below).</p>')
     : '<p>This export is <strong>not signed</strong>: the hashes show that the files are the ones the manifest describes, not who made them.</p>';
   const checked = context.proof
     ? `<p>Checked on ${escapeHtml(formatRunTime(context.proof.checkedAt))}, before these files were handed out:</p><ul>${describeProof(

@@ -137,6 +137,8 @@ interface PemKey {
   key: KeyObject;
   keyId: string | undefined;
   named: KeyVersionName | undefined;
+  /** The file it came from, for a bare key (what the proof then names instead of a key version). */
+  file?: string;
 }
 
 /** A PEM block, optionally preceded by the `keyId:` line `public-key` writes before it. */
@@ -171,24 +173,32 @@ export class PemPublicKeys implements PublicKeys {
           `--public-key ${file} holds no PEM public key (write one with: gallery-export public-key --out ${file})`,
         );
       }
-      keys.push(...found);
+      keys.push(...found.map((entry) => ({ ...entry, file })));
     }
     return new PemPublicKeys(files.join(', '), keys);
   }
 
+  /**
+   * The labelled key of the version a signature names; unlabelled keys only when the files hold no
+   * labelled key at all (a labelled file says which versions it vouches for, and a bare key beside it,
+   * given by mistake or by an attacker, must not vouch for a version that file does not hold).
+   */
   keyFor(keyId: string): Promise<{ keys: CandidateKey[] } | { problem: string }> {
     const named = parseKeyId(keyId);
-    const labelled = named
-      ? this.keys.filter((entry) => entry.named && sameKeyVersion(entry.named, named))
-      : [];
-    const candidates = labelled.length > 0 ? labelled : this.keys.filter((entry) => !entry.named);
+    const anyLabelled = this.keys.some((entry) => entry.named);
+    const candidates = anyLabelled
+      ? this.keys.filter((entry) => entry.named && named && sameKeyVersion(entry.named, named))
+      : this.keys;
     if (candidates.length === 0) {
       return Promise.resolve({
         problem: `signed by ${keyId}, which none of the keys in ${this.source} is (public-key --out writes every version of the archive's key)`,
       });
     }
     return Promise.resolve({
-      keys: candidates.map((entry) => ({ key: entry.key, keyId: entry.keyId ?? keyId })),
+      keys: candidates.map((entry) => ({
+        key: entry.key,
+        keyId: entry.keyId ?? `an unlabelled key in ${entry.file ?? this.source}`,
+      })),
     });
   }
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
@@ -17,6 +17,7 @@ import {
 } from './proveSnapshot';
 import { storageError } from './storageErrors';
 import { changed } from './verifyManifest';
+import type { VerifyProblem } from './verifyTypes';
 
 export interface DownloadRequest extends ProofRequest {
   /** Must not exist yet, or be an empty folder: nothing already there is ever overwritten. */
@@ -59,11 +60,20 @@ export async function downloadSnapshot(
   const { signal } = request;
   const existed = await emptyOrAbsent(request.outDir);
   const proof = await proveSnapshot(container, request, { ...options, signal, hashFiles: false });
-  await mkdir(dirname(request.outDir), { recursive: true });
-  const staging = await mkdtemp(join(dirname(request.outDir), `.${basename(request.outDir)}.partial-`));
+  const parent = dirname(request.outDir);
+  // Folders made for a bundle that is then refused are removed with it: nothing is left behind.
+  const madeParent = await mkdir(parent, { recursive: true });
+  await removeAbandonedBundles(parent, basename(request.outDir));
+  const staging = await mkdtemp(join(parent, `.${basename(request.outDir)}.partial-`));
   try {
     const names = await writeBundle(container, staging, proof, signal);
-    if (finish) names.push(...(await finish(staging, proof)));
+    if (finish) {
+      try {
+        names.push(...(await finish(staging, proof)));
+      } catch (error) {
+        throw renamePaths(error, staging, request.outDir);
+      }
+    }
     if (existed) await rmdir(request.outDir);
     try {
       await rename(staging, request.outDir);
@@ -77,8 +87,32 @@ export async function downloadSnapshot(
     return { proof, folder: request.outDir, files: names.map((name) => join(request.outDir, name)) };
   } catch (error) {
     await rm(staging, { recursive: true, force: true });
+    if (madeParent) await rm(madeParent, { recursive: true, force: true });
     throw error;
   }
+}
+
+/**
+ * Removes the private folders a `get` of this same folder left when it was killed (`.<name>.partial-XXXXXX`,
+ * never renamed because never proven): they hold unproven files nobody should read.
+ */
+async function removeAbandonedBundles(parent: string, name: string): Promise<void> {
+  const pattern = new RegExp(`^\\.${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.partial-[A-Za-z0-9]{6}$`);
+  for (const entry of await readdir(parent)) {
+    if (pattern.test(entry)) await rm(join(parent, entry), { recursive: true, force: true });
+  }
+}
+
+/** An error about a file in the private folder, told with the path the person asked for. */
+function renamePaths(error: unknown, staging: string, outDir: string): unknown {
+  if (error instanceof GalleryExportError && error.message.includes(staging)) {
+    return new GalleryExportError(error.code, error.message.split(staging).join(outDir), {
+      cause: error,
+      details: error.details,
+      statusCode: error.statusCode,
+    });
+  }
+  return error;
 }
 
 /** The proven snapshot's files, each checked as it is written; returns their names. */
@@ -90,13 +124,16 @@ async function writeBundle(
 ): Promise<string[]> {
   const { manifest, location } = proof;
   const names: string[] = [];
+  const mismatches: VerifyProblem[] = [];
+  // Every file is read before a mismatch refuses the bundle, so that each one is named.
   for (const file of manifest.files) {
     const actual = await downloadVerified(container, file.path, join(folder, file.name), signal);
     names.push(file.name);
     if (actual.sha256 !== file.sha256 || actual.bytes !== file.bytes) {
-      throw new SnapshotNotProvenError(location, [changed(file.path, actual, file)]);
+      mismatches.push(changed(file.path, actual, file));
     }
   }
+  if (mismatches.length > 0) throw new SnapshotNotProvenError(location, mismatches);
   // The manifest and its signature byte for byte: the signature covers those exact bytes.
   await writeFile(join(folder, MANIFEST_FILE), proof.manifestBytes, { flag: 'wx' });
   names.push(MANIFEST_FILE);
@@ -113,6 +150,13 @@ async function writeBundle(
 
 /** True when the folder exists and is empty, false when it does not exist; OUTPUT_NOT_EMPTY otherwise. */
 async function emptyOrAbsent(folder: string): Promise<boolean> {
+  const link = await lstat(folder).catch(() => undefined);
+  if (link?.isSymbolicLink()) {
+    throw new GalleryExportError(
+      'OUTPUT_NOT_EMPTY',
+      `${folder} is a symbolic link; choose a new folder (a bundle is never written through a link)`,
+    );
+  }
   let existing: string[];
   try {
     existing = await readdir(folder);

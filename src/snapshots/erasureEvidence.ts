@@ -1,10 +1,16 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import { readErasureLedger, type StoredErasureRecord, type UnfinishedErasure } from './erasureLedger';
+import { runStartedBefore } from './verifyChain';
 import type { PublicKeyResolver, VerifyProblem } from './verifyTypes';
 
 export interface ErasureEvidence {
   /** `<sha256 of author ID>:<runId>` for every snapshot an erasure record says was deleted. */
   erased: Set<string>;
+  /**
+   * The same, from signed records only (their signature holds, or was not checked for want of a key): a
+   * gap in a signed author's chain came after signing began, so only a signed record explains it.
+   */
+  erasedBySigned: Set<string>;
   /** The records that count as evidence (their signature holds, or was not checked for want of a key). */
   records: StoredErasureRecord[];
   /** Erasures that began and were never finished. */
@@ -33,12 +39,30 @@ export async function readErasureEvidence(
 ): Promise<ErasureEvidence> {
   const ledger = await readErasureLedger(container, options);
   const erased = new Set<string>();
+  const erasedBySigned = new Set<string>();
   const records: StoredErasureRecord[] = [];
+  const problems: VerifyProblem[] = [...ledger.problems];
   for (const stored of ledger.records) {
     if (stored.signature.state === 'invalid') continue;
     if (stored.signature.state === 'unsigned' && options.requireSignatures) continue;
+    // No erasure can delete a run that had not started when it completed: such a record is back-dated.
+    const later = stored.record.deleted.runIds.filter(
+      (runId) => !runStartedBefore(runId, Date.parse(stored.record.completedAt) + 1000),
+    );
+    if (later.length > 0) {
+      problems.push({
+        path: stored.path,
+        kind: 'erasure-invalid',
+        detail: `the erasure record completed on ${stored.record.completedAt} says it erased ${later.join(', ')}, which started later: it cannot be trusted`,
+      });
+      continue;
+    }
     records.push(stored);
-    for (const runId of stored.record.deleted.runIds) erased.add(`${stored.record.authorIdSha256}:${runId}`);
+    const signed = stored.signature.state === 'verified' || stored.signature.state === 'not-checked';
+    for (const runId of stored.record.deleted.runIds) {
+      erased.add(`${stored.record.authorIdSha256}:${runId}`);
+      if (signed) erasedBySigned.add(`${stored.record.authorIdSha256}:${runId}`);
+    }
   }
   const unfinished = ledger.unfinished.map((erasure): VerifyProblem => ({
     path: erasure.markerPath,
@@ -48,8 +72,9 @@ export async function readErasureEvidence(
   }));
   return {
     erased,
+    erasedBySigned,
     records,
     unfinished: ledger.unfinished,
-    problems: [...ledger.problems, ...unfinished],
+    problems: [...problems, ...unfinished],
   };
 }

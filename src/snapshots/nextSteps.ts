@@ -25,13 +25,21 @@ export function nextStep(
     case 'manifest-invalid':
       return `restore manifest.json from an earlier blob version; ${earlier}`;
     case 'signature-invalid':
-      return `restore manifest.json and signature.json from earlier blob versions, and compare the key with gallery-export public-key; ${earlier}`;
+      return /none of the keys in/.test(problem.detail)
+        ? 'the key file is older than this signature (a key rotation): write it again with gallery-export public-key --out, which holds every version'
+        : `restore manifest.json and signature.json from earlier blob versions, and compare the key with gallery-export public-key; ${earlier}`;
+    case 'signature-unchecked':
+      return 'check it with the archive key: set SIGNING_KEY_NAME and KEY_VAULT_URL, or pass --public-key <file.pem> (written by gallery-export public-key --out)';
     case 'unsigned':
-      return 'written without a signing key (SIGNING_KEY_NAME); later snapshots are signed once it is set';
+      return /removed/.test(problem.detail)
+        ? `restore signature.json from an earlier blob version (az storage blob list --include v); ${earlier}`
+        : 'written without a signing key (SIGNING_KEY_NAME); later snapshots are signed once it is set';
     case 'chain-broken':
       return /replaced/.test(problem.detail)
-        ? 'restore the earlier version of that manifest (az storage blob list --include v); the snapshot that links to it is intact'
-        : 'restore that snapshot from soft delete, or find the erasure record that removed it (gallery-export erasures)';
+        ? `restore the earlier version of that manifest (az storage blob list --include v); ${earlier}`
+        : `restore that snapshot from soft delete, or find the erasure record that removed it (gallery-export erasures${authorId ? ` --author ${authorId}` : ''})`;
+    case 'run-invalid':
+      return 'restore the run record from an earlier blob version (az storage blob list --include v); the snapshots do not depend on it';
     case 'erasure-invalid':
       return 'restore the erasure record from an earlier blob version';
     case 'erasure-unfinished':

@@ -1,3 +1,4 @@
+import { schemaProblems } from '../contract/schemas';
 import type { AuthorOutcome } from '../contract/formats';
 
 /**
@@ -44,11 +45,10 @@ export function outcomeFromMetadata(
   if (encoded === undefined) return undefined;
   try {
     const value = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')) as unknown;
-    if (typeof value !== 'object' || value === null) return undefined;
-    const outcome = value as Partial<AuthorOutcome>;
-    return outcome.secretName === secretName && typeof outcome.status === 'string'
-      ? (outcome as AuthorOutcome)
-      : undefined;
+    // Metadata is anyone's to write who can write the blob: only a valid outcome of this secret counts.
+    if (schemaProblems('outcome', value).length > 0) return undefined;
+    const outcome = value as AuthorOutcome;
+    return outcome.secretName === secretName ? outcome : undefined;
   } catch {
     return undefined;
   }

@@ -7,7 +7,7 @@ import type { SnapshotProofSummary } from '../contract/proof';
 import { readErasureEvidence } from './erasureEvidence';
 import { nextStep } from './nextSteps';
 import { takeInventory } from './snapshotListing';
-import { InventoryChainContext, judgeLink } from './verifyChain';
+import { InventoryChainContext, judgeLink, judgeSuccessor } from './verifyChain';
 import { verifyComplete, type ManifestCheckOptions } from './verifyManifest';
 import type { VerifyOptions, VerifyProblem } from './verifyTypes';
 
@@ -102,10 +102,29 @@ export async function proveSnapshot(
       options.now ?? new Date(),
       options.signal,
     );
-    context.remember(folder, checked.manifestSha256, manifest.startedAt);
-    const link = await judgeLink({ ...folder, manifest }, context);
+    context.remember(folder, checked.manifestSha256, manifest);
+    const chained = {
+      authorId: folder.authorId,
+      runId: folder.runId,
+      prefix: folder.prefix,
+      manifest,
+      manifestSha256: checked.manifestSha256,
+      signed: checked.signed === true,
+    };
+    const link = await judgeLink(chained, context);
     if (link.ok) chain = link.chain;
     else problems.push(link.problem);
+    // Replaced after its successor was written: the successor's link says so.
+    const fromSuccessor = await judgeSuccessor(chained, context);
+    if (fromSuccessor) problems.push(fromSuccessor);
+  }
+  if (signature?.ok && !signature.verified) {
+    // A signature nobody checked proves nothing: it could be anyone's.
+    problems.push({
+      path: `${folder.prefix}signature.json`,
+      kind: 'signature-unchecked',
+      detail: `the snapshot is signed (by ${signature.keyId}, it says), and no public key is at hand to check it`,
+    });
   }
   if (problems.length > 0 || !manifest || !manifestBytes || !chain) {
     throw new SnapshotNotProvenError(folder, problems);
@@ -117,15 +136,9 @@ export async function proveSnapshot(
     signatureBytes,
     summary: {
       filesChecked: true,
-      signature: !signature?.ok
-        ? { state: 'unsigned' }
-        : signature.verified
-          ? { state: 'verified', keyId: signature.keyId, checkedWith: options.keys!.source }
-          : {
-              state: 'not-checked',
-              keyId: signature.keyId,
-              reason: 'no public key was at hand (SIGNING_KEY_NAME with KEY_VAULT_URL, or --public-key)',
-            },
+      signature: signature?.ok
+        ? { state: 'verified', keyId: signature.keyId, checkedWith: options.keys!.source }
+        : { state: 'unsigned' },
       chain,
       checkedAt: (options.now ?? new Date()).toISOString(),
     },

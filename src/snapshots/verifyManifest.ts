@@ -22,6 +22,8 @@ export interface CheckedSnapshot {
   signature?: SignatureVerdict | undefined;
   /** signature.json's exact bytes, as checked. */
   signatureBytes?: Buffer | undefined;
+  /** The snapshot has a signature.json (whatever its check found). */
+  signed?: boolean | undefined;
 }
 
 export type ManifestCheckOptions = Pick<VerifyOptions, 'keys' | 'requireSignatures' | 'signal'> & {
@@ -107,7 +109,14 @@ export async function verifyComplete(
       });
     }
   }
-  return done({ manifest, manifestSha256, manifestBytes, signature, signatureBytes });
+  return done({
+    manifest,
+    manifestSha256,
+    manifestBytes,
+    signature,
+    signatureBytes,
+    signed: folder.files.has(SIGNATURE_FILE),
+  });
 }
 
 /** The problem of a file whose stored bytes are not the ones its manifest describes. */

@@ -1,13 +1,15 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import { authorIdDigest } from '../contract/authorId';
-import { MANIFEST_FILE } from '../contract/layout';
+import { isGalleryExportError } from '../contract/errors';
+import type { RunRecord } from '../contract/formats';
+import { MANIFEST_FILE, runRecordPath } from '../contract/layout';
 import { utcDayStamp } from '../contract/stamps';
 import type { BlobRunStore } from './BlobRunStore';
 import { readErasureEvidence, type ErasureEvidence } from './erasureEvidence';
 import { newestCompleteRun, selectFolders, takeInventory, type SnapshotFolder } from './snapshotListing';
 import { checkChains, InventoryChainContext, runStartedBefore } from './verifyChain';
 import { verifyComplete, type CheckedSnapshot } from './verifyManifest';
-import type { SnapshotVerification, VerifyOptions, VerifyReport } from './verifyTypes';
+import type { SnapshotVerification, VerifyOptions, VerifyProblem, VerifyReport } from './verifyTypes';
 
 export type {
   PublicKeyResolver,
@@ -21,6 +23,38 @@ export type {
 /** The run records verify reads: which snapshots were completed, to tell a lost manifest from a crash. */
 type RunRecords = Pick<BlobRunStore, 'read' | 'listOutcomes' | 'listRunIds'>;
 
+/**
+ * Run records as verify reads them: one that is not a valid run record is named once, as damage of its
+ * own, and counts as absent, so it never stops the check of everything else.
+ */
+class TolerantRuns {
+  readonly problems: VerifyProblem[] = [];
+  private readonly records = new Map<string, Promise<RunRecord | undefined>>();
+
+  constructor(private readonly runs: RunRecords) {}
+
+  read(runId: string, signal?: AbortSignal): Promise<RunRecord | undefined> {
+    let record = this.records.get(runId);
+    if (!record) {
+      record = this.runs.read(runId, signal).catch((error: unknown) => {
+        if (!isGalleryExportError(error, 'SNAPSHOT_DAMAGED')) throw error;
+        this.problems.push({ path: runRecordPath(runId), kind: 'run-invalid', detail: error.message });
+        return undefined;
+      });
+      this.records.set(runId, record);
+    }
+    return record;
+  }
+
+  listOutcomes(...args: Parameters<RunRecords['listOutcomes']>): ReturnType<RunRecords['listOutcomes']> {
+    return this.runs.listOutcomes(...args);
+  }
+
+  listRunIds(...args: Parameters<RunRecords['listRunIds']>): ReturnType<RunRecords['listRunIds']> {
+    return this.runs.listRunIds(...args);
+  }
+}
+
 const DAY_MS = 24 * 3600_000;
 
 /**
@@ -32,11 +66,12 @@ const DAY_MS = 24 * 3600_000;
  */
 export async function verifySnapshots(
   container: ContainerClient,
-  runs: RunRecords,
+  storedRuns: RunRecords,
   options: VerifyOptions,
   onSnapshot?: (result: SnapshotVerification) => void,
 ): Promise<VerifyReport> {
   const now = options.now ?? new Date();
+  const runs = new TolerantRuns(storedRuns);
   // The whole archive of the authors concerned: a selection (a run, some days) is checked against it, so
   // a link to a snapshot that is stored but not selected holds.
   const { folders: archive, strays } = await takeInventory(container, {
@@ -73,7 +108,7 @@ export async function verifySnapshots(
   );
   for (const snapshot of checked) {
     if (snapshot.manifestSha256 !== undefined)
-      chain.remember(snapshot.result, snapshot.manifestSha256, snapshot.manifest?.startedAt);
+      chain.remember(snapshot.result, snapshot.manifestSha256, snapshot.manifest);
   }
   await checkChains(checked, chain);
   results.unshift(...checked.map((snapshot) => snapshot.result));
@@ -93,6 +128,7 @@ export async function verifySnapshots(
           'stored under snapshots/ but not in any snapshot folder (<authorId>/<YYYY>/<MM>/<DD>/<runId>/<file>)',
       })),
       ...evidence.problems,
+      ...runs.problems,
     ],
   };
 }

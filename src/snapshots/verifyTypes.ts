@@ -8,11 +8,15 @@ export type VerifyProblemKind =
   | 'manifest-missing'
   | 'manifest-invalid'
   | 'signature-invalid'
+  /** Signed, but no public key was at hand to check it (a bundle is not handed out so). */
+  | 'signature-unchecked'
   | 'unsigned'
   | 'chain-broken'
   | 'erasure-invalid'
   /** An erasure began (its marker is stored) and has no record yet: purge again to finish it. */
-  | 'erasure-unfinished';
+  | 'erasure-unfinished'
+  /** A run record that cannot be read or is not valid against its schema. */
+  | 'run-invalid';
 
 export interface VerifyProblem {
   path: string;

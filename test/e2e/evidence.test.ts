@@ -356,13 +356,27 @@ describe('get and report hand out only a proven snapshot', () => {
     const html = await readFile(join(out, 'report.html'), 'utf8');
     expect(html).toContain('signature was checked');
     expect(html).toContain(signature.keyId.split('/').pop()!);
-    // Without a public key, the same bundle says the signature was not checked, and never that it was.
+    // Without a public key the signature cannot be checked, and a signature nobody checked proves
+    // nothing: the bundle is refused, naming where the key comes from. With the key file, it is handed out.
     const unchecked = join(folder, uniqueName('unchecked'));
     const plain = await runCli(['get', '--author', ada.authorId, '--out', unchecked], { ...env, ...offline });
-    expect(plain.code).toBe(0);
-    const text = await readFile(join(unchecked, 'report.html'), 'utf8');
-    expect(text).toContain('not checked');
-    expect(text).not.toContain('signature was checked');
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toMatch(/--public-key/);
+    expect(await exists(unchecked)).toBe(false);
+    const pem = join(folder, `${uniqueName('key')}.pem`);
+    expect((await runCli(['public-key', '--out', pem], env)).code).toBe(0);
+    const offlineOut = join(folder, uniqueName('offline'));
+    const withKey = await runCli(
+      ['get', '--author', ada.authorId, '--out', offlineOut, '--public-key', pem],
+      {
+        ...env,
+        ...offline,
+      },
+    );
+    expect(withKey.code).toBe(0);
+    expect(await readFile(join(offlineOut, 'report.html'), 'utf8')).toContain(
+      signature.keyId.split('/').pop()!,
+    );
   }, 90_000);
 });
 

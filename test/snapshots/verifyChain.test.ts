@@ -46,13 +46,13 @@ function archiveOf(
   const byRun = new Map(stored.map((entry) => [entry.result.runId, entry]));
   return {
     ...options,
-    erasures,
+    erasures: { erased: erasures.erased, erasedBySigned: erasures.erased },
     storedRuns: () => [...byRun.keys()],
     manifestOf: (_authorId, runId) => {
       const entry = byRun.get(runId);
       return Promise.resolve(
         entry
-          ? { state: 'stored', sha256: entry.manifestSha256!, startedAt: entry.manifest?.startedAt }
+          ? { state: 'stored', sha256: entry.manifestSha256!, signed: false, manifest: entry.manifest }
           : { state: 'missing' },
       );
     },
@@ -103,8 +103,9 @@ test('a link to a snapshot older than the retention is explained by the lifecycl
 });
 
 test('a missing predecessor that nothing explains, a replaced one, and a false "first" are damage', async () => {
+  // `first`'s manifest was replaced after `linking` named it: the damage is first's, not linking's.
   const first = snapshot('20261201T020000Z-00a001', null);
-  const replaced = snapshot('20261202T020000Z-00a002', {
+  const linking = snapshot('20261202T020000Z-00a002', {
     runId: first.result.runId,
     manifestSha256: 'e'.repeat(64),
   });
@@ -113,10 +114,11 @@ test('a missing predecessor that nothing explains, a replaced one, and a false "
     manifestSha256: 'f'.repeat(64),
   });
   const falseFirst = snapshot('20261203T030000Z-00a004', null);
-  await check([first, replaced, orphan, falseFirst], none, { retentionDays: 730, now: NOW });
-  expect(replaced.result.problems).toEqual([
+  await check([first, linking, orphan, falseFirst], none, { retentionDays: 730, now: NOW });
+  expect(first.result.problems).toEqual([
     expect.objectContaining({ kind: 'chain-broken', path: `${first.result.prefix}manifest.json` }),
   ]);
+  expect(linking.result.problems).toEqual([]);
   expect(orphan.result.problems).toEqual([
     expect.objectContaining({
       kind: 'chain-broken',
@@ -124,6 +126,6 @@ test('a missing predecessor that nothing explains, a replaced one, and a false "
     }),
   ]);
   expect(falseFirst.result.problems).toEqual([expect.objectContaining({ kind: 'chain-broken' })]);
-  expect([replaced, orphan, falseFirst].every((s) => s.result.status === 'damaged')).toBe(true);
-  expect(first.result.status).toBe('ok');
+  expect([first, orphan, falseFirst].every((s) => s.result.status === 'damaged')).toBe(true);
+  expect(linking.result.status).toBe('ok');
 });

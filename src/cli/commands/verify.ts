@@ -1,3 +1,4 @@
+import { runRecordPath } from '../../contract/layout';
 import { createStorageServices } from '../../services';
 import { nextStep } from '../../snapshots/nextSteps';
 import {
@@ -111,7 +112,7 @@ export async function verifyCommand(cli: CliContext, options: VerifyOptions): Pr
   if ((runId || latestRun) && ok + damaged + count('archived') === 0) {
     cli.err(
       selected
-        ? `No complete snapshot in run ${selected}${authorId ? ` of author ${authorId}` : ''}.`
+        ? `No complete snapshot in run ${selected}${authorId ? ` of author ${authorId}` : ''}: nothing of it is stored; its run record (${runRecordPath(selected)}) says what the run did.`
         : `No complete snapshot is stored${authorId ? ` for author ${authorId}` : ''}.`,
     );
     return EXIT_FAILED;
