@@ -5,6 +5,7 @@ import { GalleryExportError, isAbortError, throwIfAborted } from '../contract/er
 import { isLoopbackHost } from '../contract/loopback';
 import { AUTHOR_LABEL, formatAuthorSecret, parseAuthorSecret } from '../contract/authorSecret';
 import type { AuthorCredentials, AuthorSecretRef } from '../contract/authorSecret';
+import { findAuthorSecrets, type AuthorSecretsFound } from './authorSecretSearch';
 import { VAULT_THROTTLED, vaultClientOptions, type VaultRetryTuning } from '../vault/vaultClientOptions';
 
 export interface KeyVaultAuthorRegistryOptions {
@@ -122,65 +123,49 @@ export class KeyVaultAuthorRegistry {
     return { ...author, secretExpiresOn: secret.properties.expiresOn };
   }
 
-  async findAuthorSecrets(authorId: string, signal?: AbortSignal): Promise<string[]> {
-    const wanted = normalizeAuthorId(authorId);
-    if (!wanted) throw new GalleryExportError('USAGE', 'An author ID must be 64 hexadecimal characters');
-    const found: string[] = [];
-    const untagged: SecretProperties[] = [];
-    try {
-      for await (const properties of this.client.listPropertiesOfSecrets({ abortSignal: signal })) {
-        if (properties.managed) continue;
-        const tagged = normalizeAuthorId(properties.tags?.authorId);
-        if (tagged === wanted) found.push(properties.name);
-        // An author secret without a usable tag names its author only in its value, enabled or not: a
-        // disabled one exports nobody today, and the erased author again the day it is enabled.
-        else if (!tagged && properties.name.startsWith(this.prefix)) untagged.push(properties);
-      }
-    } catch (error) {
-      throw this.vaultError(error, 'list the author secrets', signal);
-    }
-    for (const properties of untagged) {
-      const named =
-        properties.enabled === false
-          ? await this.authorOfDisabled(properties, signal)
-          : await this.readAuthor(properties.name, signal).then(
-              (author) => author.authorId,
-              (error: unknown) => {
-                if (error instanceof GalleryExportError && error.code === 'AUTHOR_CONFIG') return undefined;
-                throw error;
-              },
+  /** See authorSecretSearch.ts: tag or value, enabled or (with `readDisabled`) disabled, under the prefix. */
+  findAuthorSecrets(
+    authorId: string,
+    options: { signal?: AbortSignal | undefined; readDisabled?: boolean } = {},
+  ): Promise<AuthorSecretsFound> {
+    return findAuthorSecrets(this.client, {
+      authorId,
+      prefix: this.prefix,
+      readDisabled: options.readDisabled === true,
+      signal: options.signal,
+      vaultError: (error, action, signal) => this.vaultError(error, action, signal),
+      readValue: async (name, version, signal) => {
+        try {
+          return (await this.client.getSecret(name, { version, abortSignal: signal })).value;
+        } catch (error) {
+          const status = (error as { statusCode?: number }).statusCode;
+          if (status === 404) return undefined;
+          const failure = this.vaultError(error, `read secret "${name}"`, signal);
+          if (status === 403)
+            throw new GalleryExportError(
+              failure.code,
+              `${failure.message}. It may name the author: give the purge's identity read access to it, or tag it authorId=<the author it names> so that it need not be read`,
+              { cause: failure },
             );
-      if (named === wanted) found.push(properties.name);
-    }
-    return found.sort();
+          throw failure;
+        }
+      },
+    });
   }
 
-  /**
-   * The author a disabled secret names. The vault refuses to read a disabled secret's value, so its
-   * version is enabled for the read and disabled again at once, whatever the read gave.
-   */
-  private async authorOfDisabled(
-    properties: SecretProperties,
-    signal?: AbortSignal,
-  ): Promise<string | undefined> {
-    const { name, version } = properties;
-    const setEnabled = async (enabled: boolean): Promise<void> => {
+  /** Which of these secrets the vault holds as deleted (soft-deleted, recoverable). */
+  async deletedSecrets(secretNames: readonly string[], signal?: AbortSignal): Promise<string[]> {
+    const deleted: string[] = [];
+    for (const name of secretNames) {
       try {
-        await this.client.updateSecretProperties(name, version ?? '', { enabled, abortSignal: signal });
+        await this.client.getDeletedSecret(name, { abortSignal: signal });
+        deleted.push(name);
       } catch (error) {
-        throw this.vaultError(error, `${enabled ? 'enable' : 'disable'} secret "${name}"`, signal);
+        if ((error as { statusCode?: number }).statusCode === 404) continue;
+        throw this.vaultError(error, `read deleted secret "${name}"`, signal);
       }
-    };
-    await setEnabled(true);
-    try {
-      const secret = await this.client.getSecret(name, { version, abortSignal: signal });
-      return parseAuthorSecret(name, secret.value).authorId;
-    } catch (error) {
-      if (error instanceof GalleryExportError && error.code === 'AUTHOR_CONFIG') return undefined;
-      throw this.vaultError(error, `read secret "${name}"`, signal);
-    } finally {
-      await setEnabled(false);
     }
+    return deleted;
   }
 
   async deleteSecrets(

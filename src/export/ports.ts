@@ -26,8 +26,17 @@ export interface AuthorRegistry {
   listAuthorSecrets(signal?: AbortSignal): Promise<AuthorSecretRef[]>;
   /** Reads and validates one author's secret; AUTHOR_CONFIG when it is malformed. */
   readAuthor(secretName: string, signal?: AbortSignal): Promise<AuthorCredentials>;
-  /** The secrets that register an author: every one whose value or `authorId` tag names it. */
-  findAuthorSecrets(authorId: string, signal?: AbortSignal): Promise<string[]>;
+  /**
+   * The secrets that register an author: every one under the prefix whose value or `authorId` tag names
+   * it. A disabled one is read only with `readDisabled` (reading means enabling it for the moment, which
+   * only a purge holding the run lock does); otherwise it is listed as unread.
+   */
+  findAuthorSecrets(
+    authorId: string,
+    options?: { signal?: AbortSignal | undefined; readDisabled?: boolean },
+  ): Promise<{ names: string[]; unreadDisabled: string[] }>;
+  /** Which of these secrets the vault holds as deleted (soft-deleted). */
+  deletedSecrets(secretNames: readonly string[], signal?: AbortSignal): Promise<string[]>;
   /**
    * Deletes secrets (soft delete: recoverable for the vault's retention period), each under the fence.
    * Returns the names deleted (one already gone is not an error).

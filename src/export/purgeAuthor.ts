@@ -10,7 +10,8 @@ export type PurgeServices = Pick<
   'lock' | 'snapshots' | 'erasures' | 'signer' | 'logger' | 'now' | 'generator' | 'lockSeconds'
 > & {
   /** Absent with `keepRegistration`: the vault is then not needed at all. */
-  registry?: Pick<AuthorRegistry, 'findAuthorSecrets' | 'deleteSecrets' | 'location'> | undefined;
+  registry?:
+    Pick<AuthorRegistry, 'findAuthorSecrets' | 'deleteSecrets' | 'deletedSecrets' | 'location'> | undefined;
 };
 
 export interface PurgeRequest {
@@ -31,6 +32,8 @@ export interface PurgePreview {
   bytes: number;
   /** The Key Vault secrets naming the author (none looked for with `keepRegistration`). */
   secrets: string[];
+  /** Disabled secrets under the prefix a preview did not read (reading means enabling); `--yes` reads them. */
+  unreadDisabled: string[];
   /** An erasure that began and was not finished: the purge finishes it. */
   unfinished: BegunErasure | undefined;
   /** Nothing stored, nothing registered, nothing begun. */
@@ -57,10 +60,15 @@ const SIGNING_PROBE = Buffer.from('gallery-export: the signing key can sign an e
  * listed), the vault (the author's secrets can be listed and read), the signing key when one is configured
  * (it signs a probe). Finds what the purge would erase. Any failure says that nothing was erased.
  */
-export async function previewPurge(services: PurgeServices, request: PurgeRequest): Promise<PurgePreview> {
+export async function previewPurge(
+  services: PurgeServices,
+  request: PurgeRequest,
+  options: { readDisabled?: boolean } = {},
+): Promise<PurgePreview> {
   const { authorId, signal } = request;
   try {
-    const [unfinished] = await services.erasures.unfinished(authorId, signal);
+    // The newest unfinished erasure is the one to finish: its record closes every one begun before it.
+    const unfinished = (await services.erasures.unfinished(authorId, signal)).at(-1);
     const deregister = !request.keepRegistration || unfinished?.plan?.keepRegistration === false;
     if (deregister && !services.registry) {
       throw new GalleryExportError(
@@ -71,16 +79,23 @@ export async function previewPurge(services: PurgeServices, request: PurgeReques
       );
     }
     const inventory = await services.snapshots.inventoryAuthor(authorId, signal);
-    const secrets = deregister ? await services.registry!.findAuthorSecrets(authorId, signal) : [];
+    const found = deregister
+      ? await services.registry!.findAuthorSecrets(authorId, { signal, readDisabled: options.readDisabled })
+      : { names: [], unreadDisabled: [] };
     if (services.signer) await services.signer.sign(SIGNING_PROBE, 'purge-preflight', signal);
     return {
       authorId,
       runIds: inventory.runIds,
       files: inventory.files,
       bytes: inventory.files.reduce((sum, file) => sum + file.bytes, 0),
-      secrets,
+      secrets: found.names,
+      unreadDisabled: found.unreadDisabled,
       unfinished,
-      nothingToErase: inventory.files.length === 0 && secrets.length === 0 && unfinished === undefined,
+      nothingToErase:
+        inventory.files.length === 0 &&
+        found.names.length === 0 &&
+        found.unreadDisabled.length === 0 &&
+        unfinished === undefined,
     };
   } catch (error) {
     throw nothingErased(error);
@@ -116,7 +131,8 @@ export async function purgeAuthor(services: PurgeServices, request: PurgeRequest
   const purgeSignal = signal ? AbortSignal.any([signal, keeper.signal]) : keeper.signal;
   const fenced = { signal: purgeSignal, fence: keeper.fence };
   try {
-    const preview = await previewPurge(services, { ...request, signal: purgeSignal });
+    // Under the lock, disabled secrets are read too (enabled for the moment): no run can start meanwhile.
+    const preview = await previewPurge(services, { ...request, signal: purgeSignal }, { readDisabled: true });
     if (preview.nothingToErase) {
       // A purge killed right after its record leaves the plan, which names the author: remove it now.
       await services.erasures.discardProgress(authorId, undefined, fenced);
@@ -154,8 +170,14 @@ export async function purgeAuthor(services: PurgeServices, request: PurgeRequest
     const erased = await services.snapshots.eraseAuthor(authorId, fenced);
     // Finishing an erasure that began without --keep-registration ends the registration in any case.
     const deregister = !(plan.keepRegistration && request.keepRegistration === true);
-    const removed = deregister
-      ? await services.registry!.deleteSecrets(union(plan.secrets, preview.secrets), fenced)
+    // Only what names the author now is deleted: the plan, read back from storage, is not trusted to say
+    // what to delete. Its secrets count as removed when the vault holds them as deleted (a resumed purge).
+    const removed = deregister ? await services.registry!.deleteSecrets(preview.secrets, fenced) : [];
+    const removedEarlier = deregister
+      ? await services.registry!.deletedSecrets(
+          plan.secrets.filter((name) => !removed.includes(name)),
+          purgeSignal,
+        )
       : [];
     const record: ErasureRecord = {
       schemaVersion: 1,
@@ -167,7 +189,7 @@ export async function purgeAuthor(services: PurgeServices, request: PurgeRequest
       deleted: whatWasDeleted(plan, erased),
       registration: {
         // A secret of the plan that is gone now was deleted by this erasure, by this attempt or an earlier one.
-        secretsRemoved: deregister ? union(plan.secrets, removed) : [],
+        secretsRemoved: deregister ? union(removed, removedEarlier) : [],
         kept: !deregister,
         ...(services.registry ? { vault: services.registry.location } : {}),
       },
@@ -223,7 +245,9 @@ function nothingErased(error: unknown): GalleryExportError {
 /** A failure after the marker: the erasure is unfinished, and the same command finishes it. */
 function unfinishedErasure(error: unknown, authorId: string): GalleryExportError {
   const failure = toGalleryExportError(error);
-  if (/nothing was erased/i.test(failure.message)) return failure;
+  // PURGE_FAILED names what must be done first (a document to move aside, a policy): the same command
+  // alone would fail the same way.
+  if (/nothing was erased/i.test(failure.message) || failure.code === 'PURGE_FAILED') return failure;
   return new GalleryExportError(
     failure.code,
     `${failure.message.replace(/\.?$/, '')}. The erasure is unfinished: run the same command again to finish it (gallery-export purge --author ${authorId} --yes).`,

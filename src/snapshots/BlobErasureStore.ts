@@ -113,10 +113,22 @@ export class BlobErasureStore {
     const bytes = serializeDocument(record);
     if (await this.createOnce(path, bytes, 'erasure', options)) return bytes;
     const stored = await readDocument<ErasureRecord>(this.container, path, 'erasure', options.signal);
-    if ('problem' in stored || stored.value.erasureId !== record.erasureId) {
+    // The draft is what gets signed: one that says anything else of who, what or when is not this
+    // erasure's (a document planted in storage must never be signed).
+    const mismatch =
+      'problem' in stored
+        ? stored.problem
+        : ((['erasureId', 'authorIdSha256', 'requestedAt', 'requestedBy'] as const).find(
+            (field) => stored.value[field] !== record[field],
+          ) ??
+          (stored.value.registration?.kept !== record.registration?.kept ? 'registration' : undefined) ??
+          (stored.value.deleted.runIds.some((runId) => !record.deleted.runIds.includes(runId))
+            ? 'deleted.runIds'
+            : undefined));
+    if (mismatch !== undefined || 'problem' in stored) {
       throw new GalleryExportError(
         'PURGE_FAILED',
-        `The prepared record of erasure ${record.erasureId} (${path}) ${'problem' in stored ? stored.problem : 'belongs to another erasure'}`,
+        `The prepared record ${path} is not this erasure's (${'problem' in stored ? stored.problem : `its ${mismatch} differs`}): nothing was signed. Move it aside (az storage blob delete after a copy), then run the purge again`,
       );
     }
     return stored.bytes;
@@ -204,11 +216,11 @@ export class BlobErasureStore {
     return listed
       .filter((marker) => {
         if (marker.begun > run) return true;
+        // Closed by its own record, or by that of an erasure of the author begun after it (a purge erases
+        // everything, so it finished what the earlier one began), written no later than the run's second.
         return !records.some(
           ({ erasureId, written }) =>
-            written !== undefined &&
-            written <= run &&
-            (erasureId === marker.erasureId || written >= marker.begun),
+            written !== undefined && written <= run && erasureId >= marker.erasureId,
         );
       })
       .map((marker) => marker.erasureId);
@@ -220,29 +232,24 @@ export class BlobErasureStore {
    * now, keeps blocking the author until a purge finishes the erasure. Finished ones stay where they are.
    */
   async adoptLegacyMarkers(signal?: AbortSignal): Promise<number> {
+    const legacy = await this.listMarkers(LEGACY_ERASURE_MARKERS_ROOT, signal, true);
     let adopted = 0;
-    for (const marker of await this.listMarkers(LEGACY_ERASURE_MARKERS_ROOT, signal, true)) {
-      if ((await this.recordCreatedAt(marker.erasureId, signal)) !== undefined) continue;
-      const stored = await readDocument<ErasureMarker>(this.container, marker.path, 'erasure-marker', signal);
-      const copy: ErasureMarker =
-        'value' in stored
-          ? stored.value
-          : {
-              schemaVersion: 1,
-              erasureId: marker.erasureId,
-              authorIdSha256: marker.authorIdSha256,
-              requestedAt: new Date(marker.begun * 1000).toISOString(),
-              requestedBy: 'unknown (written by an earlier version)',
-            };
-      if (
-        await this.createOnce(
-          erasureMarkerPath(marker.authorIdSha256, marker.erasureId),
-          serializeDocument(copy),
-          'erasure',
-          { signal },
-        )
-      )
-        adopted++;
+    for (const digest of new Set(legacy.map((marker) => marker.authorIdSha256))) {
+      // Only what no record closes: an erasure a later one finished stays where it is.
+      const ledger = await readErasureLedger(this.container, { authorIdSha256: digest, signal });
+      for (const erasure of ledger.unfinished) {
+        const marker = legacy.find((entry) => entry.erasureId === erasure.erasureId);
+        if (!marker) continue;
+        const copy: ErasureMarker = erasure.marker ?? {
+          schemaVersion: 1,
+          erasureId: marker.erasureId,
+          authorIdSha256: digest,
+          requestedAt: new Date(marker.begun * 1000).toISOString(),
+          requestedBy: 'unknown (written by an earlier version)',
+        };
+        const path = erasureMarkerPath(digest, marker.erasureId);
+        if (await this.createOnce(path, serializeDocument(copy), 'erasure', { signal })) adopted++;
+      }
     }
     return adopted;
   }

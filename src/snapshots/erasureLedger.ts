@@ -1,4 +1,5 @@
 import type { ContainerClient } from '@azure/storage-blob';
+import { authorIdDigest } from '../contract/authorId';
 import type { ErasureMarker, ErasurePlan, ErasureRecord } from '../contract/formats';
 import {
   ERASURES_ROOT,
@@ -154,13 +155,14 @@ async function findUnfinished(
   for (const blob of markers) {
     const parsed = parseErasureMarkerPath(blob.name);
     if (!parsed) continue;
-    const begun = seconds(blob.createdOn);
+    // Closed by its own record, or by that of an erasure of the author begun after it (erasure IDs order
+    // them to the millisecond): a purge erases everything, so it finished what the earlier one began.
     // Only a record whose signature holds (or is not checked) closes an erasure: a forged one cannot.
     const closed = records.some(
       (stored) =>
         stored.record.authorIdSha256 === parsed.authorIdSha256 &&
         stored.signature.state !== 'invalid' &&
-        (stored.record.erasureId === parsed.erasureId || seconds(stored.createdOn) >= begun),
+        stored.record.erasureId >= parsed.erasureId,
     );
     if (closed || unfinished.has(`${parsed.authorIdSha256}:${parsed.erasureId}`)) continue;
     const marker = await readDocument<ErasureMarker>(container, blob.name, 'erasure-marker', query.signal);
@@ -175,13 +177,27 @@ async function findUnfinished(
     const plan = parsed.legacy
       ? undefined
       : await readDocument<ErasurePlan>(container, planPath, 'erasure-plan', query.signal);
+    // A plan is believed only when it is of this erasure and names the author whose folder holds it.
+    const planValue = plan && 'value' in plan ? plan.value : undefined;
+    const planHolds =
+      planValue !== undefined &&
+      planValue.erasureId === parsed.erasureId &&
+      authorIdDigest(planValue.authorId) === parsed.authorIdSha256;
+    if (planValue && !planHolds) {
+      problems.push({
+        path: planPath,
+        kind: 'erasure-invalid',
+        detail:
+          'the plan of this erasure names another erasure or another author than its folder: it cannot be trusted (move it aside)',
+      });
+    }
     unfinished.set(`${parsed.authorIdSha256}:${parsed.erasureId}`, {
       erasureId: parsed.erasureId,
       authorIdSha256: parsed.authorIdSha256,
       markerPath: blob.name,
       begunAt: blob.createdOn,
       marker: 'value' in marker ? marker.value : undefined,
-      plan: plan && 'value' in plan && plan.value.erasureId === parsed.erasureId ? plan.value : undefined,
+      plan: planHolds ? planValue : undefined,
     });
   }
   return [...unfinished.values()].sort((a, b) => a.begunAt.getTime() - b.begunAt.getTime());

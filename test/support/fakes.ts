@@ -67,7 +67,7 @@ export class MemoryRegistry implements AuthorRegistry {
     return new Promise((resolve) => setTimeout(() => resolve(refs), this.listDelayMs));
   }
 
-  findAuthorSecrets(authorId: string): Promise<string[]> {
+  findAuthorSecrets(authorId: string): Promise<{ names: string[]; unreadDisabled: string[] }> {
     const names = [...this.secrets].filter(([name, secret]) => {
       try {
         return (
@@ -78,14 +78,23 @@ export class MemoryRegistry implements AuthorRegistry {
         return false;
       }
     });
-    return Promise.resolve(names.map(([name]) => name).sort());
+    return Promise.resolve({ names: names.map(([name]) => name).sort(), unreadDisabled: [] });
+  }
+
+  readonly deleted = new Set<string>();
+
+  deletedSecrets(secretNames: readonly string[]): Promise<string[]> {
+    return Promise.resolve(secretNames.filter((name) => this.deleted.has(name)));
   }
 
   async deleteSecrets(secretNames: readonly string[], options: WriteOptions = {}): Promise<string[]> {
     const deleted: string[] = [];
     for (const name of secretNames) {
       await options.fence?.(options.signal);
-      if (this.secrets.delete(name)) deleted.push(name);
+      if (this.secrets.delete(name)) {
+        deleted.push(name);
+        this.deleted.add(name);
+      }
     }
     return deleted;
   }

@@ -3,7 +3,7 @@ import { createStorageServices } from '../../services';
 import type { CompletedErasure } from '../../snapshots/BlobErasureStore';
 import { readErasureLedger } from '../../snapshots/erasureLedger';
 import { CliContext, EXIT_FAILED, EXIT_OK } from '../CliContext';
-import { formatBytes, renderTable, terminalWidth } from '../format';
+import { formatBytes, renderTable, terminalWidth, wrapText } from '../format';
 import { publicKeysFor, type EvidenceOptions } from './evidence';
 import { parseAuthorOption } from './options';
 
@@ -100,13 +100,20 @@ export async function erasuresCommand(cli: CliContext, options: ErasuresOptions)
     );
   }
   for (const erasure of ledger.unfinished) {
-    cli.out(
+    say(
+      cli,
       `UNFINISHED erasure ${erasure.erasureId}, begun ${erasure.begunAt.toISOString()}${erasure.marker ? ` by ${erasure.marker.requestedBy}` : ''}: finish it with gallery-export purge --author ${erasure.plan?.authorId ?? authorId ?? "<the author's ID>"} --yes`,
     );
   }
-  for (const problem of ledger.problems) cli.out(`PROBLEM ${problem.path}: ${problem.detail}`);
-  cli.out(
+  for (const problem of ledger.problems) say(cli, `PROBLEM ${problem.path}: ${problem.detail}`);
+  say(
+    cli,
     `${records.length} erasure record(s)${ledger.unfinished.length ? `, ${ledger.unfinished.length} unfinished` : ''}; signatures ${keys ? `checked with ${keys.source}` : 'not checked (no public key: SIGNING_KEY_NAME, or --public-key)'}. Records hold the SHA-256 of the author ID, never the ID.`,
   );
   return ledger.unfinished.length > 0 || ledger.problems.length > 0 ? EXIT_FAILED : EXIT_OK;
+}
+
+/** Prose for a person: wrapped to the terminal, never cut (whole lines when not a terminal). */
+function say(cli: CliContext, text: string, hanging = '  '): void {
+  for (const line of wrapText(text, terminalWidth(cli.io.stdout, cli.io.env), '', hanging)) cli.out(line);
 }

@@ -2,7 +2,7 @@ import { shortAuthorId } from '../../contract/authorId';
 import { createStorageServices } from '../../services';
 import { listCompleteSnapshots } from '../../snapshots/snapshotListing';
 import { CliContext, EXIT_OK } from '../CliContext';
-import { formatBytes, renderTable, terminalWidth } from '../format';
+import { formatBytes, renderTable, terminalWidth, wrapText } from '../format';
 import { describeErasure } from './erasures';
 import { publicKeysFor } from './evidence';
 import { parseAuthorOption, parseDateOption } from './options';
@@ -63,7 +63,7 @@ export async function listCommand(cli: CliContext, options: ListOptions): Promis
     );
     return EXIT_OK;
   }
-  for (const erasure of erased) cli.out(`Erased: ${describeErasure(erasure)}`);
+  for (const erasure of erased) say(cli, `Erased: ${describeErasure(erasure)}`);
   if (snapshots.length === 0) {
     cli.err(
       erased.length > 0
@@ -106,4 +106,9 @@ export async function listCommand(cli: CliContext, options: ListOptions): Promis
     `${snapshots.length} complete snapshot(s)${archived > 0 ? `, ${archived} with its manifest in the Archive tier (rehydrate it to read or verify it)` : ''}${damaged > 0 ? `, ${damaged} whose manifest is not valid (gallery-export verify names what is wrong)` : ''}`,
   );
   return EXIT_OK;
+}
+
+/** Prose for a person: wrapped to the terminal, never cut (whole lines when not a terminal). */
+function say(cli: CliContext, text: string, hanging = '  '): void {
+  for (const line of wrapText(text, terminalWidth(cli.io.stdout, cli.io.env), '', hanging)) cli.out(line);
 }

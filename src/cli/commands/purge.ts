@@ -4,7 +4,7 @@ import { previewPurge, purgeAuthor, type PurgePreview, type PurgeServices } from
 import { createSigner, createStorageServices } from '../../services';
 import { GENERATOR } from '../../version';
 import { CliContext, EXIT_FAILED, EXIT_OK, usageError } from '../CliContext';
-import { formatBytes } from '../format';
+import { formatBytes, terminalWidth, wrapText } from '../format';
 import { describeErasure, describeErasures } from './erasures';
 import { publicKeysFor } from './evidence';
 import { parseAuthorOption } from './options';
@@ -72,12 +72,13 @@ export async function purgeCommand(cli: CliContext, options: PurgeOptions): Prom
       );
       return EXIT_OK;
     }
-    cli.out(
+    say(
+      cli,
       `Nothing to erase: author ${authorId} has no snapshot, ${keepRegistration ? 'and no erasure was left unfinished' : 'no registration and no unfinished erasure'}.`,
     );
     if (records.length > 0) {
       cli.out(`It was erased before:`);
-      for (const line of describeErasures(records)) cli.out(`  ${line}`);
+      for (const line of describeErasures(records)) say(cli, `  ${line}`, '    ');
     }
     return EXIT_OK;
   }
@@ -93,46 +94,63 @@ export async function purgeCommand(cli: CliContext, options: PurgeOptions): Prom
     return EXIT_OK;
   }
   const { deleted, registration } = result.record;
-  if (result.resumed) cli.out(`Finished erasure ${result.record.erasureId}, which an earlier purge began.`);
-  cli.out(
+  if (result.resumed) {
+    say(
+      cli,
+      `Finished erasure ${result.record.erasureId}, which an earlier purge began on ${result.record.requestedAt}: its record keeps that request's requester (${result.record.requestedBy})${result.record.registration?.kept ? '' : ' and ends the registration'}.`,
+    );
+  }
+  say(
+    cli,
     `Erased ${deleted.snapshots} snapshot(s) of author ${authorId} (${deleted.blobs} blobs, ${formatBytes(deleted.bytes)}).`,
   );
   if (registration && !registration.kept) {
-    cli.out(
+    say(
+      cli,
       registration.secretsRemoved.length > 0
         ? `Deleted its Key Vault secret(s) ${registration.secretsRemoved.join(', ')}: soft-deleted, recoverable in the vault for its retention period.`
         : 'No Key Vault secret named the author.',
     );
   }
-  cli.out(`Erasure record: ${result.path}${result.signed ? ' (signed)' : ''}`);
-  cli.out(`Show it to the data owner with: gallery-export erasures --author ${authorId}`);
+  say(cli, `Erasure record: ${result.path}${result.signed ? ' (signed)' : ''}`);
+  say(cli, `Show it to the data owner with: gallery-export erasures --author ${authorId}`);
   return EXIT_OK;
 }
 
 function printPreview(cli: CliContext, preview: PurgePreview, keepRegistration: boolean): void {
   const { authorId } = preview;
   if (preview.unfinished) {
-    cli.out(
+    say(
+      cli,
       `An erasure of author ${authorId} began on ${preview.unfinished.requestedAt} (erasure ${preview.unfinished.erasureId}, requested by ${preview.unfinished.requestedBy}) and did not finish: purge --yes finishes it.`,
     );
   }
   if (preview.nothingToErase) {
-    cli.out(
+    say(
+      cli,
       `Nothing to erase: author ${authorId} has no snapshot${keepRegistration ? '' : ' and no registration'}.`,
     );
   } else {
-    cli.out(`purge --yes would erase, for author ${authorId}:`);
-    cli.out(
+    say(cli, `purge --yes would erase, for author ${authorId}:`);
+    say(
+      cli,
       `  ${preview.runIds.length} snapshot(s): ${preview.files.length} files, ${formatBytes(preview.bytes)} (every version)`,
     );
     if (!keepRegistration) {
-      cli.out(
+      say(
+        cli,
         preview.secrets.length > 0
           ? `  its registration: the Key Vault secret(s) ${preview.secrets.join(', ')}`
-          : '  no Key Vault secret names the author',
+          : '  no enabled Key Vault secret names the author',
       );
+      if (preview.unreadDisabled.length > 0) {
+        say(
+          cli,
+          `  and any of the disabled secret(s) ${preview.unreadDisabled.join(', ')} that names the author (a preview does not read a disabled secret: that means enabling it; purge --yes reads each and deletes it if it does)`,
+        );
+      }
     }
-    cli.out('  and write a signed erasure record of it (when SIGNING_KEY_NAME is set).');
+    say(cli, '  and write a signed erasure record of it (when SIGNING_KEY_NAME is set).');
   }
   cli.err('Nothing was erased: add --yes to erase.');
 }
@@ -146,3 +164,8 @@ function safeUserName(): string {
 }
 
 export { describeErasure };
+
+/** Prose for a person: wrapped to the terminal, never cut (whole lines when not a terminal). */
+function say(cli: CliContext, text: string, hanging = '  '): void {
+  for (const line of wrapText(text, terminalWidth(cli.io.stdout, cli.io.env), '', hanging)) cli.out(line);
+}
