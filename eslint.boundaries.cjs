@@ -105,7 +105,16 @@ const boundaries = [
     'services',
     'version',
   ]),
-  ...arrows('functions', ['contract', 'export', 'snapshots', 'telemetry', 'config', 'services', 'version']),
+  ...arrows('functions', [
+    'contract',
+    'export',
+    'snapshots',
+    'report',
+    'telemetry',
+    'config',
+    'services',
+    'version',
+  ]),
 ];
 
 module.exports = { boundaries };

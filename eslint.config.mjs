@@ -14,7 +14,7 @@ export default tseslint.config(
       'bin/**',
       '**/*.js',
       '*.cjs',
-      '*.mjs',
+      '**/*.mjs',
       '.tools/**',
       'gallery-export-demo/**',
     ],

@@ -27,7 +27,7 @@ export interface BenchOptions {
   catalog: BenchCatalogShape;
   repetitions: number;
   throughput: { authors: number; entities: number; latencyMs: number; concurrency: number; pageSize: number };
-  large: { entities: number; verify: boolean };
+  large: { entities: number; verify: boolean; bundle: boolean };
   scale: { fleets: readonly [number, number]; entities: number; latencyMs: number; repetitions: number };
   fanOut: { concurrency: number; timeoutMs: number };
   startup: { processes: number };
@@ -80,7 +80,9 @@ export const USAGE = `Usage: node dist/bench/throughput.js [options]   (npm run 
   --signing               also measure this build with SIGNING_KEY_NAME set (a key in the fleet vault)
   --cpu-prof <dir>        write a CPU profile (node --cpu-prof) of every throughput run under <dir>
   --latency <ms>          the throughput catalog's latency (default 100; 0 shows the product's CPU alone)
-  --verify                also run \`gallery-export verify\` on the large author's snapshot`;
+  --verify                also run \`gallery-export verify\` on the large author's snapshot
+  --bundle                also download the large author's bundle through GET /api/authors/{id}/bundle
+                          (the real handler, in a process of its own): its peak RSS, wall and zip size`;
 
 export function parseBenchOptions(argv: readonly string[]): BenchOptions {
   const value = (name: string): string | undefined => {
@@ -152,7 +154,11 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
       concurrency: 16,
       pageSize: 100,
     },
-    large: { entities: number('large-entities', sizes.large), verify: argv.includes('--verify') },
+    large: {
+      entities: number('large-entities', sizes.large),
+      verify: argv.includes('--verify'),
+      bundle: argv.includes('--bundle'),
+    },
     scale: {
       fleets: [fleets[0], fleets[1]],
       entities: 4,

@@ -163,6 +163,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     exportMode: readExportMode(reader),
     signingKeyName: readSigningKeyName(reader),
     snapshotRetentionDays: reader.integer('SNAPSHOT_RETENTION_DAYS', 1, 36_500),
+    // Set by App Service, never by hand: only then is x-ms-client-principal App Service's own.
+    builtInAuthentication: (reader.raw('WEBSITE_AUTH_ENABLED') ?? '').trim().toLowerCase() === 'true',
   };
   config.authorConcurrency =
     reader.raw('AUTHOR_CONCURRENCY') === undefined

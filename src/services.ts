@@ -8,11 +8,14 @@ import { EntitySpool } from './export/EntitySpool';
 import { prepareSpoolFolder } from './export/spoolFolder';
 import type { DocumentSigner, ExportServices, Logger } from './export/ports';
 import { BlobRunLock } from './snapshots/BlobRunLock';
+import { BlobDsarStore } from './snapshots/BlobDsarStore';
 import { BlobErasureStore } from './snapshots/BlobErasureStore';
 import { BlobRunStore } from './snapshots/BlobRunStore';
 import { BlobSnapshotStore } from './snapshots/BlobSnapshotStore';
 import { createStorageClients } from './snapshots/storageClients';
+import { StorageErasureQueue } from './snapshots/StorageWorkQueue';
 import { storageError } from './snapshots/storageErrors';
+import type { PublicKeyResolver } from './snapshots/verifyTypes';
 import { recordCatalogRetry } from './telemetry/instruments';
 import { traceCatalogAttempt } from './telemetry/tracing';
 import { GENERATOR } from './version';
@@ -20,6 +23,12 @@ import { GENERATOR } from './version';
 export interface AppServices extends ExportServices {
   config: Config;
   container: ContainerClient;
+  /** Erasures requested over HTTP and the audit trail of data-subject requests. */
+  requests: BlobDsarStore;
+  /** Requested erasures go on the fan-out queue, told apart by their kind. */
+  erasureQueue: StorageErasureQueue;
+  /** The archive's public keys (SIGNING_KEY_NAME in KEY_VAULT_URL), when a signing key is set. */
+  publicKeys: PublicKeyResolver | undefined;
   queue: QueueClient;
   poisonQueue: QueueClient;
   registry: KeyVaultAuthorRegistry;
@@ -36,6 +45,7 @@ export interface CreateServicesOptions {
 
 export interface StorageServices {
   container: ContainerClient;
+  requests: BlobDsarStore;
   runs: BlobRunStore;
   lock: BlobRunLock;
   snapshots: BlobSnapshotStore;
@@ -46,14 +56,16 @@ export interface StorageServices {
 export function createStorageServices(
   config: Config,
   blobService = createStorageClients(config.storage).blobService,
+  keys?: PublicKeyResolver,
 ): StorageServices {
   const container = blobService.getContainerClient(config.container);
   return {
     container,
+    requests: new BlobDsarStore(container),
     runs: new BlobRunStore(container),
     lock: new BlobRunLock(container, config.runLockSeconds),
     snapshots: new BlobSnapshotStore(container),
-    erasures: new BlobErasureStore(container),
+    erasures: new BlobErasureStore(container, keys),
   };
 }
 
@@ -64,7 +76,8 @@ export function createStorageServices(
 export function createServices(config: Config, options: CreateServicesOptions): AppServices {
   const spoolDir = prepareSpoolFolder(config.spoolDir);
   const { blobService, queueService } = createStorageClients(config.storage);
-  const storage = createStorageServices(config, blobService);
+  const publicKeys = createPublicKeys(config);
+  const storage = createStorageServices(config, blobService, publicKeys);
   const { container } = storage;
   const queue = queueService.getQueueClient(config.queue);
   const poisonQueue = queueService.getQueueClient(`${config.queue}-poison`);
@@ -92,6 +105,8 @@ export function createServices(config: Config, options: CreateServicesOptions): 
     registry,
     catalog,
     ...storage,
+    erasureQueue: new StorageErasureQueue(queue),
+    publicKeys,
     signer,
     createSpool: () => new EntitySpool({ directory: spoolDir }),
     logger: options.logger,
@@ -142,6 +157,26 @@ export function createSigner(config: Config): LazyKeyVaultSigner | undefined {
   const load = (): Promise<KeyVaultSigner> =>
     (loaded ??= import('./signing/KeyVaultSigner').then(({ KeyVaultSigner }) => new KeyVaultSigner(options)));
   return { load, sign: async (bytes, signed, signal) => (await load()).sign(bytes, signed, signal) };
+}
+
+/**
+ * The archive's public keys in the vault, for checking signatures (erasure records, bundles): loaded on
+ * first use, as signing is, so that a cold start does not pay for the Key Vault SDK.
+ */
+export function createPublicKeys(config: Config): PublicKeyResolver | undefined {
+  if (!config.signingKeyName || !config.keyVaultUrl) return undefined;
+  const options = {
+    vaultUrl: config.keyVaultUrl,
+    keyName: config.signingKeyName,
+    managedIdentityClientId: config.storage.kind === 'identity' ? config.storage.clientId : undefined,
+  };
+  let loaded: Promise<PublicKeyResolver> | undefined;
+  const load = (): Promise<PublicKeyResolver> =>
+    (loaded ??= import('./signing/publicKeys').then(({ VaultPublicKeys }) => new VaultPublicKeys(options)));
+  return {
+    source: `the archive's key ${config.signingKeyName} in ${new URL(config.keyVaultUrl).host}`,
+    keyFor: async (keyId, signal) => (await load()).keyFor(keyId, signal),
+  };
 }
 
 export interface LazyKeyVaultSigner extends DocumentSigner {

@@ -1,6 +1,6 @@
 import { startAzurite } from '../../dev/azurite';
 import type { BenchOptions } from '../benchOptions';
-import { productCommand, runMeasured, userEnvironment } from '../measuredProcess';
+import { benchScriptCommand, productCommand, runMeasured, userEnvironment } from '../measuredProcess';
 import {
   fleetAuthorIds,
   MIB,
@@ -26,6 +26,8 @@ import {
  */
 export interface LargeAuthorRun extends ProductRun {
   verify?: { exitCode: number | null; wallS: number; peakRssMiB: number };
+  /** GET /api/authors/{id}/bundle of the snapshot, through the handler, in a process of its own. */
+  bundle?: { exitCode: number | null; wallS: number; peakRssMiB: number; zipMiB: number };
 }
 
 export interface LargeAuthorResults {
@@ -35,7 +37,7 @@ export interface LargeAuthorResults {
 }
 
 export async function largeAuthorPart(options: BenchOptions): Promise<LargeAuthorResults> {
-  const { entities, verify } = options.large;
+  const { entities, verify, bundle } = options.large;
   const authorIds = fleetAuthorIds('large', 1);
   say(`large author: ${entities} entities, latency 0 (generating them in the simulator)...`);
   const azurite = await startAzurite({ extentMemoryLimitMb: 4096 });
@@ -58,6 +60,9 @@ export async function largeAuthorPart(options: BenchOptions): Promise<LargeAutho
       const run: LargeAuthorRun = await measureProductRun(product, options.launcher, simulator, endpoints, 1);
       say(`    ${describeRun(run)}`);
       if (verify) run.verify = await verifyLarge(options, product, endpoints);
+      if (bundle && product.label === options.products.at(-1)?.label) {
+        run.bundle = await bundleLarge(product, endpoints, authorIds[0]!);
+      }
       runs.push(run);
     }
     return { entities, launcher: options.launcher, runs };
@@ -83,5 +88,30 @@ async function verifyLarge(
     peakRssMiB: round((verified.meter?.maxRssBytes ?? NaN) / MIB, 1),
   };
   say(`    verify: exit ${String(result.exitCode)}, ${result.wallS} s, peak RSS ${result.peakRssMiB} MiB`);
+  return result;
+}
+
+/**
+ * Exports again into a kept container, then downloads the author's bundle through the HTTP handler in a
+ * process of its own: its peak RSS against a Functions instance's memory (Flex: 2,048 or 4,096 MB).
+ */
+async function bundleLarge(
+  product: BenchOptions['products'][number],
+  endpoints: Endpoints,
+  authorId: string,
+): Promise<NonNullable<LargeAuthorRun['bundle']>> {
+  const env = userEnvironment(contractSettings(endpoints, uniqueName('bundle'), product.settings));
+  await runMeasured(productCommand(product, 'node', ['run']), env);
+  const measured = await runMeasured(benchScriptCommand('bundleChild', [authorId]), env);
+  const zipBytes = (JSON.parse(measured.stdout || '{}') as { zipBytes?: number }).zipBytes ?? NaN;
+  const result = {
+    exitCode: measured.code,
+    wallS: round(measured.wallMs / 1000, 2),
+    peakRssMiB: round((measured.meter?.maxRssBytes ?? NaN) / MIB, 1),
+    zipMiB: round(zipBytes / MIB, 1),
+  };
+  say(
+    `    bundle over HTTP: exit ${String(result.exitCode)}, ${result.wallS} s, peak RSS ${result.peakRssMiB} MiB, zip ${result.zipMiB} MiB`,
+  );
   return result;
 }

@@ -3,6 +3,7 @@ import { isGalleryExportError, toGalleryExportError } from '../contract/errors';
 import { startTelemetry } from '../telemetry/startTelemetry';
 import { GENERATOR } from '../version';
 import { CliContext, EXIT_FAILED, EXIT_USAGE, type CliIo } from './CliContext';
+import type { AuditOptions } from './commands/audit';
 import type { ErasuresOptions } from './commands/erasures';
 import type { GetOptions } from './commands/get';
 import type { ListOptions } from './commands/list';
@@ -152,6 +153,15 @@ export function buildProgram(
       action<ErasuresOptions>(async (options) =>
         (await import('./commands/erasures')).erasuresCommand(cli, options),
       ),
+    );
+
+  program
+    .command('audit')
+    .description('the data-subject requests made over HTTP: who asked what, when, and what they got')
+    .option('--since <date>', 'requests on or after this day (YYYY-MM-DD, UTC)')
+    .option('--json', 'print JSON')
+    .action(
+      action<AuditOptions>(async (options) => (await import('./commands/audit')).auditCommand(cli, options)),
     );
 
   program

@@ -191,3 +191,25 @@ export function parseSnapshotPath(path: string): (SnapshotLocation & { file: str
   if (!isRunId(runId) || runDatePath(runId) !== path.split('/').slice(2, 5).join('/')) return undefined;
   return { authorId, runId, file, prefix: snapshotPrefix(authorId, runId) };
 }
+
+/** Audit entries of data-subject requests over HTTP, one create-once blob each, by the day they came. */
+export const AUDIT_ROOT = 'audit/';
+
+export function auditEntryPath(id: string): string {
+  return `${AUDIT_ROOT}${runDatePath(id)}/${id}.json`;
+}
+
+/** Erasures requested over HTTP: the request (before its queue message), then its events. */
+export const ERASURE_REQUESTS_ROOT = 'erasure-requests/';
+
+export function erasureRequestPath(erasureId: string): string {
+  return `${ERASURE_REQUESTS_ROOT}${erasureId}.json`;
+}
+
+export function erasureRequestEventsPrefix(erasureId: string): string {
+  return `${ERASURE_REQUESTS_ROOT}${erasureId}/`;
+}
+
+export function erasureRequestEventPath(erasureId: string, at: Date, kind: string): string {
+  return `${erasureRequestEventsPrefix(erasureId)}${at.toISOString().replace(/[-:.]/g, '')}-${kind}.json`;
+}

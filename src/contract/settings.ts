@@ -39,4 +39,9 @@ export interface Config {
   signingKeyName: string | undefined;
   /** How long the lifecycle rule keeps snapshots: verify explains chain links older than this. */
   snapshotRetentionDays: number;
+  /**
+   * WEBSITE_AUTH_ENABLED: App Service built-in authentication is on, so the principal it injects
+   * (x-ms-client-principal) can be trusted. The data-subject routes refuse everything without it.
+   */
+  builtInAuthentication: boolean;
 }

@@ -1,4 +1,5 @@
 import { normalizeAuthorId } from '../contract/authorId';
+import { schemaProblems } from '../contract/schemas';
 
 /** Largest accepted body of `POST /api/exports`: 1,000 author IDs fit with room to spare. */
 export const MAX_EXPORT_REQUEST_BYTES = 96 * 1024;
@@ -44,5 +45,9 @@ export function parseExportRequest(body: string): ExportRequest {
     if (!authorId) return { problem: `authors[${index}] is not an author ID (64 hexadecimal characters)` };
     authorIds.push(authorId);
   }
+  // The checks above say what is wrong in words; the schema (also what /api/openapi.json publishes) has
+  // the last word.
+  const problems = schemaProblems('export-request', parsed);
+  if (problems.length > 0) return { problem: `the body does not match its schema: ${problems.join('; ')}` };
   return { authorIds: [...new Set(authorIds)] };
 }

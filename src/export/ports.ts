@@ -11,7 +11,8 @@ import type {
   SignatureDocument,
 } from '../contract/formats';
 import type { SnapshotFileName } from '../contract/layout';
-import type { AuthorWorkItem, NotQueued } from '../contract/workItem';
+import type { ErasureRequestEvent, ErasureRequestRecord } from '../contract/dsar';
+import type { AuthorWorkItem, ErasureWorkItem, NotQueued } from '../contract/workItem';
 
 /**
  * The export core's ports: what it needs from the outside, in the contract's types. The adapters
@@ -277,6 +278,29 @@ export interface ErasureStore {
    * calls it once per run, before the run's record. Returns how many it brought.
    */
   adoptLegacyMarkers(signal?: AbortSignal): Promise<number>;
+  /** One erasure record by its ID, with what its signature says; undefined when there is none. */
+  record(
+    erasureId: string,
+    options?: { signal?: AbortSignal | undefined },
+  ): Promise<{ path: string; record: ErasureRecord; signature: string } | undefined>;
+  /** The author's erasure records, oldest first. */
+  completed(
+    authorId: string,
+    options?: { signal?: AbortSignal | undefined },
+  ): Promise<Array<{ path: string; record: ErasureRecord; signature: string }>>;
+}
+
+/** Erasures requested over HTTP: the request, stored before its queue message, and what became of it. */
+export interface ErasureRequestStore {
+  createRequest(request: ErasureRequestRecord, signal?: AbortSignal): Promise<void>;
+  readRequest(erasureId: string, signal?: AbortSignal): Promise<ErasureRequestRecord | undefined>;
+  addEvent(erasureId: string, event: ErasureRequestEvent, signal?: AbortSignal): Promise<void>;
+  events(erasureId: string, signal?: AbortSignal): Promise<ErasureRequestEvent[]>;
+}
+
+/** Where requested erasures are queued (the fan-out queue, told apart by the message's kind). */
+export interface ErasureQueue {
+  send(item: ErasureWorkItem, options?: { delaySeconds?: number; signal?: AbortSignal }): Promise<void>;
 }
 
 /** Signs documents with a key that never leaves Key Vault. */

@@ -20,6 +20,8 @@ export interface PurgeRequest {
   requestedBy: string;
   /** Keep the author's Key Vault secrets: the next run then exports the author again. @default false */
   keepRegistration?: boolean;
+  /** The ID a new erasure takes (an erasure request's); one begun earlier keeps its own. @default a new one */
+  erasureId?: string | undefined;
   signal?: AbortSignal | undefined;
 }
 
@@ -140,7 +142,7 @@ export async function purgeAuthor(services: PurgeServices, request: PurgeRequest
     }
     const now = services.now();
     const begun: BegunErasure = preview.unfinished ?? {
-      erasureId: newRunId(now),
+      erasureId: request.erasureId ?? newRunId(now),
       requestedAt: now.toISOString(),
       requestedBy: request.requestedBy,
     };

@@ -1,7 +1,11 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { handlePoisonedWorkItem, handleWorkItem } from '../export/fanOut';
-import { parseWorkItem } from '../contract/workItem';
+import { parseQueueMessage, type ErasureWorkItem } from '../contract/workItem';
+import { failRequestedErasure, runRequestedErasure } from '../export/erasureRequests';
 import { servicesFor } from './runtime';
+
+/** host.json `extensions.queues.maxDequeueCount`: the delivery after which the host gives up. */
+const MAX_DEQUEUE_COUNT = 5;
 
 /**
  * One author of a fan-out run. A transient failure is thrown so the host delivers the message again
@@ -9,13 +13,17 @@ import { servicesFor } from './runtime';
  * the poison queue, where exportAuthorPoison records the failure.
  */
 export async function exportAuthorQueue(queueEntry: unknown, context: InvocationContext): Promise<void> {
-  const item = parseWorkItem(queueEntry);
+  const item = parseQueueMessage(queueEntry);
   if (typeof item === 'string') {
     context.error(`Dropped a malformed work item: ${item}`);
     return;
   }
   const services = servicesFor(context);
   const dequeueCount = Number(context.triggerMetadata?.dequeueCount ?? 1);
+  if ('kind' in item) {
+    await runErasureMessage(services, item, context, dequeueCount);
+    return;
+  }
   const result = await handleWorkItem(services, item, {
     signal: AbortSignal.timeout(services.config.authorTimeoutMs),
     dequeueCount,
@@ -34,15 +42,50 @@ export async function exportAuthorQueue(queueEntry: unknown, context: Invocation
 
 /** A work item every delivery failed: record the author as failed so the run can finish. */
 export async function exportAuthorPoison(queueEntry: unknown, context: InvocationContext): Promise<void> {
-  const item = parseWorkItem(queueEntry);
+  const item = parseQueueMessage(queueEntry);
   if (typeof item === 'string') {
     context.error(`Dropped a malformed poison work item: ${item}`);
     return;
   }
   const services = servicesFor(context);
+  if ('kind' in item) {
+    await failRequestedErasure(services, item);
+    context.error(`The erasure ${item.erasureId} failed after every delivery`);
+    return;
+  }
   const finalised = await handlePoisonedWorkItem(services, item);
   context.error(`Author ${item.secretName} in run ${item.runId} failed after every delivery`);
   if (finalised) context.log(`Run ${item.runId} finished: ${finalised.status}`);
+}
+
+/**
+ * An erasure requested over HTTP, run as `purge --yes` runs it. A transient failure is thrown, for the
+ * host to deliver it again; the last delivery (host.json maxDequeueCount) records the failure itself.
+ */
+async function runErasureMessage(
+  services: ReturnType<typeof servicesFor>,
+  item: ErasureWorkItem,
+  context: InvocationContext,
+  dequeueCount: number,
+): Promise<void> {
+  const attempt = await runRequestedErasure(services, item, {
+    signal: AbortSignal.timeout(services.config.authorTimeoutMs),
+    finalDelivery: dequeueCount >= MAX_DEQUEUE_COUNT,
+  });
+  if (attempt.state === 'retry') {
+    throw new Error(
+      `Erasure ${item.erasureId} failed (delivery ${dequeueCount}), will be retried: ${attempt.error.code}: ${attempt.error.message}`,
+    );
+  }
+  const said =
+    attempt.state === 'complete'
+      ? `complete (record ${attempt.recordErasureId})`
+      : attempt.state === 'waiting'
+        ? 'waiting for an export run to finish'
+        : attempt.state === 'failed'
+          ? `failed: ${attempt.error.code}: ${attempt.error.message}`
+          : `dropped: ${attempt.reason}`;
+  context.log(`Erasure ${item.erasureId}: ${said}`);
 }
 
 app.storageQueue('exportAuthorQueue', {

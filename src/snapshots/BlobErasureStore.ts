@@ -19,7 +19,7 @@ import {
   parseErasureMarkerPath,
 } from '../contract/layout';
 import { createBlobOnce, readBlob, type FencedWrite } from './blobDocuments';
-import { readDocument, readErasureLedger, seconds } from './erasureLedger';
+import { readDocument, readErasureLedger, readErasureRecord, seconds } from './erasureLedger';
 import { statusOf, storageError } from './storageErrors';
 import type { PublicKeyResolver } from './verifyTypes';
 
@@ -47,7 +47,19 @@ export interface CompletedErasure {
  * name the kind only, never an author: anyone who can read the account can search them.
  */
 export class BlobErasureStore {
-  constructor(private readonly container: ContainerClient) {}
+  /** `keys` check the signatures of the records `record()` reads (the vault's, when a signing key is set). */
+  constructor(
+    private readonly container: ContainerClient,
+    private readonly keys?: PublicKeyResolver | undefined,
+  ) {}
+
+  /** One erasure record by its ID, valid against its schema, with what its signature says; undefined when there is none. */
+  record(
+    erasureId: string,
+    options: { signal?: AbortSignal | undefined } = {},
+  ): Promise<CompletedErasure | undefined> {
+    return readErasureRecord(this.container, erasureId, this.keys, options.signal);
+  }
 
   /** The author's begun erasures without a record, oldest first (a later record closes earlier ones). */
   async unfinished(authorId: string, signal?: AbortSignal): Promise<BegunErasure[]> {
@@ -68,7 +80,7 @@ export class BlobErasureStore {
   ): Promise<CompletedErasure[]> {
     const ledger = await readErasureLedger(this.container, {
       authorIdSha256: authorIdDigest(authorId),
-      keys: options.keys,
+      keys: options.keys ?? this.keys,
       signal: options.signal,
     });
     return ledger.records

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { QueueClient } from '@azure/storage-queue';
 import { isGalleryExportError } from '../contract/errors';
-import type { AuthorWorkItem, NotQueued } from '../contract/workItem';
+import type { AuthorWorkItem, ErasureWorkItem, NotQueued } from '../contract/workItem';
 import { statusOf, storageError } from './storageErrors';
 
 export interface StorageWorkQueueOptions {
@@ -67,6 +67,28 @@ export class StorageWorkQueue {
   }
 }
 
+/**
+ * The erasures requested over HTTP, on the same queue as the authors of a run. `delaySeconds` keeps the
+ * message invisible for that long (an erasure that waits for an export run to finish).
+ */
+export class StorageErasureQueue {
+  constructor(private readonly queue: QueueClient) {}
+
+  async send(
+    item: ErasureWorkItem,
+    options: { delaySeconds?: number; signal?: AbortSignal } = {},
+  ): Promise<void> {
+    try {
+      await this.queue.sendMessage(encodeWorkItem(item), {
+        visibilityTimeout: options.delaySeconds,
+        abortSignal: options.signal,
+      });
+    } catch (error) {
+      throw storageError(error, 'enqueue the erasure on', `queue ${this.queue.name}`, 'STORAGE_UNAVAILABLE');
+    }
+  }
+}
+
 /** A failure the SDK retries (no answer, 500, 503): one of its tries may have landed. */
 function mayHaveLanded(error: unknown): boolean {
   if (isGalleryExportError(error, 'ABORTED')) return false;
@@ -74,6 +96,6 @@ function mayHaveLanded(error: unknown): boolean {
   return status === undefined || status === 500 || status === 503;
 }
 
-export function encodeWorkItem(item: AuthorWorkItem): string {
+export function encodeWorkItem(item: AuthorWorkItem | ErasureWorkItem): string {
   return Buffer.from(JSON.stringify(item), 'utf8').toString('base64');
 }

@@ -1,9 +1,11 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import { authorIdDigest } from '../contract/authorId';
+import { GalleryExportError } from '../contract/errors';
 import type { ErasureMarker, ErasurePlan, ErasureRecord } from '../contract/formats';
 import {
   ERASURES_ROOT,
   erasurePlanPath,
+  erasureRecordPath,
   erasureSignaturePath,
   LEGACY_ERASURE_MARKERS_ROOT,
   legacyErasureMarkersPrefix,
@@ -237,4 +239,37 @@ async function listBlobs(
 /** Storage's clock counts whole seconds. */
 export function seconds(date: Date): number {
   return Math.floor(date.getTime() / 1000);
+}
+
+/** One erasure record by its ID, valid against its schema, with what its signature says; undefined when there is none. */
+export async function readErasureRecord(
+  container: ContainerClient,
+  erasureId: string,
+  keys: PublicKeyResolver | undefined,
+  signal?: AbortSignal,
+): Promise<
+  { path: string; record: ErasureRecord; signature: StoredErasureRecord['signature']['state'] } | undefined
+> {
+  const path = erasureRecordPath(erasureId);
+  const stored = await readDocument<ErasureRecord>(container, path, 'erasure', signal);
+  if ('problem' in stored) {
+    if (stored.problem === 'is gone') return undefined;
+    throw new GalleryExportError('SNAPSHOT_DAMAGED', `The erasure record ${path} ${stored.problem}`);
+  }
+  const signature = await readJsonBlob<unknown>(container, erasureSignaturePath(erasureId), signal);
+  if (signature.state === 'missing') return { path, record: stored.value, signature: 'unsigned' };
+  const verdict =
+    signature.state === 'ok'
+      ? await checkSignature(
+          signature.value,
+          { name: `${erasureId}.json`, bytes: stored.bytes },
+          keys,
+          signal,
+        )
+      : ({ ok: false } as const);
+  return {
+    path,
+    record: stored.value,
+    signature: verdict.ok ? (verdict.verified ? 'verified' : 'not-checked') : 'invalid',
+  };
 }

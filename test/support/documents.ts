@@ -17,6 +17,13 @@ export async function validateStoredDocuments(
     'erasure-marker': 0,
     'erasure-plan': 0,
     signature: 0,
+    'audit-entry': 0,
+    'erasure-request': 0,
+    'erasure-request-record': 0,
+    'erasure-request-event': 0,
+    'erasure-status': 0,
+    'export-request': 0,
+    'client-principal': 0,
   };
   const problems: string[] = [];
   for await (const blob of container.listBlobsFlat()) {
@@ -42,5 +49,8 @@ function kindOf(name: string): DocumentKind | undefined {
   if (/^(purge-progress|erasures\/begun)\/[0-9a-f]{64}\/[^/]+\.json$/.test(name)) return 'erasure-marker';
   if (/^purge-progress\/[0-9a-f]{64}\/[^/]+\/plan\.json$/.test(name)) return 'erasure-plan';
   if (/^purge-progress\/[0-9a-f]{64}\/[^/]+\/record\.json$/.test(name)) return 'erasure';
+  if (/^audit\/\d{4}\/\d{2}\/\d{2}\/[^/]+\.json$/.test(name)) return 'audit-entry';
+  if (/^erasure-requests\/[^/]+\.json$/.test(name)) return 'erasure-request-record';
+  if (/^erasure-requests\/[^/]+\/[^/]+\.json$/.test(name)) return 'erasure-request-event';
   return undefined;
 }

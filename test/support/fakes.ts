@@ -462,6 +462,30 @@ export class MemoryErasures implements ErasureStore {
     return Promise.resolve(0);
   }
 
+  record(erasureId: string): Promise<{ path: string; record: ErasureRecord; signature: string } | undefined> {
+    const stored = this.records.get(erasureId);
+    return Promise.resolve(
+      stored && {
+        path: `erasures/${erasureId}.json`,
+        record: stored.record,
+        signature: stored.signature ? 'not-checked' : 'unsigned',
+      },
+    );
+  }
+
+  completed(authorId: string): Promise<Array<{ path: string; record: ErasureRecord; signature: string }>> {
+    const digest = authorIdDigest(authorId);
+    return Promise.resolve(
+      [...this.records.values()]
+        .filter(({ record }) => record.authorIdSha256 === digest)
+        .map(({ record, signature }) => ({
+          path: `erasures/${record.erasureId}.json`,
+          record,
+          signature: signature ? 'not-checked' : 'unsigned',
+        })),
+    );
+  }
+
   /** Closed by a record of the author written after the erasure began (and before `by`, when given). */
   private closed(digest: string, begunAt: Date, by?: Date): boolean {
     return [...this.records.values()].some(
