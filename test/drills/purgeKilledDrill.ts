@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import type { ContainerClient } from '@azure/storage-blob';
 import type { RunRecord } from '../../src/contract/formats';
 import { runCli } from '../support/cliHarness';
 import { startHoldingProxy, type HeldRequest, type HoldingProxy } from '../support/holdingProxy';
 import { createWorld, waitFor, type SharedServers, type World } from '../support/world';
+import { blobsUnder } from '../support/blobs';
 
 /**
  * The purge drill (issue 25): `purge --yes` in a child process, killed with SIGKILL right after one of its
@@ -90,12 +90,6 @@ export const KILL_POINTS: KillPoint[] = [
       seen.some(erasureWrite),
   },
 ];
-
-async function blobsUnder(container: ContainerClient, prefix: string): Promise<string[]> {
-  const names: string[] = [];
-  for await (const blob of container.listBlobsFlat({ prefix })) names.push(blob.name);
-  return names;
-}
 
 /** Exports an author twice (with a second, untagged secret), kills a purge after `point`, purges again. */
 export async function killPurgeAfter(servers: SharedServers, point: KillPoint): Promise<void> {

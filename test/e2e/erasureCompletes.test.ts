@@ -1,4 +1,3 @@
-import { SecretClient } from '@azure/keyvault-secrets';
 import type { ContainerClient } from '@azure/storage-blob';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,6 +12,8 @@ import { runCli } from '../support/cliHarness';
 import { startSlowProxy, throughProxy } from '../support/slowProxy';
 import { containerFor } from '../support/storage';
 import { createWorld, useAzuriteAndVault, type World } from '../support/world';
+import { blobsUnder } from '../support/blobs';
+import { secretClient } from '../support/secrets';
 
 /**
  * Erasure always completes, and shows (issue 25): purge checks what it needs before its first delete, an
@@ -36,25 +37,11 @@ async function signedWorld(authors = 1): Promise<World> {
   return world;
 }
 
-async function blobsUnder(container: ContainerClient, prefix: string): Promise<string[]> {
-  const names: string[] = [];
-  for await (const blob of container.listBlobsFlat({ prefix })) names.push(blob.name);
-  return names;
-}
-
 function secretsOf(world: World): string[] {
   return servers.vault
     .listSecretNames()
     .filter((name) => name.startsWith(world.prefix))
     .sort();
-}
-
-function secretClient(): SecretClient {
-  return new SecretClient(
-    servers.vault.url,
-    { getToken: () => Promise.resolve({ token: 't', expiresOnTimestamp: Date.now() + 3600_000 }) },
-    { allowInsecureConnection: true, disableChallengeResourceVerification: true },
-  );
 }
 
 async function erasureRecords(container: ContainerClient): Promise<string[]> {
@@ -172,7 +159,7 @@ test('a disabled, untagged secret whose value names the author is deleted and li
   const world = await signedWorld();
   try {
     const [author] = world.authorIds as [string];
-    await secretClient().setSecret(
+    await secretClient(servers.vault.url).setSecret(
       `${world.prefix}hidden`,
       JSON.stringify({ authorId: author, accessToken: null }),
       {

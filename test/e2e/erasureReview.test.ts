@@ -1,10 +1,10 @@
-import { SecretClient } from '@azure/keyvault-secrets';
-import type { ContainerClient } from '@azure/storage-blob';
 import { authorIdDigest } from '../../src/contract/authorId';
-import { serializeDocument, type ErasureRecord, type RunRecord } from '../../src/contract/formats';
+import type { ErasureRecord, RunRecord } from '../../src/contract/formats';
 import { BlobErasureStore } from '../../src/snapshots/BlobErasureStore';
 import { runCli } from '../support/cliHarness';
 import { createWorld, useAzuriteAndVault, worldAuthorId, type World } from '../support/world';
+import { putDocument } from '../support/blobs';
+import { secretClient } from '../support/secrets';
 
 /**
  * The review of issue 25's change: a purge never leaves a secret able to export, never deletes or signs
@@ -26,19 +26,6 @@ async function signedWorld(authors = 1): Promise<World> {
   return world;
 }
 
-function secretClient(): SecretClient {
-  return new SecretClient(
-    servers.vault.url,
-    { getToken: () => Promise.resolve({ token: 't', expiresOnTimestamp: Date.now() + 3600_000 }) },
-    { allowInsecureConnection: true, disableChallengeResourceVerification: true },
-  );
-}
-
-async function put(container: ContainerClient, path: string, document: unknown): Promise<void> {
-  const body = serializeDocument(document);
-  await container.getBlockBlobClient(path).upload(body, body.length);
-}
-
 function marker(erasureId: string, authorId: string): unknown {
   return {
     schemaVersion: 1,
@@ -53,7 +40,7 @@ test('purge without --yes changes nothing in the vault: a disabled secret stays 
   const world = await signedWorld();
   try {
     const [author] = world.authorIds as [string];
-    await secretClient().setSecret(
+    await secretClient(servers.vault.url).setSecret(
       `${world.prefix}hidden`,
       JSON.stringify({ authorId: author, accessToken: null }),
       {
@@ -78,12 +65,12 @@ test('a plan planted in storage makes purge delete only the secrets that name th
     const [author, other] = world.authorIds as [string, string];
     servers.vault.setSecret('unrelated-app-connection-string', 'Server=x;Password=y', {});
     const erasureId = '20261201T000000Z-0a0b0c';
-    await put(
+    await putDocument(
       world.container,
       `purge-progress/${authorIdDigest(author)}/${erasureId}.json`,
       marker(erasureId, author),
     );
-    await put(world.container, `purge-progress/${authorIdDigest(author)}/${erasureId}/plan.json`, {
+    await putDocument(world.container, `purge-progress/${authorIdDigest(author)}/${erasureId}/plan.json`, {
       schemaVersion: 1,
       erasureId,
       authorId: author,
@@ -110,12 +97,12 @@ test('a record draft planted for another author is never signed', async () => {
   try {
     const [author, victim] = world.authorIds as [string, string];
     const erasureId = '20261201T000000Z-0d0e0f';
-    await put(
+    await putDocument(
       world.container,
       `purge-progress/${authorIdDigest(author)}/${erasureId}.json`,
       marker(erasureId, author),
     );
-    await put(world.container, `purge-progress/${authorIdDigest(author)}/${erasureId}/record.json`, {
+    await putDocument(world.container, `purge-progress/${authorIdDigest(author)}/${erasureId}/record.json`, {
       schemaVersion: 1,
       erasureId,
       authorIdSha256: authorIdDigest(victim),
@@ -143,17 +130,17 @@ test('an unfinished legacy erasure that a later complete one closed does not blo
   try {
     const [author] = world.authorIds as [string];
     const digest = authorIdDigest(author);
-    await put(
+    await putDocument(
       world.container,
       `erasures/begun/${digest}/20261101T020000Z-0a0b0f.json`,
       marker('20261101T020000Z-0a0b0f', author),
     );
-    await put(
+    await putDocument(
       world.container,
       `erasures/begun/${digest}/20261101T030000Z-0a0b10.json`,
       marker('20261101T030000Z-0a0b10', author),
     );
-    await put(world.container, 'erasures/20261101T030000Z-0a0b10.json', {
+    await putDocument(world.container, 'erasures/20261101T030000Z-0a0b10.json', {
       schemaVersion: 1,
       erasureId: '20261101T030000Z-0a0b10',
       authorIdSha256: digest,
@@ -211,12 +198,12 @@ test('a plan naming another author than its folder never turns into "purge that 
     const [author] = world.authorIds as [string];
     const stranger = worldAuthorId(99, 'stranger');
     const erasureId = '20261201T000000Z-0c0c0c';
-    await put(
+    await putDocument(
       world.container,
       `purge-progress/${authorIdDigest(author)}/${erasureId}.json`,
       marker(erasureId, author),
     );
-    await put(world.container, `purge-progress/${authorIdDigest(author)}/${erasureId}/plan.json`, {
+    await putDocument(world.container, `purge-progress/${authorIdDigest(author)}/${erasureId}/plan.json`, {
       schemaVersion: 1,
       erasureId,
       authorId: stranger,

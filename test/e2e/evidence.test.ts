@@ -1,5 +1,5 @@
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
-import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ContainerClient } from '@azure/storage-blob';
@@ -16,6 +16,7 @@ import { runInProcess } from '../../src/export/runInProcess';
 import { createServices } from '../../src/services';
 import { runCli } from '../support/cliHarness';
 import { containerFor, uniqueName } from '../support/storage';
+import { blob, exists, put } from '../support/blobs';
 
 /**
  * Evidence an auditor can rely on (issue 24): verify never cries wolf on a sound archive (selections, vault
@@ -94,21 +95,6 @@ function problemsOf(json: VerifyJson): Array<{ path: string; kind: string; detai
 
 function snapshotOf(record: RunRecord, authorId: string): string {
   return record.authors.find((author) => author.authorId === authorId)!.snapshot!;
-}
-
-async function blob(container: ContainerClient, path: string): Promise<Buffer> {
-  return container.getBlockBlobClient(path).downloadToBuffer();
-}
-
-async function put(container: ContainerClient, path: string, body: Buffer): Promise<void> {
-  await container.getBlockBlobClient(path).upload(body, body.length);
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
 }
 
 const offline = { KEY_VAULT_URL: 'http://127.0.0.1:1', SIGNING_KEY_NAME: '' };

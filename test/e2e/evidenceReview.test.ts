@@ -1,5 +1,5 @@
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
-import { access, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { ContainerClient } from '@azure/storage-blob';
@@ -13,6 +13,7 @@ import {
 } from '../../src/contract/formats';
 import { runCli } from '../support/cliHarness';
 import { containerFor, uniqueName } from '../support/storage';
+import { blob, exists, put } from '../support/blobs';
 
 /**
  * The review of issue 24's change, attacked as an auditor would: forgeries that must not be handed out or
@@ -51,21 +52,6 @@ async function exportRun(env: Record<string, string>): Promise<RunRecord> {
 
 function snapshotOf(record: RunRecord, authorId: string): string {
   return record.authors.find((author) => author.authorId === authorId)!.snapshot!;
-}
-
-async function blob(container: ContainerClient, path: string): Promise<Buffer> {
-  return container.getBlockBlobClient(path).downloadToBuffer();
-}
-
-async function put(container: ContainerClient, path: string, body: Buffer): Promise<void> {
-  await container.getBlockBlobClient(path).upload(body, body.length);
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
 }
 
 /** entities.json rewritten, the manifest's hash fixed to match, not signed again. */

@@ -16,6 +16,7 @@ import {
 import { runCli } from '../support/cliHarness';
 import { validateStoredDocuments } from '../support/documents';
 import { containerFor, uniqueName } from '../support/storage';
+import { blob, put } from '../support/blobs';
 
 /**
  * Tamper-evident archive (issue 15): manifests and erasure records signed by a Key Vault key, a hash chain
@@ -79,14 +80,6 @@ function problemsOf(json: VerifyJson): Array<{ path: string; kind: string }> {
       kind,
     }),
   );
-}
-
-async function blob(container: ContainerClient, path: string): Promise<Buffer> {
-  return container.getBlockBlobClient(path).downloadToBuffer();
-}
-
-async function put(container: ContainerClient, path: string, body: Buffer): Promise<void> {
-  await container.getBlockBlobClient(path).upload(body, body.length);
 }
 
 const ada = DEMO_AUTHORS.find((author) => author.label === 'ada-lovelace')!;

@@ -1,4 +1,3 @@
-import { SecretClient } from '@azure/keyvault-secrets';
 import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
 import type { ContainerClient } from '@azure/storage-blob';
 import type { AuthorOutcome, ErasureRecord, RunRecord } from '../../src/contract/formats';
@@ -13,6 +12,8 @@ import { invocation, timer } from '../support/functionsHarness';
 import { drainQueue } from '../support/queueHost';
 import { readAllBlobs, uniqueName } from '../support/storage';
 import { createWorld, useAzuriteAndVault, waitFor, type World } from '../support/world';
+import { blobsUnder } from '../support/blobs';
+import { secretClient } from '../support/secrets';
 
 /**
  * Erasure stays erased, and one run at a time really holds (issue 11), driven as the Functions host
@@ -40,12 +41,6 @@ async function deploy(authors: number, env: Record<string, string> = {}): Promis
   return { ...world, queue, poison };
 }
 
-async function blobsUnder(container: ContainerClient, prefix: string): Promise<string[]> {
-  const names: string[] = [];
-  for await (const blob of container.listBlobsFlat({ prefix })) names.push(blob.name);
-  return names;
-}
-
 async function runRecords(container: ContainerClient): Promise<RunRecord[]> {
   const blobs = await readAllBlobs(container, 'runs/');
   return (
@@ -64,14 +59,6 @@ async function timerRun(world: Deployment): Promise<void> {
 
 function breakEveryLease(container: ContainerClient): Promise<unknown> {
   return container.getBlobLeaseClient().breakLease(0);
-}
-
-function secretClient(): SecretClient {
-  return new SecretClient(
-    servers.vault.url,
-    { getToken: () => Promise.resolve({ token: 't', expiresOnTimestamp: Date.now() + 3600_000 }) },
-    { allowInsecureConnection: true, disableChallengeResourceVerification: true },
-  );
 }
 
 test('a purge between the timer and the deliveries stays erased: after the purge, the deliveries and the next timer run', async () => {
@@ -218,12 +205,14 @@ test('purge ends the registration: every secret naming the author is deleted and
       secretsRemoved: [`${world.prefix}a0`, `${world.prefix}again`],
     });
     const remaining: string[] = [];
-    for await (const properties of secretClient().listPropertiesOfSecrets()) {
+    for await (const properties of secretClient(servers.vault.url).listPropertiesOfSecrets()) {
       if (properties.name.startsWith(world.prefix)) remaining.push(properties.name);
     }
     expect(remaining).toEqual([`${world.prefix}a1`]);
     // Soft-deleted, so recoverable for the vault's retention.
-    await expect(secretClient().getDeletedSecret(`${world.prefix}a0`)).resolves.toBeDefined();
+    await expect(
+      secretClient(servers.vault.url).getDeletedSecret(`${world.prefix}a0`),
+    ).resolves.toBeDefined();
     const next = await runCli(['run', '--json'], world.env);
     expect((JSON.parse(next.stdout) as RunRecord).authors.map((a) => a.authorId)).toEqual([other]);
   } finally {

@@ -1,20 +1,14 @@
-import type { ContainerClient } from '@azure/storage-blob';
 import { BlobRunLock } from '../../src/snapshots/BlobRunLock';
 import { runCli } from '../support/cliHarness';
 import { startSlowProxy, throughProxy } from '../support/slowProxy';
 import { createWorld, useAzuriteAndVault, waitFor } from '../support/world';
+import { blobsUnder } from '../support/blobs';
 
 /**
  * A purge keeps the run lock however long it takes (issue 11): with 15 s leases, a purge of 40 s is never
  * overtaken. In a file of its own because it takes 40 s by design: jest runs it beside the other suites.
  */
 const servers = useAzuriteAndVault();
-
-async function blobsUnder(container: ContainerClient, prefix: string): Promise<string[]> {
-  const names: string[] = [];
-  for await (const blob of container.listBlobsFlat({ prefix })) names.push(blob.name);
-  return names;
-}
 
 test('a purge that takes 40 s with RUN_LOCK_SECONDS=15 holds the lock all along', async () => {
   const world = await createWorld(servers, 1, { env: { RUN_LOCK_SECONDS: '15' } });
