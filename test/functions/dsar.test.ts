@@ -1,10 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash, createPublicKey, verify } from 'node:crypto';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
-import { HttpRequest, type HttpResponseInit } from '@azure/functions';
-import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
-import { fromBuffer, type Entry } from 'yauzl';
 import {
   serializeDocument,
   type Manifest,
@@ -14,13 +10,14 @@ import {
 import { downloadBundle, getErasure, listErasures, postErasure } from '../../src/functions/dsarApi';
 import { exportAuthorPoison, exportAuthorQueue } from '../../src/functions/exportAuthorQueue';
 import { useEnvironment } from '../../src/functions/runtime';
-import { readAllBlobs, uniqueName } from '../support/storage';
+import { readAllBlobs } from '../support/storage';
 import { runCli } from '../support/cliHarness';
 import { validateStoredDocuments } from '../support/documents';
 import { invocation } from '../support/functionsHarness';
 import { startHoldingProxy } from '../support/holdingProxy';
 import { drainQueue } from '../support/queueHost';
-import { createWorld, useAzuriteAndVault, waitFor, type World } from '../support/world';
+import { useAzuriteAndVault, waitFor } from '../support/world';
+import { audits, deployDsar, get, post, principal, readZip, type Deployment } from '../support/dsarHarness';
 
 /**
  * Data-subject requests over HTTP (issue 29), through the real handlers as the host calls them: a proven
@@ -37,100 +34,8 @@ afterAll(async () => {
   await useEnvironment(undefined);
 });
 
-interface Deployment extends World {
-  queue: QueueClient;
-  poison: QueueClient;
-}
-
-async function deploy(authors: number, env: Record<string, string> = {}): Promise<Deployment> {
-  const world = await createWorld(servers, authors, { uniqueAuthorIds: true });
-  const queueName = uniqueName('dsar');
-  world.env = {
-    ...world.env,
-    EXPORT_QUEUE: queueName,
-    SIGNING_KEY_NAME: SIGNING_KEY,
-    WEBSITE_AUTH_ENABLED: 'True',
-    ...env,
-  };
-  await useEnvironment(world.env);
-  expect((await runCli(['run'], world.env)).code).toBe(0);
-  const queues = QueueServiceClient.fromConnectionString(servers.azurite.connectionString);
-  return {
-    ...world,
-    queue: queues.getQueueClient(queueName),
-    poison: queues.getQueueClient(`${queueName}-poison`),
-  };
-}
-
-/** What App Service built-in authentication injects for a caller with these app roles. */
-function principal(roles: string[], objectId = 'a1b2c3d4-0000-4000-8000-00000000000a'): string {
-  return Buffer.from(
-    JSON.stringify({
-      auth_typ: 'aad',
-      name_typ: 'name',
-      role_typ: 'roles',
-      claims: [
-        { typ: 'http://schemas.microsoft.com/identity/claims/objectidentifier', val: objectId },
-        { typ: 'name', val: 'Privacy Office Logic App' },
-        ...roles.map((role) => ({ typ: 'roles', val: role })),
-      ],
-    }),
-  ).toString('base64');
-}
-
-function get(url: string, headers: Record<string, string> = {}): HttpRequest {
-  const parsed = new URL(url, 'https://gallery-export.example');
-  const params: Record<string, string> = {};
-  const match = /\/api\/(?:authors\/([^/]+)|erasures\/([^/?]+))/.exec(parsed.pathname);
-  if (match?.[1]) params.authorId = match[1];
-  if (match?.[2]) params.erasureId = match[2];
-  return new HttpRequest({ url: parsed.toString(), method: 'GET', headers, params });
-}
-
-function post(url: string, body: unknown, headers: Record<string, string> = {}): HttpRequest {
-  const parsed = new URL(url, 'https://gallery-export.example');
-  const authorId = /\/api\/authors\/([^/]+)\//.exec(parsed.pathname)?.[1] ?? '';
-  return new HttpRequest({
-    url: parsed.toString(),
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    params: { authorId },
-    body: { string: JSON.stringify(body) },
-  });
-}
-
-async function readZip(response: HttpResponseInit): Promise<Map<string, Buffer>> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of response.body as Readable) chunks.push(Buffer.from(chunk as Buffer));
-  const zip = await new Promise<import('yauzl').ZipFile>((resolve, reject) =>
-    fromBuffer(Buffer.concat(chunks), { lazyEntries: true }, (error, file) =>
-      error ? reject(error) : resolve(file),
-    ),
-  );
-  const files = new Map<string, Buffer>();
-  await new Promise<void>((resolve, reject) => {
-    zip.on('entry', (entry: Entry) => {
-      zip.openReadStream(entry, (error, stream) => {
-        if (error) return reject(error);
-        const parts: Buffer[] = [];
-        stream.on('data', (part: Buffer) => parts.push(part));
-        stream.on('end', () => {
-          files.set(entry.fileName, Buffer.concat(parts));
-          zip.readEntry();
-        });
-      });
-    });
-    zip.on('end', resolve);
-    zip.on('error', reject);
-    zip.readEntry();
-  });
-  return files;
-}
-
-async function audits(world: World): Promise<Array<Record<string, unknown>>> {
-  const blobs = await readAllBlobs(world.container, 'audit/');
-  return [...blobs.values()].map((blob) => JSON.parse(blob.body.toString()) as Record<string, unknown>);
-}
+const deploy = (authors: number, env: Record<string, string> = {}): Promise<Deployment> =>
+  deployDsar(servers, SIGNING_KEY, authors, env);
 
 test('a bundle downloaded with Dsar.Read: every file matches the manifest, the signature verifies, the request is audited', async () => {
   const world = await deploy(1);
