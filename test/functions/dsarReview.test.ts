@@ -179,7 +179,7 @@ test("the OpenAPI document describes the author's erasures as the handler answer
         string,
         { get: { responses: Record<string, { content: Record<string, { schema: unknown }> }> } }
       >;
-      components: { schemas: Record<string, object> };
+      components: { schemas: Record<string, Record<string, unknown>> };
     };
     const ajv = new Ajv2020({ strict: false });
     addFormats(ajv);
