@@ -43,6 +43,8 @@ export function parseClientPrincipal(header: string | null | undefined): ClientP
   const claims = value.claims;
   const first = (types: readonly string[]): string | undefined =>
     types.map((type) => claims.find((claim) => claim.typ === type)?.val).find((val) => val !== undefined);
+  // Only Entra ID (App Service names it "aad") issues the app roles these routes check.
+  if (value.auth_typ.toLowerCase() !== 'aad') return undefined;
   const objectId = first(OBJECT_ID_CLAIMS);
   if (!objectId) return undefined;
   const roleTypes = value.role_typ ? [value.role_typ, ...ROLE_CLAIMS] : ROLE_CLAIMS;
@@ -78,7 +80,8 @@ export interface ErasureRequestBody {
 export interface ErasureRequestRecord {
   schemaVersion: 1;
   erasureId: string;
-  authorId: string;
+  /** The author by the SHA-256 of the ID: the queue message alone carries the ID. */
+  authorIdSha256: string;
   requestedAt: string;
   requestedBy: string;
   reference: string;
@@ -91,6 +94,8 @@ export interface ErasureRequestEvent {
   kind: 'retrying' | 'waiting' | 'complete' | 'failed';
   at: string;
   recordErasureId?: string;
+  /** Complete with nothing to erase: nothing of the author was stored or registered. */
+  nothingToErase?: boolean;
   error?: { code: string; message: string };
 }
 
@@ -98,6 +103,8 @@ export interface ErasureRequestEvent {
 export interface ErasureStatus {
   erasureId: string;
   state: 'running' | 'complete' | 'failed';
+  nothingToErase?: boolean;
+  waitingForExportRun?: boolean;
   authorIdSha256?: string;
   requestedAt?: string;
   requestedBy?: string;

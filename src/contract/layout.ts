@@ -195,8 +195,13 @@ export function parseSnapshotPath(path: string): (SnapshotLocation & { file: str
 /** Audit entries of data-subject requests over HTTP, one create-once blob each, by the day they came. */
 export const AUDIT_ROOT = 'audit/';
 
+/** An audit entry's ID: the time it was made (a run ID's form) and 32 more random bits, so none collide. */
+export function newAuditId(at: Date): string {
+  return `${newRunId(at)}-${randomBytes(4).toString('hex')}`;
+}
+
 export function auditEntryPath(id: string): string {
-  return `${AUDIT_ROOT}${runDatePath(id)}/${id}.json`;
+  return `${AUDIT_ROOT}${runDatePath(id.slice(0, 23))}/${id}.json`;
 }
 
 /** Erasures requested over HTTP: the request (before its queue message), then its events. */

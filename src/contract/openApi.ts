@@ -13,6 +13,15 @@ export function describeHttpApi(options: { version: string; serverUrl?: string }
     description: 'What was wrong, and what to do',
     content: json(ref('error')),
   };
+  /** Answers of every route besides its own: App Service's 401, a dependency down, a bug. */
+  const common = {
+    '401': { description: 'No valid Entra ID access token (App Service built-in authentication, when on)' },
+    '500': error,
+    '503': {
+      description: 'Storage, the vault or the queue could not be reached; try again',
+      content: json(ref('error')),
+    },
+  };
   const authorId = {
     name: 'authorId',
     in: 'path',
@@ -21,10 +30,12 @@ export function describeHttpApi(options: { version: string; serverUrl?: string }
     schema: { type: 'string', pattern: '^[0-9A-Fa-f]{64}$' },
   };
   const dsar = (role: string) => ({
-    security: [{ entraId: [role] }],
+    security: [{ entraId: [] }],
+    description: `Needs the Entra app role ${role} (an app role of the app registration, checked by the app from the principal App Service authenticated). No function key.`,
     'x-required-app-role': role,
   });
-  const functionKey = { security: [{ functionKey: [] }] };
+  // With App Service authentication on (entraAuthClientId), the key routes need a token too.
+  const functionKey = { security: [{ functionKey: [] }, { functionKey: [], entraId: [] }] };
   return {
     openapi: '3.1.0',
     info: {
@@ -42,8 +53,10 @@ export function describeHttpApi(options: { version: string; serverUrl?: string }
           ...functionKey,
           requestBody: { required: false, content: json(ref('export-request')) },
           responses: {
+            ...common,
             '202': {
               description: 'The run is queued: follow it at statusUrl',
+              headers: { location: { schema: { type: 'string' }, description: 'statusUrl' } },
               content: json({
                 type: 'object',
                 required: ['runId', 'statusUrl'],
@@ -62,6 +75,7 @@ export function describeHttpApi(options: { version: string; serverUrl?: string }
           ...functionKey,
           parameters: [{ name: 'runId', in: 'path', required: true, schema: { type: 'string' } }],
           responses: {
+            ...common,
             '200': { description: 'The run record', content: json(ref('run-record')) },
             '404': error,
           },
@@ -74,6 +88,7 @@ export function describeHttpApi(options: { version: string; serverUrl?: string }
           ...functionKey,
           parameters: [authorId],
           responses: {
+            ...common,
             '200': { description: 'The snapshots', content: json({ type: 'object' }) },
             '400': error,
           },
@@ -95,9 +110,20 @@ export function describeHttpApi(options: { version: string; serverUrl?: string }
             },
           ],
           responses: {
+            ...common,
             '200': {
               description:
                 "The snapshot's files, signature.json when signed, README.txt, SHA256SUMS and report.html: exactly what gallery-export get writes",
+              headers: {
+                'content-disposition': {
+                  schema: { type: 'string' },
+                  description: 'attachment; filename="gallery-export-<authorId>-<runId>.zip"',
+                },
+                'x-gallery-export-run': {
+                  schema: { type: 'string' },
+                  description: 'The run of the snapshot handed out',
+                },
+              },
               content: {
                 'application/zip': { schema: { type: 'string', contentMediaType: 'application/zip' } },
               },
@@ -120,8 +146,10 @@ export function describeHttpApi(options: { version: string; serverUrl?: string }
           parameters: [authorId],
           requestBody: { required: true, content: json(ref('erasure-request')) },
           responses: {
+            ...common,
             '202': {
               description: 'The erasure is queued: follow it at statusUrl',
+              headers: { location: { schema: { type: 'string' }, description: 'statusUrl' } },
               content: json({
                 type: 'object',
                 required: ['erasureId', 'statusUrl'],
@@ -148,6 +176,7 @@ export function describeHttpApi(options: { version: string; serverUrl?: string }
           ...dsar('Dsar.Read'),
           parameters: [{ name: 'erasureId', in: 'path', required: true, schema: { type: 'string' } }],
           responses: {
+            ...common,
             '200': { description: 'Its state', content: json(ref('erasure-status')) },
             '400': error,
             '403': error,
@@ -162,14 +191,37 @@ export function describeHttpApi(options: { version: string; serverUrl?: string }
           ...dsar('Dsar.Read'),
           parameters: [authorId],
           responses: {
+            ...common,
             '200': {
               description: 'The records',
               content: json({
                 type: 'object',
                 properties: {
                   authorId: { type: 'string' },
-                  erasures: { type: 'array', items: ref('erasure-record') },
-                  unfinished: { type: 'array', items: { type: 'object' } },
+                  erasures: {
+                    type: 'array',
+                    items: {
+                      type: 'object',
+                      required: ['record', 'path', 'signature'],
+                      additionalProperties: false,
+                      properties: {
+                        record: ref('erasure-record'),
+                        path: { type: 'string' },
+                        signature: { enum: ['verified', 'not-checked', 'unsigned', 'invalid'] },
+                      },
+                    },
+                  },
+                  unfinished: {
+                    type: 'array',
+                    items: {
+                      type: 'object',
+                      properties: {
+                        erasureId: { type: 'string' },
+                        requestedAt: { type: 'string' },
+                        requestedBy: { type: 'string' },
+                      },
+                    },
+                  },
                 },
               }),
             },
@@ -183,7 +235,10 @@ export function describeHttpApi(options: { version: string; serverUrl?: string }
           operationId: 'openApi',
           summary: 'This description',
           ...functionKey,
-          responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object' }) } },
+          responses: {
+            ...common,
+            '200': { description: 'OpenAPI 3.1', content: json({ type: 'object' }) },
+          },
         },
       },
     },
@@ -206,15 +261,11 @@ export function describeHttpApi(options: { version: string; serverUrl?: string }
       securitySchemes: {
         functionKey: { type: 'apiKey', in: 'header', name: 'x-functions-key' },
         entraId: {
-          type: 'oauth2',
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
           description:
-            'Entra ID access token for the app registration (App Service built-in authentication); the caller needs the app role named by the route (Dsar.Read, Dsar.Erase)',
-          flows: {
-            clientCredentials: {
-              tokenUrl: 'https://login.microsoftonline.com/organizations/oauth2/v2.0/token',
-              scopes: { 'Dsar.Read': 'read bundles and erasures', 'Dsar.Erase': 'request erasures' },
-            },
-          },
+            'An Entra ID access token for the app registration (audience api://<appId>; a managed identity or client credentials use the scope api://<appId>/.default), validated by App Service built-in authentication. The data-subject routes also need the app role they name (Dsar.Read, Dsar.Erase): app roles are granted by assignment, not requested as scopes.',
         },
       },
     },

@@ -292,7 +292,8 @@ export interface ErasureStore {
 
 /** Erasures requested over HTTP: the request, stored before its queue message, and what became of it. */
 export interface ErasureRequestStore {
-  createRequest(request: ErasureRequestRecord, signal?: AbortSignal): Promise<void>;
+  /** Stores a request once; false when one is stored under that erasure ID already. */
+  createRequest(request: ErasureRequestRecord, signal?: AbortSignal): Promise<boolean>;
   readRequest(erasureId: string, signal?: AbortSignal): Promise<ErasureRequestRecord | undefined>;
   addEvent(erasureId: string, event: ErasureRequestEvent, signal?: AbortSignal): Promise<void>;
   events(erasureId: string, signal?: AbortSignal): Promise<ErasureRequestEvent[]>;

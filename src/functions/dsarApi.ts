@@ -68,17 +68,23 @@ async function dsarRoute(
   const status = outcome.response.status ?? 200;
   const { code, detail, ...about } = outcome.audit;
   try {
-    await recordDsarRequest(services, {
-      action,
-      ...(authorId ? { authorId } : {}),
-      ...about,
-      principal: access.principal,
-      outcome: {
-        status,
-        ...(code ? { code: code.slice(0, 60) } : {}),
-        ...(detail ? { detail: detail.slice(0, 500) } : {}),
+    await recordDsarRequest(
+      services,
+      {
+        action,
+        ...(authorId ? { authorId } : {}),
+        ...about,
+        principal: access.principal,
+        outcome: {
+          status,
+          ...(code ? { code: code.slice(0, 60) } : {}),
+          ...(detail ? { detail: detail.slice(0, 500) } : {}),
+        },
       },
-    });
+      // Without built-in authentication nobody can be identified and everything is refused: such
+      // requests are counted in telemetry, not written one blob each (anyone on the internet can send them).
+      { persist: services.config.builtInAuthentication },
+    );
   } catch (error) {
     context.error(
       `The data-subject request could not be written to the audit trail: ${toGalleryExportError(error).message}`,
@@ -276,7 +282,7 @@ export function listErasures(request: HttpRequest, context: InvocationContext): 
           jsonBody: {
             authorId,
             erasures: records.map((stored) => ({
-              ...stored.record,
+              record: stored.record,
               path: stored.path,
               signature: stored.signature,
             })),

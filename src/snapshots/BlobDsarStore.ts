@@ -22,9 +22,9 @@ import { storageError } from './storageErrors';
 export class BlobDsarStore {
   constructor(private readonly container: ContainerClient) {}
 
-  /** Stores a request; one already stored under that erasure ID (an earlier request it joins) stays. */
-  async createRequest(request: ErasureRequestRecord, signal?: AbortSignal): Promise<void> {
-    await this.createOnce(
+  /** Stores a request once; false when one is stored under that erasure ID already (it stays). */
+  createRequest(request: ErasureRequestRecord, signal?: AbortSignal): Promise<boolean> {
+    return this.createOnce(
       erasureRequestPath(request.erasureId),
       serializeDocument(request),
       'erasure',
@@ -77,11 +77,9 @@ export class BlobDsarStore {
     return events.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
   }
 
-  /** Appends one audit entry (a new blob; an entry is never changed). */
-  async audit(entry: AuditEntry, signal?: AbortSignal): Promise<string> {
-    const path = auditEntryPath(entry.id);
-    await this.createOnce(path, serializeDocument(entry), 'audit', signal);
-    return path;
+  /** Appends one audit entry (a new blob; an entry is never changed); false when its ID is taken. */
+  audit(entry: AuditEntry, signal?: AbortSignal): Promise<boolean> {
+    return this.createOnce(auditEntryPath(entry.id), serializeDocument(entry), 'audit', signal);
   }
 
   /** Audit entries, oldest first, from `since` (a day, UTC) on; one that is not valid is named, not shown. */

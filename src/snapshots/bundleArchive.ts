@@ -1,10 +1,14 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ContainerClient } from '@azure/storage-blob';
 import { ZipFile } from 'yazl';
 import { downloadSnapshot, type BundleFinisher } from './downloadSnapshot';
 import type { ProofOptions, ProofRequest, ProvenSnapshot } from './proveSnapshot';
+
+const BUNDLE_FOLDER_PREFIX = 'gallery-export-bundle-';
+/** A bundle folder this old belongs to a download that died (a worker killed mid-stream, scaled in). */
+const ABANDONED_AFTER_MS = 3600_000;
 
 export interface ZippedBundle {
   proof: ProvenSnapshot;
@@ -29,7 +33,8 @@ export async function zippedBundle(
   finish: BundleFinisher,
   workDir: string,
 ): Promise<ZippedBundle> {
-  const work = await mkdtemp(join(workDir, 'gallery-export-bundle-'));
+  await removeAbandonedBundles(workDir);
+  const work = await mkdtemp(join(workDir, BUNDLE_FOLDER_PREFIX));
   try {
     const bundle = await downloadSnapshot(
       container,
@@ -57,5 +62,21 @@ export async function zippedBundle(
   } catch (error) {
     await rm(work, { recursive: true, force: true });
     throw error;
+  }
+}
+
+/**
+ * Bundle folders left by downloads that never ended (the process was killed, or the client never read
+ * to the end): they hold an author's data, so they do not outlive an hour (the HTTP limit is minutes).
+ */
+async function removeAbandonedBundles(workDir: string): Promise<void> {
+  const now = Date.now();
+  for (const entry of await readdir(workDir).catch(() => [])) {
+    if (!entry.startsWith(BUNDLE_FOLDER_PREFIX)) continue;
+    const folder = join(workDir, entry);
+    const changed = (await stat(folder).catch(() => undefined))?.mtimeMs;
+    if (changed !== undefined && now - changed > ABANDONED_AFTER_MS) {
+      await rm(folder, { recursive: true, force: true });
+    }
   }
 }
