@@ -5,7 +5,7 @@ import { createStorageServices } from '../../src/services';
 import { downloadSnapshot } from '../../src/snapshots/downloadSnapshot';
 import { runRecordPath } from '../../src/contract/layout';
 import { CliContext, EXIT_FAILED, EXIT_OK } from '../../src/cli/CliContext';
-import { fitLine, renderRunSummary, renderTable, terminalWidth } from '../../src/cli/format';
+import { renderRunSummary, renderTable, terminalWidth, wrapText } from '../../src/cli/format';
 import { writeBundleReport } from '../../src/report/writeBundleReport';
 import { proofOptionsFor } from '../../src/cli/commands/evidence';
 import { RunProgress } from '../../src/cli/RunProgress';
@@ -44,7 +44,7 @@ export async function demoCommand(cli: CliContext, options: DemoOptions): Promis
     });
 
     const width = terminalWidth(cli.io.stdout, cli.io.env);
-    const line = (text: string): void => cli.out(fitLine(text, width));
+    const line = (text: string): void => cli.out(wrapText(text, width, '', '    ').join('\n'));
     cli.out(renderRunSummary(record, { width }));
     cli.out('');
     const rows = registrations.map((registration) => {
