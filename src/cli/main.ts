@@ -1,4 +1,6 @@
+import { setMaxListeners } from 'node:events';
 import { Command, CommanderError } from 'commander';
+import { linkedSignal } from '../catalog/linkedSignal';
 import { isGalleryExportError, toGalleryExportError } from '../contract/errors';
 import { startTelemetry } from '../telemetry/startTelemetry';
 import { GENERATOR } from '../version';
@@ -189,7 +191,12 @@ export async function main(
   io: CliIo,
   extensions: readonly CliExtension[] = [],
 ): Promise<number> {
-  const cli = new CliContext(io);
+  // Every command's work hangs off Ctrl-C: a listing reads 16 manifests at once, a run exports many
+  // authors, each Azure SDK request listening to the signal. That fan-in is by design, so commands get a
+  // signal of their own without Node's limit of 10 listeners (past it Node warns of a leak).
+  const interrupt = linkedSignal(io.signal);
+  setMaxListeners(0, interrupt.signal);
+  const cli = new CliContext({ ...io, signal: interrupt.signal });
   let exitCode = 0;
   const program = buildProgram(
     cli,
@@ -217,6 +224,7 @@ export async function main(
     if (isGalleryExportError(failure, 'USAGE') || isGalleryExportError(failure, 'CONFIG')) return EXIT_USAGE;
     return EXIT_FAILED;
   } finally {
+    interrupt.dispose();
     await telemetry?.shutdown();
   }
 }
