@@ -5,6 +5,7 @@ import { isGalleryExportError, toGalleryExportError } from '../contract/errors';
 import { startTelemetry } from '../telemetry/startTelemetry';
 import { GENERATOR } from '../version';
 import { CliContext, EXIT_FAILED, EXIT_USAGE, type CliIo } from './CliContext';
+import type { AuthorsOptions } from './commands/authors';
 import type { ErasuresOptions } from './commands/erasures';
 import type { GetOptions } from './commands/get';
 import type { ListOptions } from './commands/list';
@@ -166,6 +167,18 @@ export function buildProgram(
     .action(
       action<PublicKeyOptions>(async (options) =>
         (await import('./commands/publicKey')).publicKeyCommand(cli, options),
+      ),
+    );
+
+  program
+    .command('authors')
+    .description(
+      'the registered authors (Key Vault secrets): label, author ID, token status and expiry, last complete snapshot',
+    )
+    .option('--json', 'print JSON')
+    .action(
+      action<AuthorsOptions>(async (options) =>
+        (await import('./commands/authors')).authorsCommand(cli, options),
       ),
     );
 

@@ -37,7 +37,7 @@ function start(
 }
 
 test('a usage error exits 2', async () => {
-  const child = start(['run', '--author', 'nope'], {});
+  const child = start(['run', '--author', 'not/an-id'], {});
   expect(await child.exit).toBe(2);
   expect(child.stderr()).toContain('is not an author ID');
 }, 30_000);

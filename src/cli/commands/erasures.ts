@@ -5,7 +5,7 @@ import { readErasureLedger } from '../../snapshots/erasureLedger';
 import { CliContext, EXIT_FAILED, EXIT_OK } from '../CliContext';
 import { formatBytes, renderTable, terminalWidth } from '../format';
 import { publicKeysFor, type EvidenceOptions } from './evidence';
-import { parseAuthorOption } from './options';
+import { checkAuthorOption, resolveAuthorOption } from './options';
 
 export interface ErasuresOptions extends EvidenceOptions {
   author?: string;
@@ -38,8 +38,10 @@ export function describeErasures(erasures: readonly CompletedErasure[]): string[
  * that finishes it: what an officer shows a data owner who asks for proof that their data is gone.
  */
 export async function erasuresCommand(cli: CliContext, options: ErasuresOptions): Promise<number> {
-  const authorId = options.author === undefined ? undefined : parseAuthorOption(options.author);
+  if (options.author !== undefined) checkAuthorOption(options.author);
   const config = cli.config({ needsVault: false });
+  const authorId =
+    options.author === undefined ? undefined : await resolveAuthorOption(cli, config, options.author);
   const keys = await publicKeysFor(config, options.publicKey);
   const { container } = createStorageServices(config);
   const ledger = await readErasureLedger(container, {

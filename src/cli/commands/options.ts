@@ -1,20 +1,20 @@
-import { normalizeAuthorId } from '../../contract/authorId';
+import type { Config } from '../../config';
 import { isRunId } from '../../contract/layout';
-import { usageError } from '../CliContext';
+import { AuthorDirectory, checkAuthorOption } from '../authorDirectory';
+import { usageError, type CliContext } from '../CliContext';
 
-/** Validates repeated `--author` values before anything starts (a malformed one is a usage error). */
-export function parseAuthorOptions(values: readonly string[] | undefined): string[] | undefined {
-  if (!values || values.length === 0) return undefined;
-  return values.map((value) => parseAuthorOption(value));
-}
+export { checkAuthorOption };
 
-export function parseAuthorOption(value: string | undefined): string {
-  const authorId = normalizeAuthorId(value);
-  if (!authorId)
-    throw usageError(
-      `--author "${String(value).slice(0, 80)}" is not an author ID (64 hexadecimal characters)`,
-    );
-  return authorId;
+/**
+ * The whole author ID an `--author` value names: the ID itself, a unique prefix of it, or a registered
+ * label (see AuthorDirectory), printed back in full on stderr when it was not whole already.
+ */
+export function resolveAuthorOption(
+  cli: CliContext,
+  config: Config,
+  value: string | undefined,
+): Promise<string> {
+  return new AuthorDirectory(cli, config).resolve(value);
 }
 
 export function parseRunOption(value: string | undefined): string | undefined {

@@ -7,7 +7,7 @@ import { CliContext, EXIT_FAILED, EXIT_OK, usageError } from '../CliContext';
 import { formatBytes } from '../format';
 import { describeErasure, describeErasures } from './erasures';
 import { publicKeysFor } from './evidence';
-import { parseAuthorOption } from './options';
+import { checkAuthorOption, resolveAuthorOption } from './options';
 
 export interface PurgeOptions {
   author?: string;
@@ -26,12 +26,13 @@ export interface PurgeOptions {
  */
 export async function purgeCommand(cli: CliContext, options: PurgeOptions): Promise<number> {
   if (options.author === undefined) throw usageError('--author is required');
-  const authorId = parseAuthorOption(options.author);
+  checkAuthorOption(options.author);
   const requestedBy = (options.requestedBy ?? safeUserName()).trim();
   if (requestedBy === '' || requestedBy.length > 200)
     throw usageError('--requested-by must be 1 to 200 characters');
   const keepRegistration = options.keepRegistration === true;
   const config = cli.config({ needsVault: !keepRegistration });
+  const authorId = await resolveAuthorOption(cli, config, options.author);
   const storage = createStorageServices(config);
   const services: PurgeServices = {
     ...storage,

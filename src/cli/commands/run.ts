@@ -2,7 +2,7 @@ import { runInProcess } from '../../export/runInProcess';
 import { CliContext, EXIT_FAILED, EXIT_OK } from '../CliContext';
 import { renderRunSummary, terminalWidth } from '../format';
 import { RunProgress } from '../RunProgress';
-import { parseAuthorOptions } from './options';
+import { AuthorDirectory, checkAuthorOption } from '../authorDirectory';
 
 export interface RunOptions {
   author?: string[];
@@ -11,7 +11,9 @@ export interface RunOptions {
 
 /** `gallery-export run`: a whole export in this process, with the same core as the functions. */
 export async function runCommand(cli: CliContext, options: RunOptions): Promise<number> {
-  const authorIds = parseAuthorOptions(options.author);
+  for (const value of options.author ?? []) checkAuthorOption(value);
+  const config = cli.config();
+  const authorIds = await new AuthorDirectory(cli, config).resolveAll(options.author);
   return cli.withServices(async (services) => {
     await services.ensureStorage(cli.io.signal);
     const progress = new RunProgress(cli);
