@@ -3,6 +3,7 @@ import { loadConfig, type Config, type LoadConfigOptions } from '../config';
 import { GalleryExportError } from '../contract/errors';
 import type { Logger } from '../export/ports';
 import { createServices, type AppServices } from '../services';
+import { terminalWidth, wrapText } from './format';
 
 /** Exit codes of the contract: 0 success, 1 the work failed, 2 usage or configuration error. */
 export const EXIT_OK = 0;
@@ -32,8 +33,25 @@ export class CliContext {
     this.io.stderr.write(`${line}\n`);
   }
 
-  config(options?: LoadConfigOptions): Config {
-    return loadConfig(this.io.env, options);
+  /**
+   * A message for people on stderr, every line wrapped to the terminal's width (stderr's, or COLUMNS);
+   * a wrapped line continues under its own indentation.
+   */
+  errLines(text: string): void {
+    const width = terminalWidth(this.io.stderr, this.io.env);
+    for (const line of text.split('\n')) {
+      // "  - EXPORT_STORAGE is required: ..." continues under "EXPORT_STORAGE"; other lines 2 further in.
+      const hanging = `${/^ */.exec(line)![0]}  `.slice(0, 12);
+      for (const wrapped of wrapText(line, width, '', hanging)) this.err(wrapped);
+    }
+  }
+
+  /**
+   * The settings a command uses, validated; no command runs the timer, and only `run` exports (see
+   * LoadConfigOptions), so the others do not refuse to start over a setting they never read.
+   */
+  config(options: LoadConfigOptions = {}): Config {
+    return loadConfig(this.io.env, { needsExport: false, needsTimer: false, ...options });
   }
 
   /** Core log lines: warnings and errors always, the machine-oriented ones only with --verbose. */
@@ -43,14 +61,15 @@ export class CliContext {
         if (this.verbose) this.err(message);
       },
       warn: (message) => {
-        if (this.verbose || !message.startsWith('GalleryExport.')) this.err(`warning: ${message}`);
+        if (this.verbose || !message.startsWith('GalleryExport.')) this.errLines(`warning: ${message}`);
       },
-      error: (message) => this.err(`error: ${message}`),
+      error: (message) => this.errLines(`error: ${message}`),
     };
   }
 
+  /** An export's services (`run`, the demo), over settings checked for an export. */
   async withServices<T>(work: (services: AppServices) => Promise<T>): Promise<T> {
-    const services = createServices(this.config(), { logger: this.logger() });
+    const services = createServices(this.config({ needsExport: true }), { logger: this.logger() });
     try {
       return await work(services);
     } finally {

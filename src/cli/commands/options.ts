@@ -28,8 +28,12 @@ export function parseRunOption(value: string | undefined): string | undefined {
 
 export function parseDateOption(name: string, value: string | undefined): Date | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`))) {
-    throw usageError(`${name} "${value.slice(0, 40)}" is not a date such as 2026-11-28`);
+  const day = /^\d{4}-\d{2}-\d{2}$/.test(value) ? new Date(`${value}T00:00:00Z`) : undefined;
+  // Date() rolls 2026-02-30 over to March 2: a day that does not exist is refused instead.
+  if (!day || Number.isNaN(day.getTime()) || day.toISOString().slice(0, 10) !== value) {
+    throw usageError(
+      `${name} "${value.slice(0, 40)}" is not a date such as 2026-11-28 (a day that exists, UTC)`,
+    );
   }
-  return new Date(`${value}T00:00:00Z`);
+  return day;
 }

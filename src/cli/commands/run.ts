@@ -12,7 +12,7 @@ export interface RunOptions {
 /** `gallery-export run`: a whole export in this process, with the same core as the functions. */
 export async function runCommand(cli: CliContext, options: RunOptions): Promise<number> {
   for (const value of options.author ?? []) checkAuthorOption(value);
-  const config = cli.config();
+  const config = cli.config({ needsExport: true });
   const authorIds = await new AuthorDirectory(cli, config).resolveAll(options.author);
   return cli.withServices(async (services) => {
     await services.ensureStorage(cli.io.signal);
