@@ -4,7 +4,8 @@ import { runInProcess } from '../../src/export/runInProcess';
 import { createStorageServices } from '../../src/services';
 import { downloadSnapshot } from '../../src/snapshots/downloadSnapshot';
 import { runRecordPath } from '../../src/contract/layout';
-import { CliContext, EXIT_FAILED, EXIT_OK } from '../../src/cli/CliContext';
+import { CliContext, EXIT_FAILED, EXIT_OK, usageError } from '../../src/cli/CliContext';
+import { LocalStackInUseError } from '../stackLock';
 import { renderRunSummary, renderTable, terminalWidth, wrapText } from '../../src/cli/format';
 import { writeBundleReport } from '../../src/report/writeBundleReport';
 import { proofOptionsFor } from '../../src/cli/commands/evidence';
@@ -24,7 +25,14 @@ export interface DemoOptions {
 export async function demoCommand(cli: CliContext, options: DemoOptions): Promise<number> {
   const dataFolder = resolve(options.data);
   cli.err(`Starting the local stack (Azurite data in ${dataFolder})...`);
-  const stack = await startLocalStack({ azuriteLocation: dataFolder });
+  const stack = await startLocalStack({ azuriteLocation: dataFolder }).catch((error: unknown) => {
+    if (error instanceof LocalStackInUseError) {
+      throw usageError(
+        `${error.message}\nnpm start uses the same folder as npm run local: with that stack running, \`npx gallery-export run\` exports on it.`,
+      );
+    }
+    throw error;
+  });
   try {
     const registrations = await stack.registerDemoAuthors();
     cli.err(`Registered ${registrations.length} demo authors in the vault emulator at ${stack.vault.url}`);

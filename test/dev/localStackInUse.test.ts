@@ -32,7 +32,7 @@ test('a second stack on the folder is refused before it starts anything, naming 
   expect(error?.message).toContain(`export EXPORT_STORAGE='${first.env.EXPORT_STORAGE}'`);
   expect(error?.message).toContain(`export CATALOG_BASE_URL='${first.env.CATALOG_BASE_URL}'`);
   // The running stack is untouched.
-  expect((await runCli(['list'], first.env)).code).toBe(0);
+  expect((await runCli(['run'], first.env)).code).toBe(0);
 });
 
 test('`local` and the demo (npm start) on a folder in use exit 2 and say how to reach the running stack', async () => {
