@@ -47,9 +47,11 @@ test("each command's options and exit codes in README are those of its --help", 
     expect([row.name, help.code]).toEqual([row.name, 0]);
     const exit = /^Exit: (.*)$/m.exec(help.stdout)?.[1];
     expect([row.name, row.exit]).toEqual([row.name, exit]);
-    const helpOptions = optionsIn(help.stdout.slice(0, help.stdout.indexOf('\nExit:'))).filter(
-      (option) => option !== '--help',
-    );
+    // The flags that start the lines of its Options section (descriptions may mention other commands').
+    const helpOptions = [...help.stdout.matchAll(/^ {2}(?:-[a-zA-Z], )?(--[a-z][a-z-]*)/gm)]
+      .map((match) => match[1]!)
+      .filter((option) => option !== '--help')
+      .sort();
     const readmeOptions = optionsIn(row.synopsis);
     if (row.name === 'local') {
       // The table names the main ones; the fault options are listed in the text below it.
