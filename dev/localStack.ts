@@ -85,9 +85,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     started.push(() => azurite.stop());
     const catalogPort = options.catalog?.port ?? 0;
-    const catalog = await startCatalogSimulator({ ...options.catalog, port: catalogPort }).catch(
-      portTaken('catalog', catalogPort),
-    );
+    // The sign-in stand-in lets a person register or renew a token by hand (docs/day-two.md).
+    const catalog = await startCatalogSimulator({
+      signIn: true,
+      ...options.catalog,
+      port: catalogPort,
+    }).catch(portTaken('catalog', catalogPort));
     started.push(() => catalog.close());
     const vaultPort = options.vaultPort ?? 0;
     const vault = await startVaultEmulator({ port: vaultPort }).catch(portTaken('vault', vaultPort));
