@@ -35,11 +35,17 @@ export class CliContext {
 
   /**
    * A message for people on stderr, every line wrapped to the terminal's width (stderr's, or COLUMNS);
-   * a wrapped line continues under its own indentation.
+   * a wrapped line continues under its own indentation. Shell lines to paste (`export NAME='value'`) are
+   * left whole.
    */
   errLines(text: string): void {
     const width = terminalWidth(this.io.stderr, this.io.env);
     for (const line of text.split('\n')) {
+      // `export NAME='value'` is there to be pasted into a shell: a line break inside would break it.
+      if (/^\s*export [A-Z_][A-Z0-9_]*=/.test(line)) {
+        this.err(line);
+        continue;
+      }
       // "  - EXPORT_STORAGE is required: ..." continues under "EXPORT_STORAGE"; other lines 2 further in.
       const hanging = `${/^ */.exec(line)![0]}  `.slice(0, 12);
       for (const wrapped of wrapText(line, width, '', hanging)) this.err(wrapped);

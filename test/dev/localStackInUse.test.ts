@@ -53,6 +53,15 @@ test('`local` and the demo (npm start) on a folder in use exit 2 and say how to 
   );
   expect(demo.code).toBe(2);
   expect(demo.stderr).toContain(`export EXPORT_STORAGE='${first.env.EXPORT_STORAGE}'`);
+  // On a narrow terminal the message wraps, but not the lines to paste into a shell.
+  const narrow = await runCli(
+    ['demo', '--data', join(folder, 'azurite')],
+    { COLUMNS: '80' },
+    { signal: AbortSignal.timeout(20_000) },
+  );
+  expect(narrow.stderr).toContain(`\n  export EXPORT_STORAGE='${first.env.EXPORT_STORAGE}'\n`);
+  for (const line of narrow.stderr.split('\n').filter((candidate) => !candidate.startsWith('  export ')))
+    expect(line.length).toBeLessThanOrEqual(80);
 }, 60_000);
 
 test('a lock left by a stack that died is taken over', async () => {
