@@ -39,23 +39,32 @@ export class CliContext {
    * left whole.
    */
   errLines(text: string): void {
-    const width = terminalWidth(this.io.stderr, this.io.env);
+    this.writeWrapped(this.io.stderr, text, (line) => this.err(line));
+  }
+
+  /** Sentences for people on stdout, wrapped as {@link errLines} wraps them (never JSON: that stays whole). */
+  outLines(text: string): void {
+    this.writeWrapped(this.io.stdout, text, (line) => this.out(line));
+  }
+
+  private writeWrapped(
+    stream: { isTTY?: boolean; columns?: number },
+    text: string,
+    write: (line: string) => void,
+  ): void {
+    const width = terminalWidth(stream, this.io.env);
     for (const line of text.split('\n')) {
       // `export NAME='value'` is there to be pasted into a shell: a line break inside would break it.
       if (/^\s*export [A-Z_][A-Z0-9_]*=/.test(line)) {
-        this.err(line);
+        write(line);
         continue;
       }
       // "  - EXPORT_STORAGE is required: ..." continues under "EXPORT_STORAGE"; other lines 2 further in.
       const hanging = `${/^ */.exec(line)![0]}  `.slice(0, 12);
-      for (const wrapped of wrapText(line, width, '', hanging)) this.err(wrapped);
+      for (const wrapped of wrapText(line, width, '', hanging)) write(wrapped);
     }
   }
 
-  /**
-   * The settings a command uses, validated; no command runs the timer, and only `run` exports (see
-   * LoadConfigOptions), so the others do not refuse to start over a setting they never read.
-   */
   config(options: LoadConfigOptions = {}): Config {
     return loadConfig(this.io.env, { needsExport: false, needsTimer: false, ...options });
   }

@@ -82,7 +82,7 @@ export async function erasuresCommand(cli: CliContext, options: ErasuresOptions)
   }
   const width = terminalWidth(cli.io.stdout, cli.io.env);
   if (records.length === 0 && ledger.unfinished.length === 0) {
-    cli.out(authorId ? `No erasure of author ${authorId} is recorded.` : 'No erasure is recorded.');
+    cli.outLines(authorId ? `No erasure of author ${authorId} is recorded.` : 'No erasure is recorded.');
   } else if (records.length > 0) {
     cli.out(
       renderTable(
@@ -102,12 +102,12 @@ export async function erasuresCommand(cli: CliContext, options: ErasuresOptions)
     );
   }
   for (const erasure of ledger.unfinished) {
-    cli.out(
+    cli.outLines(
       `UNFINISHED erasure ${erasure.erasureId}, begun ${erasure.begunAt.toISOString()}${erasure.marker ? ` by ${erasure.marker.requestedBy}` : ''}: finish it with gallery-export purge --author ${erasure.plan?.authorId ?? authorId ?? "<the author's ID>"} --yes`,
     );
   }
-  for (const problem of ledger.problems) cli.out(`PROBLEM ${problem.path}: ${problem.detail}`);
-  cli.out(
+  for (const problem of ledger.problems) cli.outLines(`PROBLEM ${problem.path}: ${problem.detail}`);
+  cli.outLines(
     `${records.length} erasure record(s)${ledger.unfinished.length ? `, ${ledger.unfinished.length} unfinished` : ''}; signatures ${keys ? `checked with ${keys.source}` : 'not checked (no public key: SIGNING_KEY_NAME, or --public-key)'}. Records hold the SHA-256 of the author ID, never the ID.`,
   );
   return ledger.unfinished.length > 0 || ledger.problems.length > 0 ? EXIT_FAILED : EXIT_OK;

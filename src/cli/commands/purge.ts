@@ -73,16 +73,16 @@ export async function purgeCommand(cli: CliContext, options: PurgeOptions): Prom
       );
       return EXIT_OK;
     }
-    cli.out(
+    cli.outLines(
       `Nothing to erase: author ${authorId} has no snapshot, ${keepRegistration ? 'and no erasure was left unfinished' : 'no registration and no unfinished erasure'}.`,
     );
     if (records.length > 0) {
-      cli.out(`It was erased before:`);
-      for (const line of describeErasures(records)) cli.out(`  ${line}`);
+      cli.outLines(`It was erased before:`);
+      for (const line of describeErasures(records)) cli.outLines(`  ${line}`);
     }
     return EXIT_OK;
   }
-  if (result.record.registration?.kept) cli.err(`warning: ${kept}`);
+  if (result.record.registration?.kept) cli.errLines(`warning: ${kept}`);
   if (options.json) {
     cli.out(
       JSON.stringify(
@@ -94,48 +94,49 @@ export async function purgeCommand(cli: CliContext, options: PurgeOptions): Prom
     return EXIT_OK;
   }
   const { deleted, registration } = result.record;
-  if (result.resumed) cli.out(`Finished erasure ${result.record.erasureId}, which an earlier purge began.`);
-  cli.out(
+  if (result.resumed)
+    cli.outLines(`Finished erasure ${result.record.erasureId}, which an earlier purge began.`);
+  cli.outLines(
     `Erased ${deleted.snapshots} snapshot(s) of author ${authorId} (${deleted.blobs} blobs, ${formatBytes(deleted.bytes)}).`,
   );
   if (registration && !registration.kept) {
-    cli.out(
+    cli.outLines(
       registration.secretsRemoved.length > 0
         ? `Deleted its Key Vault secret(s) ${registration.secretsRemoved.join(', ')}: soft-deleted, recoverable in the vault for its retention period.`
         : 'No Key Vault secret named the author.',
     );
   }
-  cli.out(`Erasure record: ${result.path}${result.signed ? ' (signed)' : ''}`);
-  cli.out(`Show it to the data owner with: gallery-export erasures --author ${authorId}`);
+  cli.outLines(`Erasure record: ${result.path}${result.signed ? ' (signed)' : ''}`);
+  cli.outLines(`Show it to the data owner with: gallery-export erasures --author ${authorId}`);
   return EXIT_OK;
 }
 
 function printPreview(cli: CliContext, preview: PurgePreview, keepRegistration: boolean): void {
   const { authorId } = preview;
   if (preview.unfinished) {
-    cli.out(
+    cli.outLines(
       `An erasure of author ${authorId} began on ${preview.unfinished.requestedAt} (erasure ${preview.unfinished.erasureId}, requested by ${preview.unfinished.requestedBy}) and did not finish: purge --yes finishes it.`,
     );
   }
   if (preview.nothingToErase) {
-    cli.out(
+    cli.outLines(
       `Nothing to erase: author ${authorId} has no snapshot${keepRegistration ? '' : ' and no registration'}.`,
     );
   } else {
-    cli.out(`purge --yes would erase, for author ${authorId}:`);
-    cli.out(
+    cli.outLines(`purge --yes would erase, for author ${authorId}:`);
+    cli.outLines(
       `  ${preview.runIds.length} snapshot(s): ${preview.files.length} files, ${formatBytes(preview.bytes)} (every version)`,
     );
     if (!keepRegistration) {
-      cli.out(
+      cli.outLines(
         preview.secrets.length > 0
           ? `  its registration: the Key Vault secret(s) ${preview.secrets.join(', ')}`
           : '  no Key Vault secret names the author',
       );
     }
-    cli.out('  and write a signed erasure record of it (when SIGNING_KEY_NAME is set).');
+    cli.outLines('  and write a signed erasure record of it (when SIGNING_KEY_NAME is set).');
   }
-  cli.err('Nothing was erased: add --yes to erase.');
+  cli.errLines('Nothing was erased: add --yes to erase.');
 }
 
 function safeUserName(): string {

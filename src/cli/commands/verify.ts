@@ -106,8 +106,8 @@ export async function verifyCommand(cli: CliContext, options: VerifyOptions): Pr
           cli.out(line);
       }
     }
-    if (!options.problems) cli.out(`Signatures ${signatures}.`);
-    cli.out(describeTotal(report, keys !== undefined));
+    if (!options.problems) cli.outLines(`Signatures ${signatures}.`);
+    cli.outLines(describeTotal(report, keys !== undefined));
   }
   const selected = report.runId ?? runId;
   if ((runId || latestRun) && ok + damaged + count('archived') === 0) {
