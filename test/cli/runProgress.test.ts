@@ -1,7 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { CliContext } from '../../src/cli/CliContext';
 import { RunProgress } from '../../src/cli/RunProgress';
-import type { ListingProgress } from '../../src/contract/catalogApi';
 import type { AuthorOutcome, CatalogFigures, RunRecord } from '../../src/contract/formats';
 import type { RunEvent } from '../../src/export/runInProcess';
 
@@ -70,7 +69,7 @@ function events(): RunEvent[] {
       type: 'author-progress',
       secretName: 'gallery-author-ada',
       // The live counters of the author's catalog calls ride along with its progress.
-      progress: { pass: 1, entities: 40, expected: undefined, catalog: figures(2, 1) } as ListingProgress,
+      progress: { pass: 1, entities: 40, expected: undefined, catalog: figures(2, 1) },
     },
     {
       type: 'author-progress',
