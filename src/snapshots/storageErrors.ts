@@ -40,7 +40,7 @@ export function storageError(
   } else if (status === 403) {
     why = `access denied${at} (HTTP 403 ${reason}); check the identity's role on the account (see docs/deploy.md) or EXPORT_STORAGE's key`;
   } else {
-    why = `HTTP ${status} (${reason})${where ? ` from ${where.endpoint}` : ''}`;
+    why = `HTTP ${status} (${reason})`;
   }
   return new GalleryExportError(
     status === undefined ? 'STORAGE_UNAVAILABLE' : code,
