@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
+import { PortInUseError } from './stackLock';
 
 /**
  * Azurite (Microsoft's storage emulator) as a child process, spawned from node_modules with node itself
@@ -137,6 +138,13 @@ async function spawnAzurite(
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
+      // "Exit due to unhandled error: listen EADDRINUSE: address already in use 127.0.0.1:10000"
+      const taken = /EADDRINUSE[^\n]*:(\d+)/.exec(output.join('\n'));
+      if (taken) {
+        const port = Number(taken[1]);
+        reject(new PortInUseError(port === ports.queue ? 'queue' : 'blob', port));
+        return;
+      }
       reject(new Error(`Azurite exited with code ${String(code)} before listening: ${output.join('\n')}`));
     });
   });

@@ -8,6 +8,7 @@ import { authorIdDigest } from '../src/contract/authorId';
 import { DEFAULT_SETTINGS } from '../src/contract/defaults';
 import { readErasureLedger } from '../src/snapshots/erasureLedger';
 import { startAzurite, type AzuriteOptions, type RunningAzurite } from './azurite';
+import { lockDataFolder, PortInUseError, type StackLock } from './stackLock';
 import {
   DEMO_AUTHORS,
   DEMO_UNKNOWN_AUTHOR_ID,
@@ -64,17 +65,35 @@ export interface DemoRegistration {
   note: string;
 }
 
+/**
+ * Starts the stack. With `azuriteLocation`, the folder is taken first (see stackLock.ts): a folder a
+ * running stack uses is refused with LocalStackInUseError, which says how to reach that stack. A port in
+ * use fails with PortInUseError naming it.
+ */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const started: Array<() => Promise<void>> = [];
   try {
+    let lock: StackLock | undefined;
+    if (options.azuriteLocation) {
+      const taken = await lockDataFolder(options.azuriteLocation);
+      started.push(() => taken.release());
+      lock = taken;
+    }
     const azurite = await startAzurite({
       ...options.azurite,
       ...(options.azuriteLocation ? { location: options.azuriteLocation } : {}),
     });
     started.push(() => azurite.stop());
-    const catalog = await startCatalogSimulator({ ...options.catalog, port: options.catalog?.port ?? 0 });
+    const catalogPort = options.catalog?.port ?? 0;
+    // The sign-in stand-in lets a person register or renew a token by hand (docs/day-two.md).
+    const catalog = await startCatalogSimulator({
+      signIn: true,
+      ...options.catalog,
+      port: catalogPort,
+    }).catch(portTaken('catalog', catalogPort));
     started.push(() => catalog.close());
-    const vault = await startVaultEmulator({ port: options.vaultPort ?? 0 });
+    const vaultPort = options.vaultPort ?? 0;
+    const vault = await startVaultEmulator({ port: vaultPort }).catch(portTaken('vault', vaultPort));
     started.push(() => vault.close());
 
     if (options.signing !== false) await addSigningKey(vault, options.azuriteLocation);
@@ -88,6 +107,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       EXPORT_QUEUE: DEFAULT_SETTINGS.EXPORT_QUEUE,
       ...(options.signing !== false ? { SIGNING_KEY_NAME: LOCAL_SIGNING_KEY_NAME } : {}),
     };
+    await lock?.publish(env);
 
     return {
       azurite,
@@ -111,6 +131,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     for (const stop of started.reverse()) await stop().catch(() => undefined);
     throw error;
   }
+}
+
+/** A listen that failed because the port is taken, as PortInUseError; anything else as it is. */
+function portTaken(service: 'catalog' | 'vault', port: number): (error: unknown) => never {
+  return (error) => {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new PortInUseError(service, port);
+    throw error;
+  };
 }
 
 async function addSigningKey(vault: VaultEmulator, azuriteLocation: string | undefined): Promise<void> {

@@ -29,8 +29,13 @@ export function describeRunSettings(config: Config): Record<string, string | num
 type Env = Readonly<Record<string, string | undefined>>;
 
 class SettingsReader {
-  readonly problems: string[] = [];
+  /** Every problem, with the setting it is about. */
+  readonly problems: Array<{ setting: string; message: string }> = [];
   constructor(private readonly env: Env) {}
+
+  problem(setting: string, message: string): void {
+    this.problems.push({ setting, message });
+  }
 
   raw(name: string): string | undefined {
     const value = this.env[name]?.trim();
@@ -43,7 +48,7 @@ class SettingsReader {
 
   required(name: string, hint: string): string {
     const value = this.raw(name);
-    if (value === undefined) this.problems.push(`${name} is required (${hint})`);
+    if (value === undefined) this.problem(name, `${name} is required (${hint})`);
     return value ?? '';
   }
 
@@ -51,7 +56,7 @@ class SettingsReader {
     const text = this.string(name);
     const value = /^\d+$/.test(text) ? Number(text) : NaN;
     if (!Number.isSafeInteger(value) || value < min || value > max) {
-      this.problems.push(`${name} must be an integer from ${min} to ${max} (got ${shown(text)})`);
+      this.problem(name, `${name} must be an integer from ${min} to ${max} (got ${shown(text)})`);
       return Number(DEFAULT_SETTINGS[name]);
     }
     return value;
@@ -63,19 +68,20 @@ class SettingsReader {
       parsed = new URL(value);
     } catch {
       // Never the value: a connection string or a key pasted into the wrong setting lands here.
-      this.problems.push(`${name} is not a valid URL`);
+      this.problem(name, `${name} is not a valid URL`);
       return value;
     }
     if (parsed.username || parsed.password || parsed.search || parsed.hash) {
-      this.problems.push(`${name} must be a plain https URL without credentials, query or fragment`);
+      this.problem(name, `${name} must be a plain https URL without credentials, query or fragment`);
     } else if (parsed.protocol === 'http:') {
       if (!options.allowLoopbackHttp || !isLoopbackHost(parsed.hostname)) {
-        this.problems.push(
+        this.problem(
+          name,
           `${name} must use https (http:// is accepted only for 127.0.0.1 or localhost, got host "${parsed.hostname}")`,
         );
       }
     } else if (parsed.protocol !== 'https:') {
-      this.problems.push(`${name} must be an https URL (got ${shown(parsed.protocol)})`);
+      this.problem(name, `${name} must be an https URL (got ${shown(parsed.protocol)})`);
     }
     return parsed.href.replace(/\/+$/, '');
   }
@@ -100,11 +106,33 @@ export interface LoadConfigOptions {
   needsVault?: boolean;
   /** False for commands that never touch storage (register-author). @default true */
   needsStorage?: boolean;
+  /**
+   * False for callers that never export (every CLI command but `run`): the catalog's settings and the
+   * export's own (AUTHOR_CONCURRENCY, AUTHOR_TIMEOUT_MS, EXPORT_SPOOL_DIR, EXPORT_QUEUE) are read with
+   * their defaults standing in for a malformed value, and not reported. @default true
+   */
+  needsExport?: boolean;
+  /** False for callers without the timer (the CLI): EXPORT_SCHEDULE and EXPORT_MODE likewise. @default true */
+  needsTimer?: boolean;
 }
+
+/** The settings only an export reads, and those only the timer reads (see LoadConfigOptions). */
+const EXPORT_SETTINGS: readonly string[] = [
+  'CATALOG_BASE_URL',
+  'CATALOG_PAGE_SIZE',
+  'CATALOG_CONCURRENCY',
+  'CATALOG_MAX_RETRIES',
+  'CATALOG_TIMEOUT_MS',
+  'AUTHOR_CONCURRENCY',
+  'AUTHOR_TIMEOUT_MS',
+  'EXPORT_SPOOL_DIR',
+  'EXPORT_QUEUE',
+];
+const TIMER_SETTINGS: readonly string[] = ['EXPORT_SCHEDULE', 'EXPORT_MODE'];
 
 export function loadConfig(env: Env = process.env, options: LoadConfigOptions = {}): Config {
   const reader = new SettingsReader(env);
-  const { needsVault = true, needsStorage = true } = options;
+  const { needsVault = true, needsStorage = true, needsExport = true, needsTimer = true } = options;
 
   const baseUrl = reader.url('CATALOG_BASE_URL', reader.string('CATALOG_BASE_URL'), {
     allowLoopbackHttp: true,
@@ -118,28 +146,35 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
 
   const authorSecretPrefix = reader.string('AUTHOR_SECRET_PREFIX');
   if (!SECRET_PREFIX.test(authorSecretPrefix)) {
-    reader.problems.push('AUTHOR_SECRET_PREFIX may hold only letters, digits and dashes');
+    reader.problem('AUTHOR_SECRET_PREFIX', 'AUTHOR_SECRET_PREFIX may hold only letters, digits and dashes');
   }
 
   const storage = readStorage(reader, needsStorage);
 
   const container = reader.string('EXPORT_CONTAINER');
   if (!CONTAINER_NAME.test(container)) {
-    reader.problems.push(`EXPORT_CONTAINER ${shown(container)} is not a valid blob container name`);
+    reader.problem(
+      'EXPORT_CONTAINER',
+      `EXPORT_CONTAINER ${shown(container)} is not a valid blob container name`,
+    );
   }
   const queue = reader.string('EXPORT_QUEUE');
   if (!CONTAINER_NAME.test(queue))
-    reader.problems.push(`EXPORT_QUEUE ${shown(queue)} is not a valid queue name`);
+    reader.problem('EXPORT_QUEUE', `EXPORT_QUEUE ${shown(queue)} is not a valid queue name`);
   else if (queue.length > MAX_QUEUE_NAME - POISON_SUFFIX.length) {
     // The host moves failed messages to <name>-poison, which must be a valid queue name too.
-    reader.problems.push(
+    reader.problem(
+      'EXPORT_QUEUE',
       `EXPORT_QUEUE "${queue}" is longer than ${MAX_QUEUE_NAME - POISON_SUFFIX.length} characters, so its poison queue "${queue}${POISON_SUFFIX}" would not be a valid queue name`,
     );
   }
 
   const schedule = reader.string('EXPORT_SCHEDULE');
   if (schedule.split(/\s+/).length !== NCRONTAB_FIELDS) {
-    reader.problems.push(`EXPORT_SCHEDULE must be a 6-field NCRONTAB expression (got ${shown(schedule)})`);
+    reader.problem(
+      'EXPORT_SCHEDULE',
+      `EXPORT_SCHEDULE must be a 6-field NCRONTAB expression (got ${shown(schedule)})`,
+    );
   }
 
   const config: Config = {
@@ -171,9 +206,14 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       ? defaultAuthorConcurrency(config.catalog.concurrency)
       : reader.integer('AUTHOR_CONCURRENCY', 1, 256);
 
-  if (reader.problems.length > 0) {
-    throw new GalleryExportError('CONFIG', `Invalid settings:\n  - ${reader.problems.join('\n  - ')}`, {
-      details: { problems: reader.problems.length },
+  // A command reports only what it uses: `list` does not refuse to start over a schedule it never reads.
+  const unused = new Set([...(needsExport ? [] : EXPORT_SETTINGS), ...(needsTimer ? [] : TIMER_SETTINGS)]);
+  const problems = reader.problems
+    .filter(({ setting }) => !unused.has(setting))
+    .map(({ message }) => message);
+  if (problems.length > 0) {
+    throw new GalleryExportError('CONFIG', `Invalid settings:\n  - ${problems.join('\n  - ')}`, {
+      details: { problems: problems.length },
     });
   }
   return config;
@@ -185,7 +225,10 @@ const KEY_NAME = /^[A-Za-z0-9-]{1,127}$/;
 function readSigningKeyName(reader: SettingsReader): string | undefined {
   const name = reader.raw('SIGNING_KEY_NAME');
   if (name !== undefined && !KEY_NAME.test(name)) {
-    reader.problems.push('SIGNING_KEY_NAME must be a Key Vault key name (letters, digits and dashes)');
+    reader.problem(
+      'SIGNING_KEY_NAME',
+      'SIGNING_KEY_NAME must be a Key Vault key name (letters, digits and dashes)',
+    );
   }
   return name;
 }
@@ -193,7 +236,7 @@ function readSigningKeyName(reader: SettingsReader): string | undefined {
 function readExportMode(reader: SettingsReader): ExportMode {
   const mode = reader.string('EXPORT_MODE');
   if (mode !== 'queue' && mode !== 'inline') {
-    reader.problems.push(`EXPORT_MODE must be "queue" or "inline" (got ${shown(mode)})`);
+    reader.problem('EXPORT_MODE', `EXPORT_MODE must be "queue" or "inline" (got ${shown(mode)})`);
     return 'queue';
   }
   return mode;
@@ -206,7 +249,7 @@ function readStorage(reader: SettingsReader, required: boolean): StorageConfig {
       !/^UseDevelopmentStorage=true$/i.test(connectionString) &&
       !/(AccountName|BlobEndpoint)=/i.test(connectionString)
     ) {
-      reader.problems.push('EXPORT_STORAGE is not a storage connection string');
+      reader.problem('EXPORT_STORAGE', 'EXPORT_STORAGE is not a storage connection string');
     }
     return { kind: 'connectionString', connectionString };
   }
@@ -219,7 +262,8 @@ function readStorage(reader: SettingsReader, required: boolean): StorageConfig {
     (accountName ? `https://${accountName}.queue.core.windows.net` : undefined);
   if (blobServiceUri === undefined || queueServiceUri === undefined) {
     if (!required) return { kind: 'connectionString', connectionString: '' };
-    reader.problems.push(
+    reader.problem(
+      'EXPORT_STORAGE',
       'EXPORT_STORAGE is required: a connection string, or EXPORT_STORAGE__blobServiceUri and EXPORT_STORAGE__queueServiceUri (or EXPORT_STORAGE__accountName) for a managed identity',
     );
     return { kind: 'connectionString', connectionString: '' };

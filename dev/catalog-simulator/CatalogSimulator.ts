@@ -63,6 +63,13 @@ export interface CatalogSimulatorOptions {
   /** HMAC-SHA256 key for issued tokens. @default 32 random bytes (tokens of one simulator fail on another) */
   tokenSecret?: Buffer | string;
   /**
+   * Serve `GET /_simulator/sign-in?author=<64 hex>[&expires-in=<seconds>]`: a fresh DataLabAccessToken for
+   * that author as text, the stand-in for signing in to the gallery and copying the header (the local
+   * stack turns it on, so a person can register or renew a token by hand). Never faulted, never logged.
+   * @default false
+   */
+  signIn?: boolean;
+  /**
    * Answer a list request that has `$orderby` with 400, as an OData service whose
    * `AllowedOrderByProperties` is empty does: the list can then only be read in its natural order.
    * @default false
@@ -71,6 +78,8 @@ export interface CatalogSimulatorOptions {
 }
 
 export const DEFAULT_HOST = '127.0.0.1';
+/** The sign-in stand-in's path (CatalogSimulatorOptions.signIn). */
+export const SIGN_IN_PATH = '/_simulator/sign-in';
 export const DEFAULT_TOP = 20;
 export const DEFAULT_WRAP_RATE = 0;
 export const DEFAULT_TOKEN_LIFETIME_SECONDS = 8 * 60 * 60;
@@ -197,6 +206,7 @@ export class CatalogSimulator {
   private readonly profileCountsUnlisted: boolean;
   private readonly defaultTop: number;
   private readonly refuseOrderBy: boolean;
+  private readonly signIn: boolean;
   private readonly attempts = new AttemptCounter();
   private currentFaults: CatalogFaults;
   private liveData: CatalogData;
@@ -229,6 +239,7 @@ export class CatalogSimulator {
     this.profileCountsUnlisted = options.profileCountsUnlisted ?? true;
     this.defaultTop = options.defaultTop ?? DEFAULT_TOP;
     this.refuseOrderBy = options.refuseOrderBy ?? false;
+    this.signIn = options.signIn ?? false;
     if (!(Number.isInteger(this.defaultTop) && this.defaultTop >= 0))
       throw new RangeError('defaultTop must be a non-negative integer');
     this.secret =
@@ -438,7 +449,16 @@ export class CatalogSimulator {
     this.requestLog.push(entry);
 
     try {
-      await this.answer(req, res, entry, { method, target, rawPath, params, token, signal: aborted.signal });
+      if (this.signIn && rawPath === SIGN_IN_PATH) this.answerSignIn(res, entry, method, params);
+      else
+        await this.answer(req, res, entry, {
+          method,
+          target,
+          rawPath,
+          params,
+          token,
+          signal: aborted.signal,
+        });
     } catch (error) {
       entry.internalError = error instanceof Error ? error.message : String(error);
       try {
@@ -748,6 +768,31 @@ export class CatalogSimulator {
     };
     if (entry.clientRequestId !== undefined) headers[CLIENT_REQUEST_ID] = entry.clientRequestId;
     return headers;
+  }
+
+  /** The sign-in stand-in (see CatalogSimulatorOptions.signIn): a token as text, or 400 saying why not. */
+  private answerSignIn(
+    res: http.ServerResponse,
+    entry: RequestLogEntry,
+    method: string,
+    params: URLSearchParams,
+  ): void {
+    const authorId = params.get('author') ?? '';
+    const expiresIn = params.get('expires-in');
+    const seconds = expiresIn === null ? undefined : Number(expiresIn);
+    const problem =
+      method !== 'GET'
+        ? 'use GET'
+        : !/^[0-9A-Fa-f]{64}$/.test(authorId)
+          ? 'author must be an author ID (64 hexadecimal characters)'
+          : seconds !== undefined && !Number.isInteger(seconds)
+            ? 'expires-in must be a whole number of seconds'
+            : undefined;
+    this.send(res, entry, {
+      status: problem ? 400 : 200,
+      body: problem ?? this.issueToken(authorId, seconds === undefined ? {} : { expiresInSeconds: seconds }),
+      contentType: 'text/plain; charset=utf-8',
+    });
   }
 
   private send(res: http.ServerResponse, entry: RequestLogEntry, response: PlannedResponse): void {

@@ -4,8 +4,9 @@ import { runInProcess } from '../../src/export/runInProcess';
 import { createStorageServices } from '../../src/services';
 import { downloadSnapshot } from '../../src/snapshots/downloadSnapshot';
 import { runRecordPath } from '../../src/contract/layout';
-import { CliContext, EXIT_FAILED, EXIT_OK } from '../../src/cli/CliContext';
-import { fitLine, renderRunSummary, renderTable, terminalWidth } from '../../src/cli/format';
+import { CliContext, EXIT_FAILED, EXIT_OK, usageError } from '../../src/cli/CliContext';
+import { LocalStackInUseError } from '../stackLock';
+import { renderRunSummary, renderTable, terminalWidth, wrapText } from '../../src/cli/format';
 import { writeBundleReport } from '../../src/report/writeBundleReport';
 import { proofOptionsFor } from '../../src/cli/commands/evidence';
 import { RunProgress } from '../../src/cli/RunProgress';
@@ -24,7 +25,14 @@ export interface DemoOptions {
 export async function demoCommand(cli: CliContext, options: DemoOptions): Promise<number> {
   const dataFolder = resolve(options.data);
   cli.err(`Starting the local stack (Azurite data in ${dataFolder})...`);
-  const stack = await startLocalStack({ azuriteLocation: dataFolder });
+  const stack = await startLocalStack({ azuriteLocation: dataFolder }).catch((error: unknown) => {
+    if (error instanceof LocalStackInUseError) {
+      throw usageError(
+        `${error.message}\nnpm start uses the same folder as npm run local: with that stack running, \`npx gallery-export run\` exports on it.`,
+      );
+    }
+    throw error;
+  });
   try {
     const registrations = await stack.registerDemoAuthors();
     cli.err(`Registered ${registrations.length} demo authors in the vault emulator at ${stack.vault.url}`);
@@ -44,7 +52,7 @@ export async function demoCommand(cli: CliContext, options: DemoOptions): Promis
     });
 
     const width = terminalWidth(cli.io.stdout, cli.io.env);
-    const line = (text: string): void => cli.out(fitLine(text, width));
+    const line = (text: string): void => cli.out(wrapText(text, width, '', '    ').join('\n'));
     cli.out(renderRunSummary(record, { width }));
     cli.out('');
     const rows = registrations.map((registration) => {

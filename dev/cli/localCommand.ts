@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { CatalogFaults } from '../catalog-simulator';
 import { startLocalStack } from '../localStack';
+import { LocalStackInUseError, PortInUseError } from '../stackLock';
 import { DEFAULT_SETTINGS } from '../../src/contract/defaults';
 import { CliContext, EXIT_OK, usageError } from '../../src/cli/CliContext';
 
@@ -48,7 +49,7 @@ export async function localCommand(cli: CliContext, options: LocalOptions): Prom
       refuseOrderBy: options.refuseOrderby === true,
     },
     vaultPort: port('--vault-port', options.vaultPort),
-  });
+  }).catch(explainStartFailure);
   try {
     if (vaultBudget !== undefined) {
       // Set before anything is registered: the demo authors' registration pays the budget too.
@@ -90,6 +91,27 @@ export async function localCommand(cli: CliContext, options: LocalOptions): Prom
   } finally {
     await stack.stop();
   }
+}
+
+const PORT_OPTIONS: Record<PortInUseError['service'], string> = {
+  blob: '--blob-port',
+  queue: '--queue-port',
+  catalog: '--catalog-port',
+  vault: '--vault-port',
+};
+
+/**
+ * Why the stack could not start, for a person: a data folder in use is a usage error whose message says
+ * how to reach the stack using it; a port in use names the port, its option and the way out.
+ */
+export function explainStartFailure(error: unknown): never {
+  if (error instanceof LocalStackInUseError) throw usageError(error.message);
+  if (error instanceof PortInUseError) {
+    throw new Error(
+      `port ${error.port} (${PORT_OPTIONS[error.service]}) is in use on 127.0.0.1: another local stack or Azurite probably runs there. Use it (its settings are printed where it runs), stop it, or choose other ports (0 picks a free one: --blob-port 0 --queue-port 0 --catalog-port 0 --vault-port 0).`,
+    );
+  }
+  throw error;
 }
 
 function port(name: string, value: string): number {

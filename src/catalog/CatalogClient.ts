@@ -78,12 +78,16 @@ export class CatalogClient {
   ): Promise<AuthorReading> {
     const figures = newCatalogFigures();
     const retryBudget = new RetryBudget();
+    // Every progress report carries the live counters, and a first one goes out before any request: a
+    // display can then show retries and 429s while the first page is still being waited for.
+    const { onProgress } = options;
     const call: ListEntitiesOptions = {
       signal: options.signal,
       stats: figures,
       retryBudget,
-      onProgress: options.onProgress,
+      onProgress: onProgress && ((progress) => onProgress({ ...progress, catalog: figures })),
     };
+    onProgress?.({ pass: 1, entities: 0, expected: undefined, catalog: figures });
     const token = options.token?.value;
     if (token === undefined) {
       const { profile, listing } = await this.readBoth(authorId, collector, call);

@@ -3,6 +3,7 @@ import { loadConfig, type Config, type LoadConfigOptions } from '../config';
 import { GalleryExportError } from '../contract/errors';
 import type { Logger } from '../export/ports';
 import { createServices, type AppServices } from '../services';
+import { terminalWidth, wrapText } from './format';
 
 /** Exit codes of the contract: 0 success, 1 the work failed, 2 usage or configuration error. */
 export const EXIT_OK = 0;
@@ -32,8 +33,40 @@ export class CliContext {
     this.io.stderr.write(`${line}\n`);
   }
 
-  config(options?: LoadConfigOptions): Config {
-    return loadConfig(this.io.env, options);
+  /**
+   * A message for people on stderr, every line wrapped to the terminal's width (stderr's, or COLUMNS);
+   * a wrapped line continues under its own indentation. Shell lines to paste (`export NAME='value'`) are
+   * left whole.
+   */
+  errLines(text: string): void {
+    this.writeWrapped(this.io.stderr, text, (line) => this.err(line));
+  }
+
+  /** Sentences for people on stdout, wrapped as {@link errLines} wraps them (never JSON: that stays whole). */
+  outLines(text: string): void {
+    this.writeWrapped(this.io.stdout, text, (line) => this.out(line));
+  }
+
+  private writeWrapped(
+    stream: { isTTY?: boolean; columns?: number },
+    text: string,
+    write: (line: string) => void,
+  ): void {
+    const width = terminalWidth(stream, this.io.env);
+    for (const line of text.split('\n')) {
+      // `export NAME='value'` is there to be pasted into a shell: a line break inside would break it.
+      if (/^\s*export [A-Z_][A-Z0-9_]*=/.test(line)) {
+        write(line);
+        continue;
+      }
+      // "  - EXPORT_STORAGE is required: ..." continues under "EXPORT_STORAGE"; other lines 2 further in.
+      const hanging = `${/^ */.exec(line)![0]}  `.slice(0, 12);
+      for (const wrapped of wrapText(line, width, '', hanging)) write(wrapped);
+    }
+  }
+
+  config(options: LoadConfigOptions = {}): Config {
+    return loadConfig(this.io.env, { needsExport: false, needsTimer: false, ...options });
   }
 
   /** Core log lines: warnings and errors always, the machine-oriented ones only with --verbose. */
@@ -43,14 +76,15 @@ export class CliContext {
         if (this.verbose) this.err(message);
       },
       warn: (message) => {
-        if (this.verbose || !message.startsWith('GalleryExport.')) this.err(`warning: ${message}`);
+        if (this.verbose || !message.startsWith('GalleryExport.')) this.errLines(`warning: ${message}`);
       },
-      error: (message) => this.err(`error: ${message}`),
+      error: (message) => this.errLines(`error: ${message}`),
     };
   }
 
+  /** An export's services (`run`, the demo), over settings checked for an export. */
   async withServices<T>(work: (services: AppServices) => Promise<T>): Promise<T> {
-    const services = createServices(this.config(), { logger: this.logger() });
+    const services = createServices(this.config({ needsExport: true }), { logger: this.logger() });
     try {
       return await work(services);
     } finally {

@@ -1,27 +1,34 @@
 import Table from 'cli-table3';
-import { shortAuthorId } from '../contract/authorId';
 import type { AuthorOutcome, RunRecord } from '../contract/formats';
+import { authorCell } from './authorNames';
 
 /**
  * What the CLI prints for people: tables that fit the terminal. On a terminal a table takes its width
- * from the terminal (or COLUMNS); cells too long for it (paths, IDs, messages) are shortened in the
- * middle with "…", keeping both ends, which is where paths and IDs differ, and no line is ever wider
- * than the terminal; when even that cannot fit, each row is printed as a block of "header  value" lines.
- * When the output is not a terminal (a pipe, a file, a CI log) nothing is shortened, since scripts and
- * people searching logs read those, unless COLUMNS asks for a width. `--json` is never shortened.
+ * from the terminal (or COLUMNS); cells too long for it (paths, IDs, messages) wrap over several lines
+ * inside their column (at spaces, after a slash in a path, inside a word only when it is wider than the
+ * column), so nothing is ever cut off and no line is wider than the terminal; when even that cannot fit,
+ * each row is printed as a block of "header  value" lines whose values wrap the same way. When the
+ * output is not a terminal (a pipe, a file, a CI log) every cell stays on one line, since scripts and
+ * people searching logs read those, unless COLUMNS asks for a width. `--json` is never wrapped.
  */
 
 export interface TableLayoutOptions {
   /**
-   * Columns the output may use (see {@link terminalWidth}); undefined means no limit and every cell whole.
+   * Columns the output may use (see {@link terminalWidth}); undefined means no limit and one line per cell.
    * @default undefined
    */
   width?: number | undefined;
+  /**
+   * Columns never wrapped while the table can fit by wrapping the others (an author ID a person copies):
+   * when it cannot, the rows become blocks, where such a value starts on a line of its own.
+   * @default []
+   */
+  unbroken?: readonly number[];
 }
 
 /**
- * A shortened column keeps at least this many columns (and its whole header): a table narrower than
- * that is no longer readable, so rows are printed as blocks instead.
+ * A wrapped column keeps at least this many columns (and its whole header): a table narrower than that is
+ * no longer readable, so rows are printed as blocks instead.
  */
 export const MIN_TABLE_COLUMN_WIDTH = 24;
 
@@ -49,14 +56,17 @@ export function renderTable(head: string[], rows: string[][], options: TableLayo
   );
   // cli-table3 draws a border between and around the columns, and one space of padding on each side.
   const budget = width - (3 * header.length + 1);
+  const unbroken = new Set(options.unbroken ?? []);
   const least = header.map((title, index) =>
-    Math.min(natural[index]!, Math.max(MIN_TABLE_COLUMN_WIDTH, displayWidth(title))),
+    unbroken.has(index)
+      ? natural[index]!
+      : Math.min(natural[index]!, Math.max(MIN_TABLE_COLUMN_WIDTH, displayWidth(title))),
   );
   const widths = fitColumns(natural, budget, least);
   if (!widths) return renderBlocks(header, body, width);
-  const shorten = (cells: string[]): string[] =>
-    cells.map((cell, index) => shortenMiddle(cell, widths[index]!));
-  return drawTable(shorten(header), body.map(shorten), widths);
+  const wrap = (cells: string[]): string[] =>
+    cells.map((cell, index) => wrapText(cell, widths[index]).join('\n'));
+  return drawTable(header, body.map(wrap), widths);
 }
 
 /** The columns a table needs to show every cell whole. */
@@ -107,22 +117,28 @@ export function fitColumns(
 }
 
 /**
- * Each row as a block: its first cell as a title, then one indented "header  value" line per cell.
- * Only values are shortened, so the labels stay aligned and readable.
+ * Each row as a block: its first cell as a title, then one indented "header  value" line per cell, each
+ * value wrapped under itself; on a terminal too narrow even for the labels, "header: value" wrapped.
  */
 function renderBlocks(header: string[], body: string[][], width: number): string {
   const labelWidth = Math.max(...header.slice(1).map(displayWidth), 0);
-  const labelled = (prefix: string, value: string): string =>
-    displayWidth(prefix) < width
-      ? `${prefix}${shortenMiddle(value, width - displayWidth(prefix))}`
-      : shortenMiddle(`${prefix}${value}`, width);
   const lines: string[] = [];
   for (const row of body) {
     if (lines.length > 0) lines.push('');
-    lines.push(labelled(`${header[0]}: `, row[0]!));
+    lines.push(...wrapText(`${header[0]}: ${row[0]}`, width, '', '  '));
     row.slice(1).forEach((cell, index) => {
       const label = header[index + 1]!;
-      lines.push(labelled(`  ${label}${' '.repeat(labelWidth - displayWidth(label))}  `, cell));
+      const prefix = `  ${label}${' '.repeat(labelWidth - displayWidth(label))}  `;
+      const room = width - displayWidth(prefix);
+      if (room >= Math.min(MIN_TABLE_COLUMN_WIDTH, displayWidth(cell))) {
+        const [first = '', ...rest] = wrapText(cell, room);
+        lines.push(
+          `${prefix}${first}`.trimEnd(),
+          ...rest.map((line) => `${' '.repeat(displayWidth(prefix))}${line}`),
+        );
+      } else {
+        lines.push(...wrapText(`  ${label}: ${cell}`, width, '', '    '));
+      }
     });
   }
   return lines.join('\n');
@@ -186,35 +202,6 @@ function isWide(code: number): boolean {
   );
 }
 
-/**
- * `text` in at most `width` columns: whole when it fits, else its start and end around "…", cut between
- * characters as a reader sees them (an emoji or an accented letter is never split).
- */
-export function shortenMiddle(text: string, width: number): string {
-  if (displayWidth(text) <= width) return text;
-  if (width <= 0) return '';
-  const parts = Array.from(graphemes.segment(text), ({ segment }) => segment);
-  const room = width - 1;
-  const headRoom = Math.ceil(room / 2);
-  let head = '';
-  let used = 0;
-  for (const part of parts) {
-    const next = graphemeWidth(part);
-    if (used + next > headRoom) break;
-    head += part;
-    used += next;
-  }
-  let tail = '';
-  let tailUsed = 0;
-  for (let index = parts.length - 1; index >= 0; index--) {
-    const next = graphemeWidth(parts[index]!);
-    if (used + tailUsed + next > room) break;
-    tail = parts[index]! + tail;
-    tailUsed += next;
-  }
-  return `${head}…${tail}`;
-}
-
 export function describeOutcome(author: AuthorOutcome): string {
   switch (author.status) {
     case 'complete':
@@ -228,37 +215,36 @@ export function describeOutcome(author: AuthorOutcome): string {
   }
 }
 
+/**
+ * The run's table: each author by its label and the first characters of its ID (what every command's
+ * --author accepts), its snapshot or why it failed or was skipped, whole (wrapped on a terminal); then
+ * the run's line, with its duration.
+ */
 export function renderRunSummary(record: RunRecord, options: TableLayoutOptions = {}): string {
-  const head = ['secret', 'author', 'status', 'entities', 'token', 'snapshot / reason'];
-  let rows = record.authors.map((author) => [
-    author.secretName,
-    author.authorId ? shortAuthorId(author.authorId) : '-',
+  const secretPrefix = String(record.settings.AUTHOR_SECRET_PREFIX ?? '');
+  const head = ['author', 'status', 'entities', 'token', 'snapshot / reason'];
+  const rows = record.authors.map((author) => [
+    authorCell(author.secretName, author.authorId, secretPrefix),
     author.status,
     author.counts ? `${author.counts.entities} (${author.counts.unlisted} unlisted)` : '-',
     author.tokenStatus ?? '-',
     describeOutcome(author),
   ]);
-  // Too wide for the terminal: author IDs inside paths and messages first shrink the way the author
-  // column shows them, before anything is cut.
-  if (options.width !== undefined && naturalTableWidth(head, rows) > options.width) {
-    rows = rows.map((row) => row.map(abbreviateAuthorIds));
-  }
   const { complete, failed, skipped } = record.counts;
-  const line = `Run ${record.runId}: ${record.status} (${complete} complete, ${failed} failed, ${skipped} skipped)${record.error ? ` - ${record.error.code}: ${record.error.message}` : ''}`;
-  return [
-    renderTable(head, rows, options),
-    options.width === undefined ? line : fitLine(line, options.width),
-  ].join('\n');
+  const took = record.completedAt
+    ? ` in ${formatDuration(Date.parse(record.completedAt) - Date.parse(record.startedAt))}`
+    : '';
+  const line = `Run ${record.runId}: ${record.status} (${complete} complete, ${failed} failed, ${skipped} skipped)${took}${record.error ? ` - ${record.error.code}: ${record.error.message}` : ''}`;
+  return [renderTable(head, rows, options), ...wrapText(line, options.width, '', '  ')].join('\n');
 }
 
-/** Every author ID (64 hex) in a path or message as the author column shows it: `561F69…3B67`. */
-export function abbreviateAuthorIds(text: string): string {
-  return text.replace(/\b[0-9A-F]{64}\b/g, shortAuthorId);
-}
-
-/** One line of output in at most `width` columns (undefined: as it is), shortened in the middle. */
-export function fitLine(text: string, width: number | undefined): string {
-  return width === undefined ? text : shortenMiddle(terminalSafe(text), width);
+/** A duration for people: "850 ms", "12.3 s", "4 min 05 s". */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '?';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const seconds = Math.round(ms / 1000);
+  return `${Math.floor(seconds / 60)} min ${String(seconds % 60).padStart(2, '0')} s`;
 }
 
 export function formatBytes(bytes: number): string {
@@ -268,13 +254,17 @@ export function formatBytes(bytes: number): string {
 }
 
 /**
- * `text` as lines of at most `width` columns (undefined: one line), broken at spaces, and inside a word
- * only when the word alone is wider than a line (a hash, a path): nothing is ever cut off, and spacing
- * within a line is kept. Every line starts with `indent`; lines after the first with `hanging` instead.
+ * `text` as lines of at most `width` columns (undefined: one line), broken at spaces; a word wider than a
+ * line (a path, a hash) is broken after a slash where it can, and between characters only where it
+ * cannot: nothing is ever cut off, and spacing within a line is kept. Every line starts with `indent`;
+ * lines after the first with `hanging` instead.
  */
 export function wrapText(text: string, width: number | undefined, indent = '', hanging = indent): string[] {
   const safe = terminalSafe(text);
   if (width === undefined) return [`${indent}${safe}`];
+  // An indent as wide as the line leaves no room for text: a very narrow terminal goes without.
+  if (displayWidth(indent) >= width) indent = '';
+  if (displayWidth(hanging) >= width) hanging = '';
   const lines: string[] = [];
   let line = indent;
   let lineWidth = displayWidth(indent);
@@ -285,27 +275,39 @@ export function wrapText(text: string, width: number | undefined, indent = '', h
     lineWidth = displayWidth(hanging);
     empty = true;
   };
+  const append = (piece: string, pieceWidth: number): void => {
+    line += piece;
+    lineWidth += pieceWidth;
+    empty = false;
+  };
+  const room = Math.max(1, width - displayWidth(hanging));
   // Each word with the spaces before it; at a break the spaces go.
   for (const [, spaces = '', word = ''] of safe.matchAll(/( *)([^ ]+)/g)) {
     const wordWidth = displayWidth(word);
     const gap = empty ? '' : spaces;
-    if (!empty && lineWidth + gap.length + wordWidth > width) newLine();
+    // A word that fits on a line of its own goes there whole; a longer one starts where the line is.
+    if (!empty && lineWidth + gap.length + wordWidth > width && wordWidth <= room) newLine();
     const lead = empty ? (lines.length === 0 ? spaces : '') : spaces;
     if (lineWidth + lead.length + wordWidth <= width) {
-      line += lead + word;
-      lineWidth += lead.length + wordWidth;
-      empty = false;
+      append(lead, lead.length);
+      append(word, wordWidth);
       continue;
     }
-    // A word longer than a whole line: cut it between characters, over as many lines as it needs.
-    line += lead;
-    lineWidth += lead.length;
-    for (const { segment } of graphemes.segment(word)) {
-      const next = graphemeWidth(segment);
-      if (lineWidth + next > width && !empty) newLine();
-      line += segment;
-      lineWidth += next;
-      empty = false;
+    if (lineWidth + lead.length < width) append(lead, lead.length);
+    else if (!empty) newLine();
+    // Wider than a line: after each slash where the next piece fits, else between characters.
+    for (const piece of word.split(/(?<=\/)/)) {
+      const pieceWidth = displayWidth(piece);
+      if (!empty && lineWidth + pieceWidth > width && pieceWidth <= room) newLine();
+      if (lineWidth + pieceWidth <= width) {
+        append(piece, pieceWidth);
+        continue;
+      }
+      for (const { segment } of graphemes.segment(piece)) {
+        const next = graphemeWidth(segment);
+        if (lineWidth + next > width && !empty) newLine();
+        append(segment, next);
+      }
     }
   }
   if (!empty || lines.length === 0) lines.push(line.trimEnd());

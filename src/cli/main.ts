@@ -1,9 +1,14 @@
+import { setMaxListeners } from 'node:events';
 import { Command, CommanderError } from 'commander';
-import { isGalleryExportError, toGalleryExportError } from '../contract/errors';
+import { linkedSignal } from '../catalog/linkedSignal';
+import { toGalleryExportError } from '../contract/errors';
 import { startTelemetry } from '../telemetry/startTelemetry';
 import { GENERATOR } from '../version';
 import { CliContext, EXIT_FAILED, EXIT_USAGE, type CliIo } from './CliContext';
 import type { AuditOptions } from './commands/audit';
+import type { AuthorsOptions } from './commands/authors';
+import { nextStepFor } from './errorHints';
+import { COMMAND_EXITS, EXIT_CODES_HELP } from './exitCodes';
 import type { ErasuresOptions } from './commands/erasures';
 import type { GetOptions } from './commands/get';
 import type { ListOptions } from './commands/list';
@@ -15,6 +20,9 @@ import type { VerifyOptions } from './commands/verify';
 import type { RunOptions } from './commands/run';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** What every --author accepts (see AuthorDirectory). */
+const AUTHOR_OPTION = 'its 64-hex ID, 6 or more of its first characters, or its label';
 
 /** Wraps a command handler so that its resolved exit code becomes the program's. */
 export type CliAction = <T>(handler: (options: T) => Promise<number>) => (options: unknown) => Promise<void>;
@@ -45,7 +53,8 @@ export function buildProgram(
     })
     .hook('preAction', (command) => {
       cli.verbose = Boolean(command.opts<{ verbose?: boolean }>().verbose);
-    });
+    })
+    .addHelpText('after', EXIT_CODES_HELP);
 
   // commander hands actions untyped options; each command's options type documents what it reads.
   // Commands are loaded when run, so `run` does not pay for the local stack's or verify's modules.
@@ -58,14 +67,14 @@ export function buildProgram(
   program
     .command('run')
     .description('export now, in this process; progress on stderr, a summary table at the end')
-    .option('--author <id>', 'only this author (64 hex); repeat for several', collect)
+    .option('--author <id>', `only this author (${AUTHOR_OPTION}); repeat for several`, collect)
     .option('--json', 'print the run record as JSON instead of a table')
     .action(action<RunOptions>(async (options) => (await import('./commands/run')).runCommand(cli, options)));
 
   program
     .command('list')
     .description('complete snapshots, newest first')
-    .option('--author <id>', 'only this author (64 hex)')
+    .option('--author <id>', `only this author (${AUTHOR_OPTION})`)
     .option('--since <date>', 'runs on or after this day (YYYY-MM-DD, UTC)')
     .option('--until <date>', 'runs on or before this day (YYYY-MM-DD, UTC)')
     .option('--json', 'print JSON instead of a table')
@@ -78,7 +87,7 @@ export function buildProgram(
     .description(
       "re-hash every file against its manifest, check signatures and each author's chain; name what is missing, changed, unexpected or unsigned",
     )
-    .option('--author <id>', 'only this author (64 hex)')
+    .option('--author <id>', `only this author (${AUTHOR_OPTION})`)
     .option('--run <runId>', 'only this run, or "latest" (the newest run that completed a snapshot)')
     .option('--since <date>', 'runs on or after this day (YYYY-MM-DD, UTC)')
     .option('--until <date>', 'runs on or before this day (YYYY-MM-DD, UTC)')
@@ -101,7 +110,7 @@ export function buildProgram(
     .description(
       'download one snapshot into a new folder (a subject-access bundle), only when it is proven: files, signature, chain link',
     )
-    .option('--author <id>', 'the author (64 hex)')
+    .option('--author <id>', `the author (${AUTHOR_OPTION})`)
     .option('--run <runId>', 'the run, or "latest"', 'latest')
     .option('--out <dir>', 'a new or empty folder')
     .option('--public-key <file.pem>', 'check the signature offline with this PEM file (repeatable)', collect)
@@ -113,7 +122,7 @@ export function buildProgram(
     .description(
       'write the subject-access report of one snapshot (self-contained HTML), only when the snapshot is proven',
     )
-    .option('--author <id>', 'the author (64 hex)')
+    .option('--author <id>', `the author (${AUTHOR_OPTION})`)
     .option('--run <runId>', 'the run, or "latest"', 'latest')
     .option('--out <file.html>', 'a new file; the further pages of a large author are written next to it')
     .option('--public-key <file.pem>', 'check the signature offline with this PEM file (repeatable)', collect)
@@ -129,7 +138,7 @@ export function buildProgram(
     .description(
       'erase every snapshot of an author, delete its Key Vault registration and write an erasure record (needs --yes)',
     )
-    .option('--author <id>', 'the author (64 hex)')
+    .option('--author <id>', `the author (${AUTHOR_OPTION})`)
     .option('--yes', 'confirm the erasure (without it: show what would be erased, erase nothing)')
     .option('--requested-by <who>', 'recorded in the erasure record (default: your user name)')
     .option(
@@ -146,7 +155,7 @@ export function buildProgram(
     .description(
       'the erasure records (when, who asked, what was erased, whether the signature verifies) and any unfinished erasure',
     )
-    .option('--author <id>', 'only this author (64 hex)')
+    .option('--author <id>', `only this author (${AUTHOR_OPTION})`)
     .option('--public-key <file.pem>', 'check signatures offline with this PEM file (repeatable)', collect)
     .option('--json', 'print JSON')
     .action(
@@ -178,6 +187,18 @@ export function buildProgram(
     );
 
   program
+    .command('authors')
+    .description(
+      'the registered authors (Key Vault secrets): label, author ID, token status and expiry, last complete snapshot',
+    )
+    .option('--json', 'print JSON')
+    .action(
+      action<AuthorsOptions>(async (options) =>
+        (await import('./commands/authors')).authorsCommand(cli, options),
+      ),
+    );
+
+  program
     .command('register-author')
     .description("write an author's Key Vault secret (checks the token's author_id, sets expiresOn)")
     .option('--label <label>', 'the secret name suffix: letters, digits, dashes')
@@ -190,6 +211,10 @@ export function buildProgram(
     );
 
   for (const extend of extensions) extend(program, { cli, action });
+  for (const command of program.commands) {
+    const exits = COMMAND_EXITS[command.name()];
+    if (exits) command.addHelpText('after', `\nExit: ${exits}\n`);
+  }
   return program;
 }
 
@@ -199,7 +224,12 @@ export async function main(
   io: CliIo,
   extensions: readonly CliExtension[] = [],
 ): Promise<number> {
-  const cli = new CliContext(io);
+  // Every command's work hangs off Ctrl-C: a listing reads 16 manifests at once, a run exports many
+  // authors, each Azure SDK request listening to the signal. That fan-in is by design, so commands get a
+  // signal of their own without Node's limit of 10 listeners (past it Node warns of a leak).
+  const interrupt = linkedSignal(io.signal);
+  setMaxListeners(0, interrupt.signal);
+  const cli = new CliContext({ ...io, signal: interrupt.signal });
   let exitCode = 0;
   const program = buildProgram(
     cli,
@@ -223,10 +253,13 @@ export async function main(
       return error.exitCode === 0 ? 0 : EXIT_USAGE;
     }
     const failure = toGalleryExportError(error);
-    cli.err(`error: ${failure.message}`);
-    if (isGalleryExportError(failure, 'USAGE') || isGalleryExportError(failure, 'CONFIG')) return EXIT_USAGE;
+    const next = nextStepFor(failure);
+    cli.errLines(`error: ${failure.message}${next ? `\n${next}` : ''}`);
+    // Nothing was started: a malformed option or setting, or an output that exists already.
+    if (['USAGE', 'CONFIG', 'OUTPUT_NOT_EMPTY'].includes(failure.code)) return EXIT_USAGE;
     return EXIT_FAILED;
   } finally {
+    interrupt.dispose();
     await telemetry?.shutdown();
   }
 }
@@ -242,6 +275,12 @@ export function runFromProcess(extensions: readonly CliExtension[] = []): void {
     controller.abort(new Error('interrupted'));
   });
   process.on('SIGTERM', () => controller.abort(new Error('terminated')));
+  // `gallery-export list | head`: once the reader is gone, output is dropped instead of crashing on EPIPE.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+    });
+  }
   void main(
     process.argv.slice(2),
     {

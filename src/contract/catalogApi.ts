@@ -36,6 +36,11 @@ export interface ListingProgress {
   entities: number;
   /** total_count of the pass, when known. */
   expected: number | undefined;
+  /**
+   * The author's catalog calls so far (requests, retries, 429s), counted live: a progress display reads
+   * it again as it redraws, so retries and throttling show while the client waits.
+   */
+  catalog?: Readonly<CatalogFigures>;
 }
 
 export interface ListingResult {

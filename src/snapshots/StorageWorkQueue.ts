@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { QueueClient } from '@azure/storage-queue';
 import { isGalleryExportError } from '../contract/errors';
@@ -46,8 +47,13 @@ export class StorageWorkQueue {
   }
 
   private async send(items: readonly AuthorWorkItem[], signal?: AbortSignal): Promise<NotQueued[]> {
+    // Every message is sent at once, each request listening to the signal: that fan-in is by design, so
+    // the batch listens through a signal of its own without Node's limit of 10 listeners (which would
+    // warn of a leak on every run of more than 10 authors). AbortSignal.any adds no listener to `signal`.
+    const batch = signal ? AbortSignal.any([signal]) : undefined;
+    if (batch) setMaxListeners(0, batch);
     const sent = await Promise.allSettled(
-      items.map((item) => this.queue.sendMessage(encodeWorkItem(item), { abortSignal: signal })),
+      items.map((item) => this.queue.sendMessage(encodeWorkItem(item), { abortSignal: batch })),
     );
     const notQueued: NotQueued[] = [];
     sent.forEach((result, index) => {

@@ -37,7 +37,7 @@ function start(
 }
 
 test('a usage error exits 2', async () => {
-  const child = start(['run', '--author', 'nope'], {});
+  const child = start(['run', '--author', 'not/an-id'], {});
   expect(await child.exit).toBe(2);
   expect(child.stderr()).toContain('is not an author ID');
 }, 30_000);
@@ -52,4 +52,20 @@ test('Ctrl-C stops a run: authors in flight fail as aborted, the process exits 1
   expect(await child.exit).toBe(1);
   expect(child.stderr()).toContain('Stopping');
   expect(child.stderr()).toContain('ABORTED');
+}, 30_000);
+
+test('output to a reader that is gone (gallery-export ... | head) is dropped: no EPIPE crash', async () => {
+  const child = spawn(
+    process.execPath,
+    [join(root, 'test/support/tsChild.js'), join(root, 'test/support/processEntry.ts'), 'list', '--help'],
+    { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  child.stdout.destroy(); // the reader has gone before the first line is written
+  const chunks: Buffer[] = [];
+  child.stderr.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  const stderr = Buffer.concat(chunks).toString('utf8');
+  expect(stderr).not.toContain('EPIPE');
+  expect(stderr).not.toMatch(/^Error/m);
+  expect(code).toBe(0);
 }, 30_000);

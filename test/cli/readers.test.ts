@@ -175,7 +175,7 @@ test('get: a folder whose files match the manifest hashes, with a README; never 
 
   await writeFile(join(out, 'note.txt'), 'mine');
   const refused = await runCli(['get', '--author', ada.authorId, '--out', out], env);
-  expect(refused.code).toBe(1);
+  expect(refused.code).toBe(2);
   expect(refused.stderr).toContain('is not empty');
   expect(await readFile(join(out, 'note.txt'), 'utf8')).toBe('mine');
   expect((await runCli(['get', '--author', li.authorId, '--out', join(out, '..', 'none')], env)).code).toBe(

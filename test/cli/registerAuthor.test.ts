@@ -9,6 +9,9 @@ import { runCli } from '../support/cliHarness';
 /** register-author against the vault emulator, with tokens the catalog simulator issues. */
 const JANE = 'AB'.repeat(32);
 const OTHER = 'CD'.repeat(32);
+// One author per registration below: a second label for a registered author is refused.
+const PUBLIC_ONLY = 'EF'.repeat(32);
+const STALE = '12'.repeat(32);
 let vault: VaultEmulator;
 let catalog: CatalogSimulator;
 let env: Record<string, string>;
@@ -86,19 +89,19 @@ test('something that is not a JWT, a bad label or a bad ID exits 2 and writes no
 });
 
 test('without a token the author is registered for public data, with a note', async () => {
-  const result = await runCli(['register-author', '--label', 'public-only', '--author-id', JANE], env);
+  const result = await runCli(['register-author', '--label', 'public-only', '--author-id', PUBLIC_ONLY], env);
   expect(result.code).toBe(0);
   expect(result.stderr).toContain('only public entities');
   expect(JSON.parse(vault.getSecret('gallery-author-public-only')![0]!.value)).toEqual({
-    authorId: JANE,
+    authorId: PUBLIC_ONLY,
     accessToken: null,
   });
 });
 
 test('an expired token is registered with a warning (public data still exports)', async () => {
-  const token = catalog.issueToken(JANE, { expiresInSeconds: -60 });
+  const token = catalog.issueToken(STALE, { expiresInSeconds: -60 });
   const result = await runCli(
-    ['register-author', '--label', 'stale', '--author-id', JANE, '--token-stdin'],
+    ['register-author', '--label', 'stale', '--author-id', STALE, '--token-stdin'],
     env,
     { stdin: token },
   );

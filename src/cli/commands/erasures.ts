@@ -3,9 +3,9 @@ import { createStorageServices } from '../../services';
 import type { CompletedErasure } from '../../snapshots/BlobErasureStore';
 import { readErasureLedger } from '../../snapshots/erasureLedger';
 import { CliContext, EXIT_FAILED, EXIT_OK } from '../CliContext';
-import { formatBytes, renderTable, terminalWidth, wrapText } from '../format';
+import { formatBytes, renderTable, terminalWidth } from '../format';
 import { publicKeysFor, type EvidenceOptions } from './evidence';
-import { parseAuthorOption } from './options';
+import { checkAuthorOption, resolveAuthorOption } from './options';
 
 export interface ErasuresOptions extends EvidenceOptions {
   author?: string;
@@ -38,8 +38,10 @@ export function describeErasures(erasures: readonly CompletedErasure[]): string[
  * that finishes it: what an officer shows a data owner who asks for proof that their data is gone.
  */
 export async function erasuresCommand(cli: CliContext, options: ErasuresOptions): Promise<number> {
-  const authorId = options.author === undefined ? undefined : parseAuthorOption(options.author);
+  if (options.author !== undefined) checkAuthorOption(options.author);
   const config = cli.config({ needsVault: false });
+  const authorId =
+    options.author === undefined ? undefined : await resolveAuthorOption(cli, config, options.author);
   const keys = await publicKeysFor(config, options.publicKey);
   const { container } = createStorageServices(config);
   const ledger = await readErasureLedger(container, {
@@ -80,7 +82,7 @@ export async function erasuresCommand(cli: CliContext, options: ErasuresOptions)
   }
   const width = terminalWidth(cli.io.stdout, cli.io.env);
   if (records.length === 0 && ledger.unfinished.length === 0) {
-    cli.out(authorId ? `No erasure of author ${authorId} is recorded.` : 'No erasure is recorded.');
+    cli.outLines(authorId ? `No erasure of author ${authorId} is recorded.` : 'No erasure is recorded.');
   } else if (records.length > 0) {
     cli.out(
       renderTable(
@@ -100,20 +102,13 @@ export async function erasuresCommand(cli: CliContext, options: ErasuresOptions)
     );
   }
   for (const erasure of ledger.unfinished) {
-    say(
-      cli,
+    cli.outLines(
       `UNFINISHED erasure ${erasure.erasureId}, begun ${erasure.begunAt.toISOString()}${erasure.marker ? ` by ${erasure.marker.requestedBy}` : ''}: finish it with gallery-export purge --author ${erasure.plan?.authorId ?? authorId ?? "<the author's ID>"} --yes`,
     );
   }
-  for (const problem of ledger.problems) say(cli, `PROBLEM ${problem.path}: ${problem.detail}`);
-  say(
-    cli,
+  for (const problem of ledger.problems) cli.outLines(`PROBLEM ${problem.path}: ${problem.detail}`);
+  cli.outLines(
     `${records.length} erasure record(s)${ledger.unfinished.length ? `, ${ledger.unfinished.length} unfinished` : ''}; signatures ${keys ? `checked with ${keys.source}` : 'not checked (no public key: SIGNING_KEY_NAME, or --public-key)'}. Records hold the SHA-256 of the author ID, never the ID.`,
   );
   return ledger.unfinished.length > 0 || ledger.problems.length > 0 ? EXIT_FAILED : EXIT_OK;
-}
-
-/** Prose for a person: wrapped to the terminal, never cut (whole lines when not a terminal). */
-function say(cli: CliContext, text: string, hanging = '  '): void {
-  for (const line of wrapText(text, terminalWidth(cli.io.stdout, cli.io.env), '', hanging)) cli.out(line);
 }

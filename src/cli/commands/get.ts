@@ -5,7 +5,7 @@ import { createStorageServices } from '../../services';
 import { downloadSnapshot } from '../../snapshots/downloadSnapshot';
 import { CliContext, EXIT_OK, usageError } from '../CliContext';
 import { proofOptionsFor, type EvidenceOptions } from './evidence';
-import { parseAuthorOption, parseRunOption } from './options';
+import { checkAuthorOption, parseRunOption, resolveAuthorOption } from './options';
 
 export interface GetOptions extends EvidenceOptions {
   author?: string;
@@ -20,9 +20,10 @@ export interface GetOptions extends EvidenceOptions {
 export async function getCommand(cli: CliContext, options: GetOptions): Promise<number> {
   if (options.author === undefined) throw usageError('--author is required');
   if (options.out === undefined) throw usageError('--out is required (a new or empty folder)');
-  const authorId = parseAuthorOption(options.author);
+  checkAuthorOption(options.author);
   const runId = parseRunOption(options.run);
   const config = cli.config({ needsVault: false });
+  const authorId = await resolveAuthorOption(cli, config, options.author);
   const proofOptions = await proofOptionsFor(config, options);
   const { container } = createStorageServices(config);
   const bundle = await downloadSnapshot(

@@ -1,20 +1,20 @@
-import { normalizeAuthorId } from '../../contract/authorId';
+import type { Config } from '../../config';
 import { isRunId } from '../../contract/layout';
-import { usageError } from '../CliContext';
+import { AuthorDirectory, checkAuthorOption } from '../authorDirectory';
+import { usageError, type CliContext } from '../CliContext';
 
-/** Validates repeated `--author` values before anything starts (a malformed one is a usage error). */
-export function parseAuthorOptions(values: readonly string[] | undefined): string[] | undefined {
-  if (!values || values.length === 0) return undefined;
-  return values.map((value) => parseAuthorOption(value));
-}
+export { checkAuthorOption };
 
-export function parseAuthorOption(value: string | undefined): string {
-  const authorId = normalizeAuthorId(value);
-  if (!authorId)
-    throw usageError(
-      `--author "${String(value).slice(0, 80)}" is not an author ID (64 hexadecimal characters)`,
-    );
-  return authorId;
+/**
+ * The whole author ID an `--author` value names: the ID itself, a unique prefix of it, or a registered
+ * label (see AuthorDirectory), printed back in full on stderr when it was not whole already.
+ */
+export function resolveAuthorOption(
+  cli: CliContext,
+  config: Config,
+  value: string | undefined,
+): Promise<string> {
+  return new AuthorDirectory(cli, config).resolve(value);
 }
 
 export function parseRunOption(value: string | undefined): string | undefined {
@@ -28,8 +28,12 @@ export function parseRunOption(value: string | undefined): string | undefined {
 
 export function parseDateOption(name: string, value: string | undefined): Date | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`))) {
-    throw usageError(`${name} "${value.slice(0, 40)}" is not a date such as 2026-11-28`);
+  const day = /^\d{4}-\d{2}-\d{2}$/.test(value) ? new Date(`${value}T00:00:00Z`) : undefined;
+  // Date() rolls 2026-02-30 over to March 2: a day that does not exist is refused instead.
+  if (!day || Number.isNaN(day.getTime()) || day.toISOString().slice(0, 10) !== value) {
+    throw usageError(
+      `${name} "${value.slice(0, 40)}" is not a date such as 2026-11-28 (a day that exists, UTC)`,
+    );
   }
-  return new Date(`${value}T00:00:00Z`);
+  return day;
 }

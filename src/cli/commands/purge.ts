@@ -4,10 +4,10 @@ import { previewPurge, purgeAuthor, type PurgePreview, type PurgeServices } from
 import { createSigner, createStorageServices } from '../../services';
 import { GENERATOR } from '../../version';
 import { CliContext, EXIT_FAILED, EXIT_OK, usageError } from '../CliContext';
-import { formatBytes, terminalWidth, wrapText } from '../format';
+import { formatBytes } from '../format';
 import { describeErasure, describeErasures } from './erasures';
 import { publicKeysFor } from './evidence';
-import { parseAuthorOption } from './options';
+import { checkAuthorOption, resolveAuthorOption } from './options';
 
 export interface PurgeOptions {
   author?: string;
@@ -26,12 +26,13 @@ export interface PurgeOptions {
  */
 export async function purgeCommand(cli: CliContext, options: PurgeOptions): Promise<number> {
   if (options.author === undefined) throw usageError('--author is required');
-  const authorId = parseAuthorOption(options.author);
+  checkAuthorOption(options.author);
   const requestedBy = (options.requestedBy ?? safeUserName()).trim();
   if (requestedBy === '' || requestedBy.length > 200)
     throw usageError('--requested-by must be 1 to 200 characters');
   const keepRegistration = options.keepRegistration === true;
   const config = cli.config({ needsVault: !keepRegistration });
+  const authorId = await resolveAuthorOption(cli, config, options.author);
   const storage = createStorageServices(config);
   const services: PurgeServices = {
     ...storage,
@@ -72,17 +73,16 @@ export async function purgeCommand(cli: CliContext, options: PurgeOptions): Prom
       );
       return EXIT_OK;
     }
-    say(
-      cli,
+    cli.outLines(
       `Nothing to erase: author ${authorId} has no snapshot, ${keepRegistration ? 'and no erasure was left unfinished' : 'no registration and no unfinished erasure'}.`,
     );
     if (records.length > 0) {
       cli.out(`It was erased before:`);
-      for (const line of describeErasures(records)) say(cli, `  ${line}`, '    ');
+      for (const line of describeErasures(records)) cli.outLines(`  ${line}`);
     }
     return EXIT_OK;
   }
-  if (result.record.registration?.kept) cli.err(`warning: ${kept}`);
+  if (result.record.registration?.kept) cli.errLines(`warning: ${kept}`);
   if (options.json) {
     cli.out(
       JSON.stringify(
@@ -95,64 +95,56 @@ export async function purgeCommand(cli: CliContext, options: PurgeOptions): Prom
   }
   const { deleted, registration } = result.record;
   if (result.resumed) {
-    say(
-      cli,
+    cli.outLines(
       `Finished erasure ${result.record.erasureId}, which an earlier purge began on ${result.record.requestedAt}: its record keeps that request's requester (${result.record.requestedBy})${result.record.registration?.kept ? '' : ' and ends the registration'}.`,
     );
   }
-  say(
-    cli,
+  cli.outLines(
     `Erased ${deleted.snapshots} snapshot(s) of author ${authorId} (${deleted.blobs} blobs, ${formatBytes(deleted.bytes)}).`,
   );
   if (registration && !registration.kept) {
-    say(
-      cli,
+    cli.outLines(
       registration.secretsRemoved.length > 0
         ? `Deleted its Key Vault secret(s) ${registration.secretsRemoved.join(', ')}: soft-deleted, recoverable in the vault for its retention period.`
         : 'No Key Vault secret named the author.',
     );
   }
-  say(cli, `Erasure record: ${result.path}${result.signed ? ' (signed)' : ''}`);
-  say(cli, `Show it to the data owner with: gallery-export erasures --author ${authorId}`);
+  cli.outLines(`Erasure record: ${result.path}${result.signed ? ' (signed)' : ''}`);
+  cli.outLines(`Show it to the data owner with: gallery-export erasures --author ${authorId}`);
   return EXIT_OK;
 }
 
 function printPreview(cli: CliContext, preview: PurgePreview, keepRegistration: boolean): void {
   const { authorId } = preview;
   if (preview.unfinished) {
-    say(
-      cli,
+    cli.outLines(
       `An erasure of author ${authorId} began on ${preview.unfinished.requestedAt} (erasure ${preview.unfinished.erasureId}, requested by ${preview.unfinished.requestedBy}) and did not finish: purge --yes finishes it.`,
     );
   }
   if (preview.nothingToErase) {
-    say(
-      cli,
+    cli.outLines(
       `Nothing to erase: author ${authorId} has no snapshot${keepRegistration ? '' : ' and no registration'}.`,
     );
   } else {
-    say(cli, `purge --yes would erase, for author ${authorId}:`);
-    say(
-      cli,
+    cli.outLines(`purge --yes would erase, for author ${authorId}:`);
+    cli.outLines(
       `  ${preview.runIds.length} snapshot(s): ${preview.files.length} files, ${formatBytes(preview.bytes)} (every version)`,
     );
     if (!keepRegistration) {
-      say(
-        cli,
+      cli.outLines(
         preview.secrets.length > 0
           ? `  its registration: the Key Vault secret(s) ${preview.secrets.join(', ')}`
           : '  no enabled Key Vault secret names the author',
       );
       if (preview.unreadDisabled.length > 0) {
-        say(
-          cli,
+        cli.outLines(
           `  and any of the disabled secret(s) ${preview.unreadDisabled.join(', ')} that names the author (a preview does not read a disabled secret: that means enabling it; purge --yes reads each and deletes it if it does)`,
         );
       }
     }
-    say(cli, '  and write a signed erasure record of it (when SIGNING_KEY_NAME is set).');
+    cli.outLines('  and write a signed erasure record of it (when SIGNING_KEY_NAME is set).');
   }
-  cli.err('Nothing was erased: add --yes to erase.');
+  cli.errLines('Nothing was erased: add --yes to erase.');
 }
 
 function safeUserName(): string {
@@ -164,8 +156,3 @@ function safeUserName(): string {
 }
 
 export { describeErasure };
-
-/** Prose for a person: wrapped to the terminal, never cut (whole lines when not a terminal). */
-function say(cli: CliContext, text: string, hanging = '  '): void {
-  for (const line of wrapText(text, terminalWidth(cli.io.stdout, cli.io.env), '', hanging)) cli.out(line);
-}

@@ -8,7 +8,7 @@ import { createStorageServices } from '../../services';
 import { downloadSnapshot } from '../../snapshots/downloadSnapshot';
 import { CliContext, EXIT_OK, usageError } from '../CliContext';
 import { proofOptionsFor, type EvidenceOptions } from './evidence';
-import { parseAuthorOption, parseRunOption } from './options';
+import { checkAuthorOption, parseRunOption, resolveAuthorOption } from './options';
 
 export interface ReportOptions extends EvidenceOptions {
   author?: string;
@@ -27,7 +27,7 @@ export interface ReportOptions extends EvidenceOptions {
 export async function reportCommand(cli: CliContext, options: ReportOptions): Promise<number> {
   if (options.author === undefined) throw usageError('--author is required');
   if (options.out === undefined) throw usageError('--out is required (a new .html file)');
-  const authorId = parseAuthorOption(options.author);
+  checkAuthorOption(options.author);
   const runId = parseRunOption(options.run);
   const outFile = resolve(options.out);
   // Fail before downloading anything; the renderer still creates every page exclusively.
@@ -38,6 +38,7 @@ export async function reportCommand(cli: CliContext, options: ReportOptions): Pr
     );
   }
   const config = cli.config({ needsVault: false });
+  const authorId = await resolveAuthorOption(cli, config, options.author);
   const proofOptions = await proofOptionsFor(config, options);
   const { container } = createStorageServices(config);
   const work = await mkdtemp(join(tmpdir(), 'gallery-export-report-'));

@@ -1,8 +1,9 @@
 import { runInProcess } from '../../export/runInProcess';
 import { CliContext, EXIT_FAILED, EXIT_OK } from '../CliContext';
-import { renderRunSummary, terminalWidth } from '../format';
+import { runRecordPath } from '../../contract/layout';
+import { renderRunSummary, terminalWidth, wrapText } from '../format';
 import { RunProgress } from '../RunProgress';
-import { parseAuthorOptions } from './options';
+import { AuthorDirectory, checkAuthorOption } from '../authorDirectory';
 
 export interface RunOptions {
   author?: string[];
@@ -11,7 +12,9 @@ export interface RunOptions {
 
 /** `gallery-export run`: a whole export in this process, with the same core as the functions. */
 export async function runCommand(cli: CliContext, options: RunOptions): Promise<number> {
-  const authorIds = parseAuthorOptions(options.author);
+  for (const value of options.author ?? []) checkAuthorOption(value);
+  const config = cli.config({ needsExport: true });
+  const authorIds = await new AuthorDirectory(cli, config).resolveAll(options.author);
   return cli.withServices(async (services) => {
     await services.ensureStorage(cli.io.signal);
     const progress = new RunProgress(cli);
@@ -30,7 +33,14 @@ export async function runCommand(cli: CliContext, options: RunOptions): Promise<
       const { lockLeaseId: _lease, ...publicRecord } = record;
       cli.out(JSON.stringify(publicRecord, null, 2));
     } else {
-      cli.out(renderRunSummary(record, { width: terminalWidth(cli.io.stdout, cli.io.env) }));
+      const width = terminalWidth(cli.io.stdout, cli.io.env);
+      cli.out(renderRunSummary(record, { width }));
+      // The table wraps or leaves out nothing, but the record holds more (counts, times, every warning).
+      for (const line of wrapText(
+        `Every author's whole outcome is in the run record ${runRecordPath(record.runId)} in container ${config.container} (with --json, run prints it instead of the table).`,
+        width,
+      ))
+        cli.out(line);
     }
     return record.status === 'complete' && !record.error ? EXIT_OK : EXIT_FAILED;
   });

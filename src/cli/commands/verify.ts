@@ -11,7 +11,7 @@ import { CliContext, EXIT_FAILED, EXIT_OK, usageError } from '../CliContext';
 import { formatBytes, terminalWidth, wrapText } from '../format';
 import { describeErasure } from './erasures';
 import { publicKeysFor, type EvidenceOptions } from './evidence';
-import { parseAuthorOption, parseDateOption, parseRunOption } from './options';
+import { checkAuthorOption, parseDateOption, parseRunOption, resolveAuthorOption } from './options';
 
 export interface VerifyOptions extends EvidenceOptions {
   author?: string;
@@ -31,12 +31,14 @@ export interface VerifyOptions extends EvidenceOptions {
  * Exit 0 when everything holds, 1 on any damage (or when the run asked for holds no snapshot).
  */
 export async function verifyCommand(cli: CliContext, options: VerifyOptions): Promise<number> {
-  const authorId = options.author === undefined ? undefined : parseAuthorOption(options.author);
+  if (options.author !== undefined) checkAuthorOption(options.author);
   const latestRun = options.run === 'latest';
   const runId = latestRun ? undefined : parseRunOption(options.run);
   const since = parseDateOption('--since', options.since);
   const until = parseDateOption('--until', options.until);
   const config = cli.config({ needsVault: false });
+  const authorId =
+    options.author === undefined ? undefined : await resolveAuthorOption(cli, config, options.author);
   const keys = await publicKeysFor(config, options.publicKey);
   if (options.requireSignatures && !keys) {
     throw usageError(
@@ -105,8 +107,8 @@ export async function verifyCommand(cli: CliContext, options: VerifyOptions): Pr
           cli.out(line);
       }
     }
-    if (!options.problems) cli.out(`Signatures ${signatures}.`);
-    cli.out(describeTotal(report, keys !== undefined));
+    if (!options.problems) cli.outLines(`Signatures ${signatures}.`);
+    cli.outLines(describeTotal(report, keys !== undefined));
   }
   const selected = report.runId ?? runId;
   if ((runId || latestRun) && ok + damaged + count('archived') === 0) {
